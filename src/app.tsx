@@ -1,0 +1,161 @@
+import { timingSafeEqual } from "node:crypto";
+import { Hono, type Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { ErrorNotice, ErrorPage } from "../views/pages/error.tsx";
+import { isHtmx, LOGIN_CSRF_COOKIE, pageContext, sessionCookie, type AppEnv, type Deps } from "./http.ts";
+import { authRoutes } from "./routes/auth.tsx";
+import { fundRoutes } from "./routes/fund.tsx";
+import { healthRoutes } from "./routes/health.ts";
+import { placementRoutes } from "./routes/placement.tsx";
+import { projectRoutes } from "./routes/projects.tsx";
+import { staticRoutes } from "./routes/static.ts";
+import { isFundOperator, loadSession } from "./services/auth.ts";
+import { getAgency } from "./services/projects.ts";
+import { scopeOf } from "./services/scope.ts";
+
+const STATUS_MESSAGES: Record<number, string> = {
+  401: "Devi accedere per vedere questa pagina.",
+  403: "Non hai i permessi per questa operazione.",
+  404: "La pagina o l'oggetto richiesto non esiste, oppure non appartiene alla tua agenzia.",
+  413: "Il file inviato è troppo grande.",
+};
+
+const CSRF_MESSAGE =
+  "La pagina è scaduta o la richiesta non proviene da Placement. Ricarica la pagina e ripeti l'operazione.";
+
+const randomToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+async function providedCsrfToken(c: Context<AppEnv>): Promise<string> {
+  const header = c.req.header("X-CSRF-Token");
+  if (header) return header;
+  const type = c.req.header("Content-Type") ?? "";
+  if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
+    const value = (await c.req.parseBody())["_csrf"];
+    return typeof value === "string" ? value : "";
+  }
+  return "";
+}
+
+export function createApp(deps: Deps) {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    c.set("deps", deps);
+    c.set("requestId", randomToken().slice(0, 12));
+    c.set("user", null);
+    c.set("scope", null);
+    c.set("agencyName", null);
+    await next();
+    const path = new URL(c.req.url).pathname;
+    if (path.startsWith("/static/") || path === "/healthz") return;
+    deps.log.info("request", {
+      id: c.get("requestId"),
+      method: c.req.method,
+      path,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+      user: c.get("user")?.id,
+    });
+  });
+
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      referrerPolicy: "same-origin",
+      xFrameOptions: "DENY",
+      strictTransportSecurity: deps.config.BASE_URL.startsWith("https://") ? "max-age=31536000" : false,
+    }),
+  );
+
+  app.route("/static", staticRoutes);
+  app.route("/", healthRoutes);
+
+  app.use(async (c, next) => {
+    const cookie = sessionCookie(deps.config);
+    const token = getCookie(c, cookie.name);
+    const session = token
+      ? loadSession(deps.db, deps.clock, token, {
+          idleMs: deps.config.SESSION_IDLE_MINUTES * 60_000,
+          absoluteMs: deps.config.SESSION_MAX_HOURS * 3_600_000,
+        })
+      : null;
+    if (session) {
+      const scope = scopeOf(session.user);
+      c.set("user", session.user);
+      c.set("scope", scope);
+      c.set("csrfToken", session.csrfToken);
+      if (session.user.agencyId !== null) {
+        c.set("agencyName", getAgency(deps.db, scope, session.user.agencyId)?.name ?? null);
+      }
+    } else {
+      // Signed-out forms (the sign-in form) are protected by a double-submit cookie.
+      let loginToken = getCookie(c, LOGIN_CSRF_COOKIE);
+      if (!loginToken) {
+        loginToken = randomToken();
+        setCookie(c, LOGIN_CSRF_COOKIE, loginToken, {
+          path: "/",
+          httpOnly: true,
+          sameSite: "Strict",
+          secure: cookie.options.secure,
+        });
+      }
+      c.set("csrfToken", loginToken);
+    }
+    if (!["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
+      if (!sameToken(await providedCsrfToken(c), c.get("csrfToken"))) throw new HTTPException(403, { message: CSRF_MESSAGE });
+    }
+    await next();
+  });
+
+  app.get("/", (c) => {
+    const user = c.get("user");
+    if (!user) return c.redirect("/login", 303);
+    return c.redirect(isFundOperator(user) ? "/fondo" : "/progetti", 303);
+  });
+  app.route("/", authRoutes);
+  app.route("/progetti", projectRoutes);
+  app.route("/placement", placementRoutes);
+  app.route("/fondo", fundRoutes);
+
+  const renderError = (c: Context<AppEnv>, status: number, message: string) => {
+    c.status(status as 400);
+    if (isHtmx(c)) return c.html(<ErrorNotice status={status} message={message} />);
+    return c.html(<ErrorPage ctx={pageContext(c, `Errore ${status}`)} status={status} message={message} />);
+  };
+
+  app.notFound((c) => renderError(c, 404, STATUS_MESSAGES[404]!));
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      if (error.status === 401) return c.redirect("/login", 303);
+      return renderError(c, error.status, error.message || STATUS_MESSAGES[error.status] || "Richiesta non valida.");
+    }
+    deps.log.error("unhandled error", { id: c.get("requestId"), error: error.stack ?? String(error) });
+    return renderError(
+      c,
+      500,
+      `Si è verificato un errore imprevisto. Riprova tra qualche minuto; se si ripete, comunica al Fondo il codice ${c.get("requestId")}.`,
+    );
+  });
+
+  return app;
+}

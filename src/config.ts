@@ -1,0 +1,131 @@
+import { Cron } from "croner";
+import { dirname, join, resolve } from "node:path";
+import { z } from "zod";
+
+/** True inside the executable built by `bun build --compile`. */
+export const isCompiled = import.meta.path.startsWith("/$bunfs/") || import.meta.path.includes("~BUN");
+
+const defaultDataDir = isCompiled ? join(dirname(process.execPath), "data") : join(process.cwd(), "data");
+
+const booleanText = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ["", "1", "0", "true", "false", "yes", "no", "on", "off"].includes(v), "must be 1 or 0 (true/false)")
+  .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+const cronExpression = z.string().refine((pattern) => {
+  try {
+    new Cron(pattern, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be a cron expression (5 or 6 fields, seconds first when 6)");
+
+const positiveInt = (max: number) =>
+  z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").min(1, `must be between 1 and ${max}`).max(max, `must be between 1 and ${max}`);
+
+/** Every setting: its environment variable, its flag, its default and what it means. */
+const settings = {
+  PORT: { schema: positiveInt(65535), default: "3000", help: "TCP port to listen on" },
+  HOST: { schema: z.string().min(1), default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
+  DATA_DIR: { schema: z.string().min(1), default: defaultDataDir, help: "folder for the database and files" },
+  BASE_URL: {
+    schema: z.union([z.literal(""), z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ""))]),
+    default: "",
+    help: "public address used in e-mail links and for secure cookies (default http://localhost:PORT)",
+  },
+  TRUST_PROXY: {
+    schema: booleanText,
+    default: "0",
+    help: "behind a reverse proxy: take the client address from X-Forwarded-For (1/0)",
+  },
+  SMTP_URL: {
+    schema: z.union([z.literal(""), z.url({ protocol: /^smtps?$/ })]),
+    default: "",
+    help: "smtp://user:pass@host:587 or smtps://…; empty writes mail as .eml files in DATA_DIR/mail",
+  },
+  MAIL_FROM: { schema: z.string().min(3), default: "Placement <placement@localhost>", help: "sender of notifications" },
+  DEMO: { schema: booleanText, default: "0", help: "load the demo dataset on an empty database (1/0)" },
+  QUEUE_CRON: { schema: cronExpression, default: "*/2 * * * * *", help: "how often queued jobs are picked up" },
+  MAIL_CRON: { schema: cronExpression, default: "*/5 * * * * *", help: "how often the mail outbox is sent" },
+  MAINTENANCE_CRON: {
+    schema: cronExpression,
+    default: "0 */10 * * * *",
+    help: "how often expired sessions and old files are purged",
+  },
+  FILE_RETENTION_DAYS: { schema: positiveInt(3650), default: "30", help: "days generated files are kept" },
+  UPLOAD_MAX_MB: { schema: positiveInt(1024), default: "20", help: "largest accepted upload, in MB" },
+  SESSION_IDLE_MINUTES: { schema: positiveInt(24 * 60), default: "30", help: "sign-out after this much inactivity" },
+  SESSION_MAX_HOURS: { schema: positiveInt(24 * 30), default: "12", help: "sign-out this long after sign-in" },
+} as const;
+
+type SettingName = keyof typeof settings;
+
+export type Config = { [K in SettingName]: z.output<(typeof settings)[K]["schema"]> };
+
+export class ConfigError extends Error {}
+
+const flagName = (name: string) => `--${name.toLowerCase().replaceAll("_", "-")}`;
+
+/**
+ * Reads settings from flags (first) and environment variables, validates them and
+ * fails with one line that names the offending variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>, flags: Record<string, string> = {}): Config {
+  const values: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(settings) as [SettingName, (typeof settings)[SettingName]][]) {
+    const flag = flagName(name);
+    const raw = flags[flag] ?? env[name] ?? setting.default;
+    const parsed = setting.schema.safeParse(raw);
+    if (!parsed.success) {
+      const source = flags[flag] !== undefined ? flag : name;
+      throw new ConfigError(`${source} ${parsed.error.issues[0]?.message ?? "is not valid"} (got ${JSON.stringify(raw)})`);
+    }
+    values[name] = parsed.data;
+  }
+  const config = values as Config;
+  config.DATA_DIR = resolve(config.DATA_DIR);
+  if (config.BASE_URL === "") config.BASE_URL = `http://localhost:${config.PORT}`;
+  return config;
+}
+
+/** Splits `--name value`, `--name=value` and bare boolean flags such as `--demo`. */
+export function parseFlags(
+  args: string[],
+  booleanFlags: string[] = [],
+): { flags: Record<string, string>; positionals: string[] } {
+  const booleans = new Set(["--demo", "--help", ...booleanFlags]);
+  const flags: Record<string, string> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--")) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    if (eq > 0) {
+      flags[arg.slice(0, eq)] = arg.slice(eq + 1);
+    } else if (!booleans.has(arg) && args[i + 1] !== undefined && !args[i + 1]!.startsWith("--")) {
+      flags[arg] = args[++i]!;
+    } else {
+      flags[arg] = "1";
+    }
+  }
+  return { flags, positionals };
+}
+
+export function unknownFlags(flags: Record<string, string>, extra: string[] = []): string[] {
+  const known = new Set([...Object.keys(settings).map(flagName), "--help", ...extra]);
+  return Object.keys(flags).filter((f) => !known.has(f));
+}
+
+export function settingsHelp(): string {
+  const rows = Object.entries(settings).map(([name, s]) => {
+    const def = name === "DATA_DIR" ? "data/ beside the executable" : s.default === "" ? "—" : s.default;
+    return `  ${name.padEnd(22)}${flagName(name).padEnd(24)}${s.help} [${def}]`;
+  });
+  return ["Settings (environment variable, flag, meaning [default]):", ...rows].join("\n");
+}

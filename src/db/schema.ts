@@ -1,0 +1,285 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Instants are stored as epoch milliseconds; calendar dates as ISO text (YYYY-MM-DD),
+// because a project's end date or a hire date has no time zone.
+const createdAt = () =>
+  integer("created_at", { mode: "timestamp_ms" })
+    .notNull()
+    .default(sql`(unixepoch('subsec') * 1000)`);
+
+export const ROLES = ["rpa", "referent", "operator", "fund_operator"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const agencies = sqliteTable("agencies", {
+  id: integer("id").primaryKey(),
+  code: text("code").notNull().unique(),
+  name: text("name").notNull(),
+  disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+  createdAt: createdAt(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer("id").primaryKey(),
+    agencyId: integer("agency_id").references(() => agencies.id),
+    email: text("email").notNull().unique(),
+    name: text("name").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    placementPermission: integer("placement_permission", { mode: "boolean" }).notNull().default(false),
+    disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    passwordHash: text("password_hash").notNull(),
+    mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index("users_agency_idx").on(t.agencyId)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    // SHA-256 of the cookie value: a leaked database does not hand out live sessions.
+    idHash: text("id_hash").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const loginThrottle = sqliteTable("login_throttle", {
+  // "account:<email>" or "address:<ip>"
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull(),
+  lastFailureAt: integer("last_failure_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+const referenceList = (name: string) =>
+  sqliteTable(name, {
+    code: text("code").primaryKey(),
+    description: text("description").notNull(),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    sortOrder: integer("sort_order").notNull().default(0),
+  });
+
+export const trainingTypes = referenceList("training_types");
+export const vulnerableCategories = referenceList("vulnerable_categories");
+export const contractTypes = referenceList("contract_types");
+
+export const campaigns = sqliteTable("campaigns", {
+  year: integer("year").primaryKey(),
+  opensOn: text("opens_on").notNull(),
+  // Last day on which bookings and uploads are accepted, to its end, in `timezone`.
+  deadline: text("deadline").notNull(),
+  timezone: text("timezone").notNull().default("Europe/Rome"),
+});
+
+export const projects = sqliteTable(
+  "projects",
+  {
+    id: integer("id").primaryKey(),
+    agencyId: integer("agency_id")
+      .notNull()
+      .references(() => agencies.id),
+    code: text("code").notNull(),
+    title: text("title").notNull(),
+    trainingType: text("training_type")
+      .notNull()
+      .references(() => trainingTypes.code),
+    year: integer("year").notNull(),
+    startDate: text("start_date").notNull(),
+    endDate: text("end_date").notNull(),
+  },
+  (t) => [
+    uniqueIndex("projects_agency_code_idx").on(t.agencyId, t.code),
+    index("projects_agency_year_idx").on(t.agencyId, t.year),
+  ],
+);
+
+export const classes = sqliteTable(
+  "classes",
+  {
+    id: integer("id").primaryKey(),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id),
+    code: text("code").notNull(),
+    homogeneous: integer("homogeneous", { mode: "boolean" }).notNull(),
+    // Set only on homogeneous classes: every trainee of the class belongs to it.
+    category: text("category").references(() => vulnerableCategories.code),
+  },
+  (t) => [uniqueIndex("classes_project_code_idx").on(t.projectId, t.code)],
+);
+
+export const participants = sqliteTable("participants", {
+  id: integer("id").primaryKey(),
+  codiceFiscale: text("codice_fiscale").notNull().unique(),
+  surname: text("surname").notNull(),
+  name: text("name").notNull(),
+  birthDate: text("birth_date"),
+});
+
+export const importJobs = sqliteTable(
+  "import_jobs",
+  {
+    id: integer("id").primaryKey(),
+    agencyId: integer("agency_id")
+      .notNull()
+      .references(() => agencies.id),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    year: integer("year").notNull(),
+    fileName: text("file_name").notNull(),
+    filePath: text("file_path").notNull(),
+    fileSha256: text("file_sha256").notNull(),
+    fileFormat: text("file_format", { enum: ["xlsx", "xls", "ods", "csv"] }).notNull(),
+    fileSize: integer("file_size").notNull(),
+    status: text("status", { enum: ["queued", "running", "done", "done_with_errors", "failed"] })
+      .notNull()
+      .default("queued"),
+    progressDone: integer("progress_done").notNull().default(0),
+    progressTotal: integer("progress_total").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+    rowsTotal: integer("rows_total"),
+    rowsOk: integer("rows_ok"),
+    rowsKo: integer("rows_ko"),
+    rowsUnchanged: integer("rows_unchanged"),
+    outcomePath: text("outcome_path"),
+    error: text("error"),
+    createdAt: createdAt(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("import_jobs_agency_idx").on(t.agencyId, t.createdAt),
+    index("import_jobs_status_idx").on(t.status),
+  ],
+);
+
+export const enrollments = sqliteTable(
+  "enrollments",
+  {
+    id: integer("id").primaryKey(),
+    classId: integer("class_id")
+      .notNull()
+      .references(() => classes.id),
+    participantId: integer("participant_id")
+      .notNull()
+      .references(() => participants.id),
+    // Copied from the project so that dashboard aggregates read one indexed table.
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id),
+    agencyId: integer("agency_id")
+      .notNull()
+      .references(() => agencies.id),
+    year: integer("year").notNull(),
+    // A vulnerable category code, "NO", or null while undeclared.
+    fasciaDebole: text("fascia_debole"),
+    placed: integer("placed", { mode: "boolean" }),
+    hireDate: text("hire_date"),
+    contractType: text("contract_type").references(() => contractTypes.code),
+    employerVat: text("employer_vat"),
+    employerName: text("employer_name"),
+    updatedByUserId: integer("updated_by_user_id").references(() => users.id),
+    updatedByImportJobId: integer("updated_by_import_job_id").references(() => importJobs.id),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("enrollments_class_participant_idx").on(t.classId, t.participantId),
+    index("enrollments_agency_year_idx").on(t.agencyId, t.year, t.fasciaDebole),
+    index("enrollments_project_idx").on(t.projectId),
+    index("enrollments_participant_idx").on(t.participantId),
+  ],
+);
+
+export const exportJobs = sqliteTable(
+  "export_jobs",
+  {
+    id: integer("id").primaryKey(),
+    agencyId: integer("agency_id")
+      .notNull()
+      .references(() => agencies.id),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    year: integer("year").notNull(),
+    // JSON array of training type codes.
+    trainingTypes: text("training_types", { mode: "json" }).$type<string[]>().notNull(),
+    extraEmail: text("extra_email"),
+    format: text("format", { enum: ["xlsx", "csv"] }).notNull(),
+    status: text("status", { enum: ["queued", "running", "ready", "failed", "expired"] })
+      .notNull()
+      .default("queued"),
+    progressDone: integer("progress_done").notNull().default(0),
+    progressTotal: integer("progress_total").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+    rowCount: integer("row_count"),
+    filePath: text("file_path"),
+    fileSize: integer("file_size"),
+    error: text("error"),
+    createdAt: createdAt(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("export_jobs_agency_idx").on(t.agencyId, t.createdAt),
+    index("export_jobs_status_idx").on(t.status),
+  ],
+);
+
+export const importRowOutcomes = sqliteTable(
+  "import_row_outcomes",
+  {
+    id: integer("id").primaryKey(),
+    importJobId: integer("import_job_id")
+      .notNull()
+      .references(() => importJobs.id, { onDelete: "cascade" }),
+    rowNumber: integer("row_number").notNull(),
+    enrollmentId: integer("enrollment_id").references(() => enrollments.id),
+    outcome: text("outcome", { enum: ["OK", "KO", "INVARIATO"] }).notNull(),
+    message: text("message"),
+  },
+  (t) => [index("import_row_outcomes_job_idx").on(t.importJobId, t.rowNumber)],
+);
+
+export const mailOutbox = sqliteTable(
+  "mail_outbox",
+  {
+    id: integer("id").primaryKey(),
+    recipients: text("recipients", { mode: "json" }).$type<string[]>().notNull(),
+    subject: text("subject").notNull(),
+    textBody: text("text_body").notNull(),
+    status: text("status", { enum: ["pending", "sent", "failed"] }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    sentAt: integer("sent_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("mail_outbox_status_idx").on(t.status, t.nextAttemptAt)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    userId: integer("user_id").references(() => users.id),
+    agencyId: integer("agency_id").references(() => agencies.id),
+    action: text("action").notNull(),
+    target: text("target"),
+    detail: text("detail"),
+    address: text("address"),
+  },
+  (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_agency_idx").on(t.agencyId, t.at)],
+);

@@ -1,0 +1,9 @@
+// Files imported `with { type: "text" }` are embedded by `bun build --compile`.
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}
+declare module "*.css" {
+  const text: string;
+  export default text;
+}

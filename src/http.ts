@@ -1,0 +1,129 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { getConnInfo } from "hono/bun";
+import { HTTPException } from "hono/http-exception";
+import type { Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import type { Logger } from "./log.ts";
+import { hasPlacementPermission, isFundOperator, type User } from "./services/auth.ts";
+import type { Clock } from "./services/clock.ts";
+import type { Scope } from "./services/scope.ts";
+
+export type Deps = { db: Db; config: Config; clock: Clock; log: Logger };
+
+export type AppEnv = {
+  Variables: {
+    deps: Deps;
+    requestId: string;
+    user: User | null;
+    agencyName: string | null;
+    scope: Scope | null;
+    csrfToken: string;
+  };
+};
+
+export const isHtmx = (c: Context<AppEnv>) => c.req.header("HX-Request") === "true";
+
+/** Page requests go to the sign-in page; htmx requests are told to go there. */
+export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.get("user")) {
+    const next = encodeURIComponent(new URL(c.req.url).pathname);
+    if (isHtmx(c)) {
+      c.header("HX-Redirect", `/login?next=${next}`);
+      return c.body(null, 401);
+    }
+    return c.redirect(`/login?next=${next}`, 303);
+  }
+  await next();
+});
+
+export const requirePlacementPermission = createMiddleware<AppEnv>(async (c, next) => {
+  if (!hasPlacementPermission(signedInUser(c))) {
+    throw new HTTPException(403, {
+      message:
+        "Non hai il permesso Placement. Chiedi al Responsabile Politiche Attive della tua agenzia di abilitarti.",
+    });
+  }
+  await next();
+});
+
+/** Fund pages do not exist for agency users. */
+export const requireFundOperator = createMiddleware<AppEnv>(async (c, next) => {
+  if (!isFundOperator(signedInUser(c))) throw new HTTPException(404);
+  await next();
+});
+
+export function signedInUser(c: Context<AppEnv>): User {
+  const user = c.get("user");
+  if (!user) throw new HTTPException(401);
+  return user;
+}
+
+export function signedInScope(c: Context<AppEnv>): Scope {
+  const scope = c.get("scope");
+  if (!scope) throw new HTTPException(401);
+  return scope;
+}
+
+export function notFound(): never {
+  throw new HTTPException(404);
+}
+
+/** A positive integer route parameter, or 404. */
+export function idParam(c: Context<AppEnv>, name: string): number {
+  const raw = c.req.param(name) ?? "";
+  const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
+  return Number.isSafeInteger(id) ? id : notFound();
+}
+
+export type Section = "progetti" | "placement" | "fondo";
+
+/** What the layout needs to know about the request. */
+export type PageContext = {
+  title: string;
+  section?: Section;
+  csrfToken: string;
+  user: { name: string; email: string; role: User["role"]; canPlacement: boolean; isFund: boolean } | null;
+  agencyName: string | null;
+};
+
+export function pageContext(c: Context<AppEnv>, title: string, section?: Section): PageContext {
+  const user = c.get("user");
+  return {
+    title,
+    section,
+    csrfToken: c.get("csrfToken"),
+    agencyName: c.get("agencyName"),
+    user: user && {
+      name: user.name,
+      email: user.email,
+      role: user.role,
+      canPlacement: hasPlacementPermission(user),
+      isFund: isFundOperator(user),
+    },
+  };
+}
+
+export const LOGIN_CSRF_COOKIE = "placement_login_csrf";
+
+/** The session cookie: `__Host-` prefixed and Secure when the public address is https. */
+export function sessionCookie(config: Config) {
+  const secure = config.BASE_URL.startsWith("https://");
+  return {
+    name: secure ? "__Host-placement_session" : "placement_session",
+    options: { path: "/", httpOnly: true, sameSite: "Lax", secure } as const,
+  };
+}
+
+/** The caller's address; behind a reverse proxy (TRUST_PROXY=1) the one the proxy saw. */
+export function clientAddress(c: Context<AppEnv>): string {
+  if (c.get("deps").config.TRUST_PROXY) {
+    const forwarded = c.req.header("X-Forwarded-For")?.split(",").at(-1)?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}

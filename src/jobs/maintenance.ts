@@ -1,0 +1,14 @@
+import type { Deps } from "../http.ts";
+import { purgeExpiredSessions } from "../services/auth.ts";
+import type { Job } from "./registry.ts";
+
+export const maintenanceJob: Job = {
+  name: "maintenance",
+  pattern: (config) => config.MAINTENANCE_CRON,
+  run({ db, clock, config }: Deps) {
+    purgeExpiredSessions(db, clock, {
+      idleMs: config.SESSION_IDLE_MINUTES * 60_000,
+      absoluteMs: config.SESSION_MAX_HOURS * 3_600_000,
+    });
+  },
+};

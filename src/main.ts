@@ -1,0 +1,182 @@
+import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createApp } from "./app.tsx";
+import { ConfigError, loadConfig, parseFlags, settingsHelp, unknownFlags, type Config } from "./config.ts";
+import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
+import { migrate } from "./db/migrate.ts";
+import { ROLES, type Role } from "./db/schema.ts";
+import type { Deps } from "./http.ts";
+import { startScheduler } from "./jobs/registry.ts";
+import { createLogger } from "./log.ts";
+import { createUser } from "./services/auth.ts";
+import { systemClock } from "./services/clock.ts";
+import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
+
+/** A problem the sysadmin must fix: printed as one line, exit code 1. */
+class StartupError extends Error {}
+
+const USAGE = `Placement: fasce deboli and placement data exchange for temp agencies.
+
+Usage: placement [command] [flags]
+
+Commands:
+  serve                         start the web server and the scheduler (default)
+  migrate                       apply the database migrations and exit
+  seed [--agencies N] [--enrollments M] [--seed S]
+                                fill an empty database with generated data
+                                (default: the demo dataset, 3 agencies and 6,000 enrollments)
+  user create --role ROLE --email EMAIL [--name NAME] [--agency CODE] [--placement]
+                                create a user and print a one-time password;
+                                ROLE is one of ${ROLES.join(", ")}
+
+Flags and environment variables are equivalent; flags win.
+`;
+
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw new Error("it is not a folder");
+    accessSync(dir, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new StartupError(`DATA_DIR ${dir} cannot be used (${reason}); create it or make it writable by this user`);
+  }
+}
+
+function openStore(config: Config): Db {
+  prepareDataDir(config.DATA_DIR);
+  try {
+    const db = openDatabase(join(config.DATA_DIR, "placement.db"));
+    migrate(db);
+    return db;
+  } catch (error) {
+    if (error instanceof DatabaseFileError) throw new StartupError(error.message);
+    throw new StartupError(`cannot open the database in ${config.DATA_DIR}: ${(error as Error).message}`);
+  }
+}
+
+const isEmpty = (db: Db) =>
+  (db.$client.query("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM agencies) AS n").get() as { n: number })
+    .n === 0;
+
+async function serve(config: Config): Promise<void> {
+  const log = createLogger();
+  const db = openStore(config);
+  const deps: Deps = { db, config, clock: systemClock, log };
+  if (config.DEMO) {
+    log.info("demo mode is on: demo users sign in with password demo1234");
+    if (isEmpty(db)) {
+      const summary = await generateDataset(db, systemClock, DEMO_DATASET);
+      log.info("demo dataset loaded", summary);
+    }
+  } else if (isEmpty(db)) {
+    log.warn(
+      "no users yet: create the first fund operator with `placement user create --role fund_operator --email you@example.org`",
+    );
+  }
+  const scheduler = startScheduler(deps);
+  const app = createApp(deps);
+  const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch });
+  log.info("listening", { url: `http://${config.HOST}:${server.port}`, base_url: config.BASE_URL, data_dir: config.DATA_DIR });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    await server.stop();
+    await scheduler.stop();
+    db.$client.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+async function seed(config: Config, flags: Record<string, string>): Promise<void> {
+  const db = openStore(config);
+  const count = (name: string, fallback: number) => {
+    const value = flags[name] === undefined ? fallback : Number(flags[name]);
+    if (!Number.isSafeInteger(value) || value < 1) throw new StartupError(`${name} must be a positive whole number`);
+    return value;
+  };
+  const started = performance.now();
+  try {
+    const summary = await generateDataset(db, systemClock, {
+      agencies: count("--agencies", DEMO_DATASET.agencies),
+      enrollments: count("--enrollments", DEMO_DATASET.enrollments),
+      seed: count("--seed", DEMO_DATASET.seed ?? 1),
+    });
+    console.log(JSON.stringify({ ...summary, seconds: Number(((performance.now() - started) / 1000).toFixed(2)) }));
+  } catch (error) {
+    if (error instanceof DatasetError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+async function userCreate(config: Config, flags: Record<string, string>): Promise<void> {
+  const role = flags["--role"] as Role | undefined;
+  const email = flags["--email"];
+  if (!role || !ROLES.includes(role)) throw new StartupError(`--role must be one of ${ROLES.join(", ")}`);
+  if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) throw new StartupError("--email must be an e-mail address");
+  const db = openStore(config);
+  let agencyId: number | null = null;
+  if (role !== "fund_operator") {
+    const agency = db.$client.query("SELECT id FROM agencies WHERE code = ?").get(flags["--agency"] ?? "") as {
+      id: number;
+    } | null;
+    if (!agency) throw new StartupError("--agency must be the code of an existing agency for agency roles");
+    agencyId = agency.id;
+  }
+  const password = Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("base64url");
+  try {
+    await createUser(db, {
+      email,
+      name: flags["--name"] ?? email,
+      role,
+      agencyId,
+      placementPermission: flags["--placement"] !== undefined,
+      password,
+    });
+  } catch (error) {
+    if (String(error).includes("UNIQUE")) throw new StartupError(`a user with e-mail ${email} already exists`);
+    throw error;
+  }
+  console.log(`created ${role} ${email.toLowerCase()}; one-time password: ${password}`);
+}
+
+async function main(args: string[]): Promise<void> {
+  const { flags, positionals } = parseFlags(args, ["--placement"]);
+  const command = positionals.join(" ") || "serve";
+  if (flags["--help"] !== undefined) {
+    console.log(`${USAGE}\n${settingsHelp()}`);
+    return;
+  }
+  const commandFlags: Record<string, string[]> = {
+    serve: [],
+    migrate: [],
+    seed: ["--agencies", "--enrollments", "--seed"],
+    "user create": ["--role", "--email", "--name", "--agency", "--placement"],
+  };
+  const allowed = commandFlags[command];
+  if (!allowed) throw new StartupError(`unknown command "${command}"; see placement --help`);
+  const unknown = unknownFlags(flags, allowed);
+  if (unknown.length) throw new StartupError(`unknown flag ${unknown[0]}; see placement --help`);
+  const config = loadConfig(process.env, flags);
+  if (command === "serve") return serve(config);
+  if (command === "migrate") {
+    openStore(config).$client.close();
+    return console.log("database is up to date");
+  }
+  if (command === "seed") return seed(config, flags);
+  return userCreate(config, flags);
+}
+
+main(Bun.argv.slice(2)).catch((error) => {
+  if (error instanceof StartupError || error instanceof ConfigError) {
+    console.error(`placement: ${error.message}`);
+  } else {
+    console.error(`placement: unexpected error: ${error instanceof Error ? error.stack : String(error)}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import { Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import { LoginPage } from "../../views/pages/login.tsx";
+import { clientAddress, LOGIN_CSRF_COOKIE, pageContext, sessionCookie, type AppEnv } from "../http.ts";
+import { createSession, deleteSession, signIn } from "../services/auth.ts";
+import { recordAudit } from "../services/audit.ts";
+
+const loginForm = z.object({
+  email: z.string().trim().max(320),
+  password: z.string().max(1024),
+  next: z.string().optional(),
+});
+
+/** Only a local path, so that the sign-in page cannot send anyone elsewhere. */
+const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : "/");
+
+// One sentence for an unknown e-mail and a wrong password alike.
+const INVALID_CREDENTIALS = "E-mail o password non corrette. Controlla i dati e riprova.";
+
+export const authRoutes = new Hono<AppEnv>()
+  .get("/login", (c) => {
+    if (c.get("user")) return c.redirect("/", 303);
+    return c.html(<LoginPage ctx={pageContext(c, "Accesso")} next={c.req.query("next")} />);
+  })
+  .post("/login", async (c) => {
+    const { db, clock, config } = c.get("deps");
+    const parsed = loginForm.safeParse(await c.req.parseBody());
+    const form = parsed.success ? parsed.data : { email: "", password: "", next: undefined };
+    const address = clientAddress(c);
+    const result = await signIn(db, clock, { email: form.email, password: form.password, address });
+    if (!result.ok) {
+      recordAudit(db, clock, { action: "login_failed", target: form.email.toLowerCase(), address });
+      const error =
+        result.reason === "throttled"
+          ? `Troppi tentativi di accesso non riusciti. Riprova tra ${result.retryAfterSeconds} secondi.`
+          : result.reason === "disabled"
+            ? "La tua utenza è disabilitata. Rivolgiti al Responsabile Politiche Attive della tua agenzia o al Fondo."
+            : INVALID_CREDENTIALS;
+      if (result.reason === "throttled") c.header("Retry-After", String(result.retryAfterSeconds));
+      const status = result.reason === "throttled" ? 429 : 401;
+      return c.html(
+        <LoginPage ctx={pageContext(c, "Accesso")} email={form.email} error={error} next={form.next} />,
+        status,
+      );
+    }
+    const oldToken = getCookie(c, sessionCookie(config).name);
+    if (oldToken) deleteSession(db, oldToken);
+    const session = createSession(db, clock, result.user.id);
+    const cookie = sessionCookie(config);
+    setCookie(c, cookie.name, session.token, cookie.options);
+    deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
+    recordAudit(db, clock, { action: "login", userId: result.user.id, agencyId: result.user.agencyId, address });
+    return c.redirect(safeNext(form.next), 303);
+  })
+  .post("/logout", (c) => {
+    const { db, config } = c.get("deps");
+    const cookie = sessionCookie(config);
+    const token = getCookie(c, cookie.name);
+    if (token) deleteSession(db, token);
+    deleteCookie(c, cookie.name, { path: "/", secure: cookie.options.secure });
+    return c.redirect("/login", 303);
+  });

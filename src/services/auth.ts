@@ -1,0 +1,174 @@
+import { eq, lt, or } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { loginThrottle, sessions, users, type Role } from "../db/schema.ts";
+import type { Clock } from "./clock.ts";
+
+export type User = typeof users.$inferSelect;
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id" });
+}
+
+// Verified against when the e-mail is unknown, so that both answers take the same time.
+let decoyHash: Promise<string> | undefined;
+const decoy = () => (decoyHash ??= hashPassword(crypto.randomUUID()));
+
+// Throttling: a few free failures per key, then a doubling wait. The wait per account is
+// capped low so that a stranger cannot keep a user out for long; per address it grows
+// further, since that address is the stranger's own.
+const FREE_FAILURES = 5;
+const FAILURE_MEMORY_MS = 15 * 60_000;
+const MAX_WAIT_MS = { account: 60_000, address: 15 * 60_000 } as const;
+
+type ThrottleKind = keyof typeof MAX_WAIT_MS;
+
+function throttleWaitMs(db: Db, kind: ThrottleKind, key: string, now: number): number {
+  const row = db.select().from(loginThrottle).where(eq(loginThrottle.key, `${kind}:${key}`)).get();
+  if (!row || row.failures < FREE_FAILURES || now - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS) return 0;
+  const wait = Math.min(1000 * 2 ** (row.failures - FREE_FAILURES), MAX_WAIT_MS[kind]);
+  return Math.max(0, row.lastFailureAt.getTime() + wait - now);
+}
+
+function recordFailure(db: Db, kind: ThrottleKind, key: string, now: Date): void {
+  const fullKey = `${kind}:${key}`;
+  const row = db.select().from(loginThrottle).where(eq(loginThrottle.key, fullKey)).get();
+  const stale = !row || now.getTime() - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS;
+  db.insert(loginThrottle)
+    .values({ key: fullKey, failures: 1, lastFailureAt: now })
+    .onConflictDoUpdate({
+      target: loginThrottle.key,
+      set: { failures: stale ? 1 : row.failures + 1, lastFailureAt: now },
+    })
+    .run();
+}
+
+export type SignInResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: "invalid" | "disabled" }
+  | { ok: false; reason: "throttled"; retryAfterSeconds: number };
+
+export async function signIn(
+  db: Db,
+  clock: Clock,
+  input: { email: string; password: string; address: string },
+): Promise<SignInResult> {
+  const email = normalizeEmail(input.email);
+  const now = clock.now();
+  const wait = Math.max(
+    throttleWaitMs(db, "account", email, now.getTime()),
+    throttleWaitMs(db, "address", input.address, now.getTime()),
+  );
+  if (wait > 0) return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
+
+  const user = db.select().from(users).where(eq(users.email, email)).get();
+  const valid = await Bun.password.verify(input.password, user?.passwordHash ?? (await decoy()));
+  if (!user || !valid) {
+    recordFailure(db, "account", email, now);
+    recordFailure(db, "address", input.address, now);
+    return { ok: false, reason: "invalid" };
+  }
+  if (user.disabled) return { ok: false, reason: "disabled" };
+  db.delete(loginThrottle).where(eq(loginThrottle.key, `account:${email}`)).run();
+  return { ok: true, user };
+}
+
+export type SessionTimeouts = { idleMs: number; absoluteMs: number };
+
+const randomToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
+
+/** A new opaque id at every sign-in; only its hash is stored. */
+export function createSession(db: Db, clock: Clock, userId: number): { token: string; csrfToken: string } {
+  const token = randomToken();
+  const csrfToken = randomToken();
+  const now = clock.now();
+  db.insert(sessions).values({ idHash: sha256(token), userId, csrfToken, createdAt: now, lastSeenAt: now }).run();
+  return { token, csrfToken };
+}
+
+export type ActiveSession = { user: User; csrfToken: string };
+
+// Writing last-seen on every request would turn every page view into a write.
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function loadSession(db: Db, clock: Clock, token: string, timeouts: SessionTimeouts): ActiveSession | null {
+  const idHash = sha256(token);
+  const row = db
+    .select({ session: sessions, user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.idHash, idHash))
+    .get();
+  if (!row) return null;
+  const now = clock.now().getTime();
+  const expired =
+    now - row.session.lastSeenAt.getTime() > timeouts.idleMs ||
+    now - row.session.createdAt.getTime() > timeouts.absoluteMs ||
+    row.user.disabled;
+  if (expired) {
+    db.delete(sessions).where(eq(sessions.idHash, idHash)).run();
+    return null;
+  }
+  if (now - row.session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+    db.update(sessions).set({ lastSeenAt: new Date(now) }).where(eq(sessions.idHash, idHash)).run();
+  }
+  return { user: row.user, csrfToken: row.session.csrfToken };
+}
+
+export function deleteSession(db: Db, token: string): void {
+  db.delete(sessions).where(eq(sessions.idHash, sha256(token))).run();
+}
+
+/** Drops sessions past their idle timeout and throttle rows nobody remembers. */
+export function purgeExpiredSessions(db: Db, clock: Clock, timeouts: SessionTimeouts): void {
+  const now = clock.now().getTime();
+  db.delete(sessions)
+    .where(
+      or(
+        lt(sessions.lastSeenAt, new Date(now - timeouts.idleMs)),
+        lt(sessions.createdAt, new Date(now - timeouts.absoluteMs)),
+      ),
+    )
+    .run();
+  db.delete(loginThrottle)
+    .where(lt(loginThrottle.lastFailureAt, new Date(now - FAILURE_MEMORY_MS)))
+    .run();
+}
+
+export async function createUser(
+  db: Db,
+  input: {
+    email: string;
+    name: string;
+    role: Role;
+    agencyId: number | null;
+    placementPermission?: boolean;
+    password: string;
+    mustChangePassword?: boolean;
+  },
+): Promise<User> {
+  return db
+    .insert(users)
+    .values({
+      email: normalizeEmail(input.email),
+      name: input.name,
+      role: input.role,
+      agencyId: input.agencyId,
+      // The rpa always holds the placement permission.
+      placementPermission: input.role === "rpa" || (input.placementPermission ?? false),
+      passwordHash: await hashPassword(input.password),
+      mustChangePassword: input.mustChangePassword ?? false,
+    })
+    .returning()
+    .get();
+}
+
+export function hasPlacementPermission(user: Pick<User, "role" | "placementPermission">): boolean {
+  return user.role === "rpa" || user.role === "fund_operator" || user.placementPermission;
+}
+
+export const isFundOperator = (user: Pick<User, "role">) => user.role === "fund_operator";

@@ -1,0 +1,63 @@
+import { html } from "hono/html";
+import type { PropsWithChildren } from "hono/jsx";
+import { CSS_URL, HTMX_URL } from "../src/assets.ts";
+import type { PageContext, Section } from "../src/http.ts";
+
+const ROLE_LABELS = {
+  rpa: "Responsabile Politiche Attive",
+  referent: "Referente",
+  operator: "Operatore ApL",
+  fund_operator: "Operatore Fondo",
+} as const;
+
+function NavLink(props: { href: string; section: Section; current?: Section; label: string }) {
+  return (
+    <a href={props.href} aria-current={props.section === props.current ? "page" : undefined}>
+      {props.label}
+    </a>
+  );
+}
+
+export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
+  const { ctx } = props;
+  return html`<!DOCTYPE html>${(
+    <html lang="it">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="htmx-config" content='{"includeIndicatorCSS":false}' />
+        <title>{ctx.title} · Placement</title>
+        <link rel="stylesheet" href={CSS_URL} />
+        <script src={HTMX_URL} defer></script>
+      </head>
+      <body hx-headers:inherited={JSON.stringify({ "X-CSRF-Token": ctx.csrfToken })}>
+        {ctx.user && (
+          <header class="top">
+            <a class="brand" href="/">
+              Placement
+            </a>
+            <nav>
+              {!ctx.user.isFund && <NavLink href="/progetti" section="progetti" current={ctx.section} label="Progetti" />}
+              {ctx.user.canPlacement && (
+                <NavLink href="/placement" section="placement" current={ctx.section} label="Placement" />
+              )}
+              {ctx.user.isFund && <NavLink href="/fondo" section="fondo" current={ctx.section} label="Agenzie" />}
+            </nav>
+            <div class="who">
+              <span>
+                {ctx.agencyName ?? "Fondo"} · {ctx.user.name} ({ROLE_LABELS[ctx.user.role]})
+              </span>
+              <form method="post" action="/logout">
+                <input type="hidden" name="_csrf" value={ctx.csrfToken} />
+                <button type="submit" class="link">
+                  Esci
+                </button>
+              </form>
+            </div>
+          </header>
+        )}
+        <main>{props.children}</main>
+      </body>
+    </html>
+  )}`;
+}

@@ -1,0 +1,33 @@
+import type { PageContext } from "../../src/http.ts";
+import { Layout } from "../layout.tsx";
+
+export function LoginPage(props: { ctx: PageContext; email?: string; error?: string; next?: string }) {
+  return (
+    <Layout ctx={props.ctx}>
+      <div class="login card">
+        <h1>Placement</h1>
+        <p class="subtitle">Fasce deboli e dati di placement dei progetti formativi. Accedi con le credenziali ricevute.</p>
+        {props.error && (
+          <p class="notice error" role="alert">
+            {props.error}
+          </p>
+        )}
+        <form class="stacked" method="post" action="/login">
+          <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />
+          {props.next && <input type="hidden" name="next" value={props.next} />}
+          <label>
+            E-mail
+            <input type="email" name="email" autocomplete="username" required value={props.email ?? ""} />
+          </label>
+          <label>
+            Password
+            <input type="password" name="password" autocomplete="current-password" required />
+          </label>
+          <div>
+            <button type="submit">Accedi</button>
+          </div>
+        </form>
+      </div>
+    </Layout>
+  );
+}

@@ -1,0 +1,73 @@
+import { formatDate } from "../../src/services/campaigns.ts";
+import type { PageContext } from "../../src/http.ts";
+import type { getProject, projectRoster } from "../../src/services/projects.ts";
+import { Layout } from "../layout.tsx";
+
+const PLACED_LABEL = (placed: boolean | null) => (placed === null ? "—" : placed ? "SI" : "NO");
+
+export function ProjectPage(props: {
+  ctx: PageContext;
+  project: NonNullable<ReturnType<typeof getProject>>;
+  roster: ReturnType<typeof projectRoster>;
+}) {
+  const { project } = props;
+  return (
+    <Layout ctx={props.ctx}>
+      <p class="muted">
+        <a href="/">← Progetti</a>
+      </p>
+      <h1>{project.title}</h1>
+      <div class="card">
+        <dl class="facts">
+          <dt>Codice</dt>
+          <dd class="mono">{project.code}</dd>
+          <dt>Agenzia</dt>
+          <dd>{project.agencyName}</dd>
+          <dt>Tipologia formativa</dt>
+          <dd>{project.trainingTypeDescription}</dd>
+          <dt>Anno di compensazione</dt>
+          <dd>{project.year}</dd>
+          <dt>Periodo</dt>
+          <dd>
+            {formatDate(project.startDate)} – {formatDate(project.endDate)}
+          </dd>
+        </dl>
+      </div>
+      {props.roster.map((cls) => (
+        <section>
+          <h2>
+            {cls.code}{" "}
+            {cls.homogeneous ? (
+              <span class="badge">Aula omogenea · {cls.category}</span>
+            ) : (
+              <span class="badge">Aula non omogenea</span>
+            )}{" "}
+            <span class="muted">{cls.trainees.length} allievi</span>
+          </h2>
+          <table>
+            <thead>
+              <tr>
+                <th>Codice fiscale</th>
+                <th>Cognome</th>
+                <th>Nome</th>
+                <th>Fascia debole</th>
+                <th>Placement</th>
+              </tr>
+            </thead>
+            <tbody>
+              {cls.trainees.map((t) => (
+                <tr>
+                  <td class="mono">{t.codiceFiscale}</td>
+                  <td>{t.surname}</td>
+                  <td>{t.name}</td>
+                  <td>{t.fasciaDebole ?? <span class="muted">da dichiarare</span>}</td>
+                  <td>{PLACED_LABEL(t.placed)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ))}
+    </Layout>
+  );
+}

@@ -1,0 +1,38 @@
+import { formatDate } from "../../src/services/campaigns.ts";
+import type { listProjects } from "../../src/services/projects.ts";
+
+export function ProjectsTable(props: { projects: ReturnType<typeof listProjects> }) {
+  if (props.projects.length === 0) {
+    return <p class="notice info">Nessun progetto per questo anno.</p>;
+  }
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th>Codice</th>
+          <th>Titolo</th>
+          <th>Tipologia formativa</th>
+          <th>Periodo</th>
+          <th class="num">Aule</th>
+          <th class="num">Allievi</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.projects.map((p) => (
+          <tr>
+            <td class="mono">
+              <a href={`/progetti/${p.id}`}>{p.code}</a>
+            </td>
+            <td>{p.title}</td>
+            <td>{p.trainingTypeDescription}</td>
+            <td>
+              {formatDate(p.startDate)} – {formatDate(p.endDate)}
+            </td>
+            <td class="num">{p.classCount}</td>
+            <td class="num">{p.enrollmentCount}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
