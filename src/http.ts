@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { getConnInfo } from "hono/bun";
 import { HTTPException } from "hono/http-exception";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
@@ -12,6 +11,8 @@ import type { Scope } from "./services/scope.ts";
 export type Deps = { db: Db; config: Config; clock: Clock; log: Logger };
 
 export type AppEnv = {
+  // Under Bun.serve the second argument of fetch is the server.
+  Bindings: { requestIP?: (request: Request) => { address: string } | null };
   Variables: {
     deps: Deps;
     requestId: string;
@@ -121,9 +122,5 @@ export function clientAddress(c: Context<AppEnv>): string {
     const forwarded = c.req.header("X-Forwarded-For")?.split(",").at(-1)?.trim();
     if (forwarded) return forwarded;
   }
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
+  return c.env?.requestIP?.(c.req.raw)?.address ?? "unknown";
 }

@@ -107,9 +107,9 @@ export function agenciesOverview(db: Db, year: number) {
   const perAgency = db
     .select({
       agencyId: enrollments.agencyId,
-      enrollmentCount: count(),
-      traineeCount: countDistinct(enrollments.participantId),
-      projectCount: countDistinct(enrollments.projectId),
+      enrollmentCount: count().as("enrollment_count"),
+      traineeCount: countDistinct(enrollments.participantId).as("trainee_count"),
+      projectCount: countDistinct(enrollments.projectId).as("project_count"),
     })
     .from(enrollments)
     .where(eq(enrollments.year, year))

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+let t: TestApp;
+let f: ReturnType<typeof fixtures>;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  f = fixtures(t.db);
+});
+afterAll(() => t.close());
+
+describe("tenant isolation", () => {
+  test("an agency user sees only their agency's projects", async () => {
+    const client = t.client();
+    await client.login(f.rpaA);
+    const html = await (await client.get("/progetti")).text();
+    const codes = [...html.matchAll(/href="\/progetti\/(\d+)"/g)].map((m) => Number(m[1]));
+    const own = t.db.$client
+      .query("SELECT id FROM projects WHERE agency_id = ? ORDER BY code")
+      .all(f.agencyA.id)
+      .map((r) => (r as { id: number }).id);
+    expect(codes.length).toBeGreaterThan(0);
+    expect(codes).toEqual(own);
+  });
+
+  test("every agency-scoped page of agency B answers 404 to a user of agency A", async () => {
+    const client = t.client();
+    await client.login(f.rpaA);
+    expect((await client.get(`/progetti/${f.projectA}`)).status).toBe(200);
+    for (const path of [`/progetti/${f.projectB}`, `/fondo/agenzie/${f.agencyB.id}`, `/fondo`]) {
+      const response = await client.get(path);
+      expect(response.status, path).toBe(404);
+      expect(await response.text()).not.toContain(f.agencyB.code);
+    }
+  });
+
+  test("a project id that does not exist, or is not a number, answers 404", async () => {
+    const client = t.client();
+    await client.login(f.rpaA);
+    expect((await client.get("/progetti/999999")).status).toBe(404);
+    expect((await client.get("/progetti/abc")).status).toBe(404);
+  });
+
+  test("a fund operator sees every agency and their projects", async () => {
+    const client = t.client();
+    await client.login(f.fund);
+    const list = await (await client.get("/fondo")).text();
+    expect(list).toContain(f.agencyA.code);
+    expect(list).toContain(f.agencyB.code);
+    expect((await client.get(`/progetti/${f.projectB}`)).status).toBe(200);
+    const agencyPage = await client.get(`/fondo/agenzie/${f.agencyB.id}`);
+    expect(agencyPage.status).toBe(200);
+    expect(await agencyPage.text()).toContain(`href="/progetti/${f.projectB}"`);
+  });
+
+  test("the fund's agency counts equal the raw tables", async () => {
+    const client = t.client();
+    await client.login(f.fund);
+    const html = await (await client.get("/fondo")).text();
+    for (const agency of [f.agencyA, f.agencyB]) {
+      const expected = t.db.$client
+        .query(
+          `SELECT count(DISTINCT p.id) AS projects, count(e.id) AS enrollments
+           FROM projects p JOIN classes c ON c.project_id = p.id JOIN enrollments e ON e.class_id = c.id
+           WHERE p.agency_id = ? AND p.year = 2019`,
+        )
+        .get(agency.id) as { projects: number; enrollments: number };
+      const row = html.split("<tr>").find((r) => r.includes(`>${agency.code}<`))!;
+      const numbers = [...row.matchAll(/class="num">(\d+)</g)].map((m) => Number(m[1]));
+      expect(numbers[0]).toBe(expected.projects);
+      expect(numbers[2]).toBe(expected.enrollments);
+    }
+  });
+
+  test("routes reach agency data only through services that take a Scope", () => {
+    const dir = join(import.meta.dir, "../../src/routes");
+    for (const file of readdirSync(dir)) {
+      const source = readFileSync(join(dir, file), "utf8");
+      expect(source, file).not.toContain("db/schema");
+      expect(source, file).not.toContain("drizzle-orm");
+    }
+  });
+});
+
+describe("placement permission", () => {
+  test("an operator without the permission is refused the Placement section", async () => {
+    const client = t.client();
+    await client.login(f.operatorA);
+    const response = await client.get("/placement");
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("Non hai il permesso Placement");
+    expect(await (await client.get("/progetti")).text()).not.toContain('href="/placement"');
+  });
+
+  test("the rpa, a referent with the permission and the fund operator get in", async () => {
+    for (const email of [f.rpaA, f.referentA, f.fund]) {
+      const client = t.client();
+      await client.login(email);
+      const response = await client.get("/placement");
+      expect(response.status, email).toBe(200);
+      expect(await response.text()).toContain("Import massivo fasce deboli");
+    }
+  });
+
+  test("granting the permission opens the section", async () => {
+    t.db.$client.query("UPDATE users SET placement_permission = 1 WHERE email = ?").run(f.operatorA);
+    try {
+      const client = t.client();
+      await client.login(f.operatorA);
+      expect((await client.get("/placement")).status).toBe(200);
+    } finally {
+      t.db.$client.query("UPDATE users SET placement_permission = 0 WHERE email = ?").run(f.operatorA);
+    }
+  });
+
+  test("anonymous requests are sent to the sign-in page", async () => {
+    const client = t.client();
+    for (const path of ["/progetti", "/placement", "/fondo", `/progetti/${f.projectA}`]) {
+      const response = await client.get(path);
+      expect(response.status, path).toBe(303);
+      expect(response.headers.get("Location")).toStartWith("/login");
+    }
+    const htmx = await client.get("/progetti", { "HX-Request": "true" });
+    expect(htmx.status).toBe(401);
+    expect(htmx.headers.get("HX-Redirect")).toStartWith("/login");
+  });
+});
+
+describe("health", () => {
+  test("/healthz and /readyz answer 200 while the database answers", async () => {
+    expect((await t.app.request("/healthz")).status).toBe(200);
+    expect((await t.app.request("/readyz")).status).toBe(200);
+  });
+
+  test("/readyz answers 503 when the database does not", async () => {
+    const broken = await createTestApp({ dataset: false });
+    broken.db.$client.close();
+    try {
+      expect((await broken.app.request("/readyz")).status).toBe(503);
+      expect((await broken.app.request("/healthz")).status).toBe(200);
+    } finally {
+      broken.close();
+    }
+  });
+
+  test("htmx is served from the embedded file", async () => {
+    const html = await (await t.client().get("/login")).text();
+    const src = html.match(/<script src="([^"]+)"/)![1]!;
+    expect(src).toBe("/static/htmx-4.0.1.min.js");
+    const js = await t.app.request(src);
+    expect(js.status).toBe(200);
+    expect(js.headers.get("Content-Type")).toContain("javascript");
+    expect(await js.text()).toContain("4.0.1");
+  });
+});
