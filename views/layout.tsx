@@ -1,6 +1,6 @@
 import { html } from "hono/html";
 import type { PropsWithChildren } from "hono/jsx";
-import { CSS_URL, HTMX_URL } from "../src/assets.ts";
+import { CSS_URL, FAVICON_URL, HTMX_URL } from "../src/assets.ts";
 import type { PageContext, Section } from "../src/http.ts";
 
 const ROLE_LABELS = {
@@ -27,6 +27,7 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="htmx-config" content='{"includeIndicatorCSS":false}' />
         <title>{ctx.title} · Placement</title>
+        <link rel="icon" href={FAVICON_URL} type="image/svg+xml" />
         <link rel="stylesheet" href={CSS_URL} />
         <script src={HTMX_URL} defer></script>
       </head>

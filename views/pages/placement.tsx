@@ -8,7 +8,7 @@ const STATE_TEXT: Record<CampaignState, string> = {
   closed: "chiusa",
 };
 
-export function PlacementPage(props: { ctx: PageContext; campaigns: { campaign: Campaign; state: CampaignState }[] }) {
+export function PlacementPage(props: { ctx: PageContext; campaigns: { campaign: Campaign; state: CampaignState; daysLeft: number }[] }) {
   return (
     <Layout ctx={props.ctx}>
       <h1>Placement</h1>
@@ -27,13 +27,14 @@ export function PlacementPage(props: { ctx: PageContext; campaigns: { campaign: 
             </tr>
           </thead>
           <tbody>
-            {props.campaigns.map(({ campaign, state }) => (
+            {props.campaigns.map(({ campaign, state, daysLeft }) => (
               <tr>
                 <td>{campaign.year}</td>
                 <td>{formatDate(campaign.opensOn)}</td>
                 <td>{formatDate(campaign.deadline)} (fine giornata)</td>
                 <td>
                   <span class={`badge ${state === "open" ? "ok" : "warn"}`}>{STATE_TEXT[state]}</span>
+                  {state === "open" && ` · ${daysLeft === 1 ? "ultimo giorno" : `${daysLeft} giorni alla scadenza`}`}
                 </td>
               </tr>
             ))}

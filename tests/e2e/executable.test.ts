@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "../..");
+let buildDir: string;
+let executable: string;
+
+beforeAll(() => {
+  buildDir = mkdtempSync(join(tmpdir(), "placement-build-"));
+  const build = Bun.spawnSync(["bun", "build", "--compile", "src/main.ts", "--outfile", join(buildDir, "placement")], {
+    cwd: root,
+  });
+  if (build.exitCode !== 0) throw new Error(build.stderr.toString());
+  executable = join(buildDir, "placement");
+});
+afterAll(() => rmSync(buildDir, { recursive: true, force: true }));
+
+/** A copy of the executable alone in an empty folder. */
+function lonelyCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), "placement-exe-"));
+  copyFileSync(executable, join(dir, "placement"));
+  Bun.spawnSync(["chmod", "+x", join(dir, "placement")]);
+  return dir;
+}
+
+function freePort(): number {
+  const server = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = server.port!;
+  server.stop(true);
+  return port;
+}
+
+function run(dir: string, args: string[], env: Record<string, string> = {}) {
+  const result = Bun.spawnSync([join(dir, "placement"), ...args], {
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
+  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await Bun.sleep(100);
+  }
+  throw new Error(`${url} never answered`);
+}
+
+describe("the executable", () => {
+  test("starts alone in an empty folder, serves, and stops cleanly on SIGTERM", async () => {
+    const dir = lonelyCopy();
+    const port = freePort();
+    // Started from another working directory: the data folder goes beside the executable.
+    const child = Bun.spawn([join(dir, "placement")], {
+      cwd: tmpdir(),
+      env: { PATH: process.env.PATH ?? "", PORT: String(port) },
+      stderr: "pipe",
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(`${base}/healthz`);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const login = await (await fetch(`${base}/login`)).text();
+      expect(login).toContain("Accedi");
+      const htmxUrl = login.match(/<script src="([^"]+)"/)![1]!;
+      const htmx = await fetch(`${base}${htmxUrl}`);
+      expect(htmx.status).toBe(200);
+      expect((await htmx.text()).includes('this.version="4.0.1"')).toBe(true);
+      const css = login.match(/<link rel="stylesheet" href="([^"]+)"/)![1]!;
+      expect((await fetch(`${base}${css}`)).status).toBe(200);
+      expect(readdirSync(join(dir, "data"))).toContain("placement.db");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await child.exited).toBe(0);
+    const log = await new Response(child.stderr).text();
+    expect(log).toContain("no users yet");
+    expect(log).toContain("shutting down");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("creates the first fund operator from the command line, who can then sign in", async () => {
+    const dir = lonelyCopy();
+    const created = run(dir, ["user", "create", "--role", "fund_operator", "--email", "Admin@Fondo.example"]);
+    expect(created.stderr).toBe("");
+    expect(created.exitCode).toBe(0);
+    const password = created.stdout.match(/one-time password: (\S+)/)![1]!;
+    const again = run(dir, ["user", "create", "--role", "fund_operator", "--email", "admin@fondo.example"]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr.trim()).toBe("placement: a user with e-mail admin@fondo.example already exists");
+
+    const port = freePort();
+    const child = Bun.spawn([join(dir, "placement"), "serve", "--port", String(port)], {
+      env: { PATH: process.env.PATH ?? "" },
+      stderr: "ignore",
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(`${base}/healthz`);
+      const page = await fetch(`${base}/login`);
+      const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
+      const token = (await page.text()).match(/name="_csrf" value="([^"]+)"/)![1]!;
+      const signIn = await fetch(`${base}/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: token, email: "admin@fondo.example", password }),
+      });
+      expect(signIn.status).toBe(303);
+      expect(signIn.headers.getSetCookie().some((c) => c.startsWith("placement_session="))).toBe(true);
+    } finally {
+      child.kill("SIGTERM");
+      await child.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--help lists the commands and every setting", () => {
+    const dir = lonelyCopy();
+    const help = run(dir, ["--help"]);
+    expect(help.exitCode).toBe(0);
+    for (const word of ["serve", "migrate", "seed", "user create", "PORT", "DATA_DIR", "SMTP_URL", "QUEUE_CRON"]) {
+      expect(help.stdout).toContain(word);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("bad start-up input: one clear line, non-zero exit, nothing overwritten", () => {
+  test.each([
+    [{ PORT: "tremila" }, [], "placement: PORT must be a whole number"],
+    [{ SMTP_URL: "posta" }, [], "placement: SMTP_URL"],
+    [{}, ["--prot", "3000"], "placement: unknown flag --prot"],
+    [{}, ["restart"], 'placement: unknown command "restart"'],
+  ])("%p %p", (env, args, message) => {
+    const dir = lonelyCopy();
+    const result = run(dir, args, env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toStartWith(message);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a database file that is not SQLite is left untouched", () => {
+    const dir = lonelyCopy();
+    mkdirSync(join(dir, "data"));
+    writeFileSync(join(dir, "data/placement.db"), "not a database at all, but precious\n");
+    const result = run(dir, ["serve"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain("is not an SQLite database");
+    expect(readFileSync(join(dir, "data/placement.db"), "utf8")).toBe("not a database at all, but precious\n");
+    expect(readdirSync(join(dir, "data"))).toEqual(["placement.db"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a data folder that cannot be used", () => {
+    const dir = lonelyCopy();
+    writeFileSync(join(dir, "a-file"), "x");
+    const result = run(dir, ["serve"], { DATA_DIR: join(dir, "a-file") });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain(`placement: DATA_DIR ${join(dir, "a-file")} cannot be used`);
+    expect(readFileSync(join(dir, "a-file"), "utf8")).toBe("x");
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
