@@ -123,17 +123,32 @@ export const participants = sqliteTable("participants", {
   birthDate: text("birth_date"),
 });
 
+/** Columns every queued job has: who asked, for which campaign, and the queue's bookkeeping. */
+const queuedJobColumns = () => ({
+  id: integer("id").primaryKey(),
+  agencyId: integer("agency_id")
+    .notNull()
+    .references(() => agencies.id),
+  userId: integer("user_id")
+    .notNull()
+    .references(() => users.id),
+  year: integer("year").notNull(),
+  progressDone: integer("progress_done").notNull().default(0),
+  progressTotal: integer("progress_total").notNull().default(0),
+  attempts: integer("attempts").notNull().default(0),
+  // Held by the runner while it works; a job whose lease ran out is picked up again.
+  leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+  nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+  error: text("error"),
+  createdAt: createdAt(),
+  startedAt: integer("started_at", { mode: "timestamp_ms" }),
+  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+});
+
 export const importJobs = sqliteTable(
   "import_jobs",
   {
-    id: integer("id").primaryKey(),
-    agencyId: integer("agency_id")
-      .notNull()
-      .references(() => agencies.id),
-    userId: integer("user_id")
-      .notNull()
-      .references(() => users.id),
-    year: integer("year").notNull(),
+    ...queuedJobColumns(),
     fileName: text("file_name").notNull(),
     filePath: text("file_path").notNull(),
     fileSha256: text("file_sha256").notNull(),
@@ -142,20 +157,11 @@ export const importJobs = sqliteTable(
     status: text("status", { enum: ["queued", "running", "done", "done_with_errors", "failed"] })
       .notNull()
       .default("queued"),
-    progressDone: integer("progress_done").notNull().default(0),
-    progressTotal: integer("progress_total").notNull().default(0),
-    attempts: integer("attempts").notNull().default(0),
-    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
-    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
     rowsTotal: integer("rows_total"),
     rowsOk: integer("rows_ok"),
     rowsKo: integer("rows_ko"),
     rowsUnchanged: integer("rows_unchanged"),
     outcomePath: text("outcome_path"),
-    error: text("error"),
-    createdAt: createdAt(),
-    startedAt: integer("started_at", { mode: "timestamp_ms" }),
-    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
   },
   (t) => [
     index("import_jobs_agency_idx").on(t.agencyId, t.createdAt),
@@ -203,14 +209,7 @@ export const enrollments = sqliteTable(
 export const exportJobs = sqliteTable(
   "export_jobs",
   {
-    id: integer("id").primaryKey(),
-    agencyId: integer("agency_id")
-      .notNull()
-      .references(() => agencies.id),
-    userId: integer("user_id")
-      .notNull()
-      .references(() => users.id),
-    year: integer("year").notNull(),
+    ...queuedJobColumns(),
     // JSON array of training type codes.
     trainingTypes: text("training_types", { mode: "json" }).$type<string[]>().notNull(),
     extraEmail: text("extra_email"),
@@ -218,18 +217,9 @@ export const exportJobs = sqliteTable(
     status: text("status", { enum: ["queued", "running", "ready", "failed", "expired"] })
       .notNull()
       .default("queued"),
-    progressDone: integer("progress_done").notNull().default(0),
-    progressTotal: integer("progress_total").notNull().default(0),
-    attempts: integer("attempts").notNull().default(0),
-    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
-    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
     rowCount: integer("row_count"),
     filePath: text("file_path"),
     fileSize: integer("file_size"),
-    error: text("error"),
-    createdAt: createdAt(),
-    startedAt: integer("started_at", { mode: "timestamp_ms" }),
-    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
   },
   (t) => [
     index("export_jobs_agency_idx").on(t.agencyId, t.createdAt),
