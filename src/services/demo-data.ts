@@ -150,7 +150,9 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
     sqlite
       .prepare("INSERT INTO campaigns (year, opens_on, deadline) VALUES (?, ?, ?)")
       .run(year, isoDate(year + 1, 8, 4) < today ? isoDate(year + 1, 8, 4) : today, addDays(today, 30));
-    insertUser.run(null, DEMO_FUND_OPERATOR_EMAIL, "Operatore Fondo", "fund_operator", 1, passwordHash);
+    const personName = () =>
+      `${rnd.pick(rnd.chance(0.5) ? MALE_NAMES : FEMALE_NAMES)} ${rnd.pick(SURNAMES)}`;
+    insertUser.run(null, DEMO_FUND_OPERATOR_EMAIL, personName(), "fund_operator", 1, passwordHash);
     summary.users++;
 
     const perAgency = Math.floor(options.enrollments / options.agencies);
@@ -162,9 +164,9 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
       const agencyCode = `APL${String(a + 1).padStart(3, "0")}`;
       const { id: agencyId } = insertAgency.get(agencyCode, name) as { id: number };
       summary.agencies++;
-      insertUser.run(agencyId, `rpa@${slug}.demo`, "Responsabile Politiche Attive", "rpa", 1, passwordHash);
-      insertUser.run(agencyId, `referente@${slug}.demo`, "Referente gruppo applicativo", "referent", 1, passwordHash);
-      insertUser.run(agencyId, `operatore@${slug}.demo`, "Operatore ApL", "operator", 0, passwordHash);
+      insertUser.run(agencyId, `rpa@${slug}.demo`, personName(), "rpa", 1, passwordHash);
+      insertUser.run(agencyId, `referente@${slug}.demo`, personName(), "referent", 1, passwordHash);
+      insertUser.run(agencyId, `operatore@${slug}.demo`, personName(), "operator", 0, passwordHash);
       summary.users += 3;
 
       const target = a === options.agencies - 1 ? options.enrollments - perAgency * a : perAgency;
