@@ -122,6 +122,15 @@ export function unknownFlags(flags: Record<string, string>, extra: string[] = []
   return Object.keys(flags).filter((f) => !known.has(f));
 }
 
+/** Where things live inside DATA_DIR. */
+export function dataPaths(config: Pick<Config, "DATA_DIR">) {
+  return {
+    database: join(config.DATA_DIR, "placement.db"),
+    exports: join(config.DATA_DIR, "exports"),
+    mail: join(config.DATA_DIR, "mail"),
+  };
+}
+
 export function settingsHelp(): string {
   const rows = Object.entries(settings).map(([name, s]) => {
     const def = name === "DATA_DIR" ? "data/ beside the executable" : s.default === "" ? "—" : s.default;

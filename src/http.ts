@@ -4,11 +4,12 @@ import { HTTPException } from "hono/http-exception";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./log.ts";
+import type { MailTransport } from "./mail/transport.ts";
 import { hasPlacementPermission, isFundOperator, type User } from "./services/auth.ts";
 import type { Clock } from "./services/clock.ts";
 import type { Scope } from "./services/scope.ts";
 
-export type Deps = { db: Db; config: Config; clock: Clock; log: Logger };
+export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport };
 
 export type AppEnv = {
   // Under Bun.serve the second argument of fetch is the server.

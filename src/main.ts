@@ -1,13 +1,13 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { createApp } from "./app.tsx";
-import { ConfigError, loadConfig, parseFlags, settingsHelp, unknownFlags, type Config } from "./config.ts";
+import { ConfigError, dataPaths, loadConfig, parseFlags, settingsHelp, unknownFlags, type Config } from "./config.ts";
 import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
 import { ROLES, type Role } from "./db/schema.ts";
 import type { Deps } from "./http.ts";
 import { startScheduler } from "./jobs/registry.ts";
 import { createLogger } from "./log.ts";
+import { mailTransportFor } from "./mail/transport.ts";
 import { createUser } from "./services/auth.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
@@ -46,7 +46,7 @@ function prepareDataDir(dir: string): void {
 function openStore(config: Config): Db {
   prepareDataDir(config.DATA_DIR);
   try {
-    const db = openDatabase(join(config.DATA_DIR, "placement.db"));
+    const db = openDatabase(dataPaths(config).database);
     migrate(db);
     return db;
   } catch (error) {
@@ -62,7 +62,8 @@ const isEmpty = (db: Db) =>
 async function serve(config: Config): Promise<void> {
   const log = createLogger();
   const db = openStore(config);
-  const deps: Deps = { db, config, clock: systemClock, log };
+  const mail = mailTransportFor(config);
+  const deps: Deps = { db, config, clock: systemClock, log, mail };
   if (config.DEMO) {
     log.info("demo mode is on: demo users sign in with password demo1234");
     if (isEmpty(db)) {
@@ -77,7 +78,12 @@ async function serve(config: Config): Promise<void> {
   const scheduler = startScheduler(deps);
   const app = createApp(deps);
   const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch });
-  log.info("listening", { url: `http://${config.HOST}:${server.port}`, base_url: config.BASE_URL, data_dir: config.DATA_DIR });
+  log.info("listening", {
+    url: `http://${config.HOST}:${server.port}`,
+    base_url: config.BASE_URL,
+    data_dir: config.DATA_DIR,
+    mail: mail.kind === "smtp" ? "smtp" : `files in ${dataPaths(config).mail}`,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -32,8 +32,13 @@ function assertSqliteFile(path: string): void {
   }
 }
 
-export function openDatabase(path: string): Db {
+export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
   assertSqliteFile(path);
+  if (options.readonly) {
+    const sqlite = new Database(path, { readonly: true, strict: true });
+    sqlite.exec("PRAGMA busy_timeout = 5000");
+    return drizzle({ client: sqlite, schema }) as Db;
+  }
   const sqlite = new Database(path, { create: true, strict: true });
   sqlite.exec("PRAGMA busy_timeout = 5000");
   sqlite.exec("PRAGMA journal_mode = WAL");

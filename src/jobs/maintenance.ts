@@ -1,5 +1,6 @@
 import type { Deps } from "../http.ts";
 import { purgeExpiredSessions } from "../services/auth.ts";
+import { expireOldExports } from "../services/exports.ts";
 import type { Job } from "./registry.ts";
 
 export const maintenanceJob: Job = {
@@ -10,5 +11,6 @@ export const maintenanceJob: Job = {
       idleMs: config.SESSION_IDLE_MINUTES * 60_000,
       absoluteMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
+    expireOldExports(db, clock, config.FILE_RETENTION_DAYS);
   },
 };

@@ -1,6 +1,8 @@
 import { Cron } from "croner";
 import type { Config } from "../config.ts";
 import type { Deps } from "../http.ts";
+import { exportJob } from "./exports.ts";
+import { mailJob } from "./mail.ts";
 import { maintenanceJob } from "./maintenance.ts";
 
 export type Job = {
@@ -10,7 +12,7 @@ export type Job = {
 };
 
 /** Every scheduled job, by name. */
-export const jobs: Job[] = [maintenanceJob];
+export const jobs: Job[] = [exportJob, mailJob, maintenanceJob];
 
 export type Scheduler = { stop(): Promise<void> };
 

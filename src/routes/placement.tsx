@@ -1,17 +1,147 @@
-import { Hono } from "hono";
+import { existsSync } from "node:fs";
+import { Hono, type Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { z } from "zod";
 import { PlacementPage } from "../../views/pages/placement.tsx";
-import { pageContext, requirePlacementPermission, requireUser, type AppEnv } from "../http.ts";
+import type { BookingFormErrors, BookingFormValues } from "../../views/partials/booking-form.tsx";
+import { BookingRow } from "../../views/partials/bookings.tsx";
+import { ExportSection, type ExportSectionProps } from "../../views/partials/export-section.tsx";
+import {
+  clientAddress,
+  idParam,
+  isHtmx,
+  notFound,
+  pageContext,
+  requirePlacementPermission,
+  requireUser,
+  signedInScope,
+  signedInUser,
+  type AppEnv,
+} from "../http.ts";
+import { recordAudit } from "../services/audit.ts";
 import { campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
+import { activeTrainingTypes, bookExport, getBooking, listBookings } from "../services/exports.ts";
+import { FILE_CONTENT_TYPES, traineeFileName } from "../sheets/trainee-file.ts";
+
+const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+const bookingForm = z.object({
+  tipologie: z.preprocess(asList, z.array(z.string()).min(1, "Scegli almeno una tipologia formativa.")),
+  anno: z.coerce.number({ error: "Scegli l'anno di riferimento." }).int("Scegli l'anno di riferimento."),
+  email: z
+    .string()
+    .trim()
+    .max(320)
+    .optional()
+    .transform((v) => (v ? v : null))
+    .pipe(z.email("L'indirizzo e-mail aggiuntivo non è valido: correggilo o lascia il campo vuoto.").nullable()),
+  formato: z.enum(["xlsx", "csv"], { error: "Scegli il formato del file: Excel o CSV." }),
+});
+
+const FIELD_OF: Record<string, keyof BookingFormErrors> = {
+  tipologie: "trainingTypes",
+  anno: "year",
+  email: "extraEmail",
+  formato: "format",
+};
+
+function exportSection(
+  c: Context<AppEnv>,
+  form: { values?: BookingFormValues; errors?: BookingFormErrors; booked?: number } = {},
+): ExportSectionProps {
+  const { db } = c.get("deps");
+  const user = signedInUser(c);
+  const years = listCampaigns(db).map((campaign) => campaign.year);
+  return {
+    csrfToken: c.get("csrfToken"),
+    canBook: user.agencyId !== null,
+    trainingTypes: activeTrainingTypes(db),
+    years,
+    values: form.values ?? { trainingTypes: [], year: years[0] ?? null, extraEmail: "", format: "xlsx" },
+    errors: form.errors ?? {},
+    booked: form.booked,
+    bookings: listBookings(db, signedInScope(c)),
+    showAgency: user.agencyId === null,
+  };
+}
+
+function placementPage(c: Context<AppEnv>, section: ExportSectionProps) {
+  const { db, clock } = c.get("deps");
+  const now = clock.now();
+  const campaigns = listCampaigns(db).map((campaign) => ({
+    campaign,
+    state: campaignState(campaign, now),
+    daysLeft: daysLeft(campaign, now),
+  }));
+  return <PlacementPage ctx={pageContext(c, "Placement", "placement")} campaigns={campaigns} exports={section} />;
+}
 
 export const placementRoutes = new Hono<AppEnv>()
   .use(requireUser, requirePlacementPermission)
-  .get("/", (c) => {
+  .get("/", (c) => c.html(placementPage(c, exportSection(c))))
+  .post("/prenotazioni", async (c) => {
     const { db, clock } = c.get("deps");
-    const now = clock.now();
-    const campaigns = listCampaigns(db).map((campaign) => ({
-      campaign,
-      state: campaignState(campaign, now),
-      daysLeft: daysLeft(campaign, now),
-    }));
-    return c.html(<PlacementPage ctx={pageContext(c, "Placement", "placement")} campaigns={campaigns} />);
+    const body = await c.req.parseBody({ all: true });
+    const parsed = bookingForm.safeParse(body);
+    const values: BookingFormValues = {
+      trainingTypes: asList(body["tipologie"]).map(String),
+      year: Number(body["anno"]) || null,
+      extraEmail: typeof body["email"] === "string" ? body["email"] : "",
+      format: body["formato"] === "csv" ? "csv" : "xlsx",
+    };
+    let errors: BookingFormErrors = {};
+    let booked: number | undefined;
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field = FIELD_OF[String(issue.path[0])] ?? "form";
+        errors[field] ??= issue.message;
+      }
+    } else {
+      const result = bookExport(db, clock, signedInUser(c), {
+        trainingTypes: parsed.data.tipologie,
+        year: parsed.data.anno,
+        extraEmail: parsed.data.email,
+        format: parsed.data.formato,
+      });
+      if (result.ok) booked = result.id;
+      else errors = result.errors;
+    }
+    const failed = booked === undefined;
+    if (!isHtmx(c) && !failed) return c.redirect("/placement", 303);
+    const section = exportSection(c, failed ? { values, errors } : { booked });
+    const status = failed ? 422 : 200;
+    return c.html(isHtmx(c) ? <ExportSection {...section} /> : placementPage(c, section), status);
+  })
+  .get("/prenotazioni/:id", (c) => {
+    const booking = getBooking(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();
+    return c.html(<BookingRow booking={booking} showAgency={signedInUser(c).agencyId === null} />);
+  })
+  .get("/prenotazioni/:id/file", (c) => {
+    const { db, clock, config } = c.get("deps");
+    const booking = getBooking(db, signedInScope(c), idParam(c, "id")) ?? notFound();
+    if (booking.status === "expired" || (booking.status === "ready" && (!booking.filePath || !existsSync(booking.filePath)))) {
+      throw new HTTPException(410, {
+        message: `Il file non è più disponibile: i file restano scaricabili per ${config.FILE_RETENTION_DAYS} giorni. Prenota un nuovo download.`,
+      });
+    }
+    if (booking.status !== "ready" || !booking.filePath) {
+      throw new HTTPException(409, { message: "Il file non è ancora pronto: attendi che la prenotazione risulti disponibile." });
+    }
+    const user = signedInUser(c);
+    const name = traineeFileName({ agencyCode: booking.agencyCode, year: booking.year, bookingId: booking.id }, booking.format);
+    recordAudit(db, clock, {
+      action: "export_download",
+      userId: user.id,
+      agencyId: booking.agencyId,
+      target: name,
+      detail: { booking: booking.id },
+      address: clientAddress(c),
+    });
+    return new Response(Bun.file(booking.filePath), {
+      headers: {
+        "Content-Type": FILE_CONTENT_TYPES[booking.format],
+        "Content-Disposition": `attachment; filename="${name}"`,
+        "Cache-Control": "private, no-store",
+      },
+    });
   });

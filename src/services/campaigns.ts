@@ -38,3 +38,21 @@ export function listCampaigns(db: Db): Campaign[] {
 export function getCampaign(db: Db, year: number): Campaign | undefined {
   return db.select().from(campaigns).where(eq(campaigns.year, year)).get();
 }
+
+/** dd/mm/yyyy hh:mm in Italian time, as the clerk reads it. */
+export function formatDateTime(instant: Date, timeZone = "Europe/Rome"): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    })
+      .formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.day}/${parts.month}/${parts.year} ${parts.hour}:${parts.minute}`;
+}

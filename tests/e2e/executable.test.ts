@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { unusedPort } from "../helpers/ports.ts";
 
 const root = join(import.meta.dir, "../..");
 let buildDir: string;
@@ -9,9 +10,7 @@ let executable: string;
 
 beforeAll(() => {
   buildDir = mkdtempSync(join(tmpdir(), "placement-build-"));
-  const build = Bun.spawnSync(["bun", "build", "--compile", "src/main.ts", "--outfile", join(buildDir, "placement")], {
-    cwd: root,
-  });
+  const build = Bun.spawnSync(["bun", "src/build.ts", join(buildDir, "placement")], { cwd: root });
   if (build.exitCode !== 0) throw new Error(build.stderr.toString());
   executable = join(buildDir, "placement");
 });
@@ -23,13 +22,6 @@ function lonelyCopy(): string {
   copyFileSync(executable, join(dir, "placement"));
   Bun.spawnSync(["chmod", "+x", join(dir, "placement")]);
   return dir;
-}
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
 }
 
 function run(dir: string, args: string[], env: Record<string, string> = {}) {
@@ -53,7 +45,7 @@ async function waitFor(url: string): Promise<void> {
 describe("the executable", () => {
   test("starts alone in an empty folder, serves, and stops cleanly on SIGTERM", async () => {
     const dir = lonelyCopy();
-    const port = freePort();
+    const port = unusedPort();
     // Started from another working directory: the data folder goes beside the executable.
     const child = Bun.spawn([join(dir, "placement")], {
       cwd: tmpdir(),
@@ -93,7 +85,7 @@ describe("the executable", () => {
     expect(again.exitCode).toBe(1);
     expect(again.stderr.trim()).toBe("placement: a user with e-mail admin@fondo.example already exists");
 
-    const port = freePort();
+    const port = unusedPort();
     const child = Bun.spawn([join(dir, "placement"), "serve", "--port", String(port)], {
       env: { PATH: process.env.PATH ?? "" },
       stderr: "ignore",

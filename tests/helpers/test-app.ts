@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../../src/app.tsx";
-import { loadConfig } from "../../src/config.ts";
+import { dataPaths, loadConfig } from "../../src/config.ts";
 import { openDatabase, type Db } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import type { Deps } from "../../src/http.ts";
 import { silentLogger } from "../../src/log.ts";
+import { mailTransportFor } from "../../src/mail/transport.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
 
 /** A clock the test moves by hand. */
@@ -26,11 +27,12 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
  */
 export async function createTestApp(options: { env?: Record<string, string>; dataset?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "placement-test-"));
-  const db: Db = openDatabase(join(dir, "placement.db"));
+  const config = loadConfig({ DATA_DIR: dir, ...options.env });
+  const db: Db = openDatabase(dataPaths(config).database);
   migrate(db);
   const clock = new TestClock();
-  const config = loadConfig({ DATA_DIR: dir, ...options.env });
-  const deps: Deps = { db, config, clock, log: silentLogger };
+  const mail = mailTransportFor(config);
+  const deps: Deps = { db, config, clock, log: silentLogger, mail };
   if (options.dataset !== false) await generateDataset(db, clock, { agencies: 2, enrollments: 240, seed: 7 });
   const app = createApp(deps);
   return {

@@ -1,6 +1,7 @@
 import { formatDate, type Campaign, type CampaignState } from "../../src/services/campaigns.ts";
 import type { PageContext } from "../../src/http.ts";
 import { Layout } from "../layout.tsx";
+import { ExportSection, type ExportSectionProps } from "../partials/export-section.tsx";
 
 const STATE_TEXT: Record<CampaignState, string> = {
   not_open_yet: "non ancora aperta",
@@ -8,19 +9,22 @@ const STATE_TEXT: Record<CampaignState, string> = {
   closed: "chiusa",
 };
 
-export function PlacementPage(props: { ctx: PageContext; campaigns: { campaign: Campaign; state: CampaignState; daysLeft: number }[] }) {
+export type CampaignRow = { campaign: Campaign; state: CampaignState; daysLeft: number };
+
+export function PlacementPage(props: { ctx: PageContext; campaigns: CampaignRow[]; exports: ExportSectionProps }) {
   return (
     <Layout ctx={props.ctx}>
       <h1>Placement</h1>
-      <p class="subtitle">Import massivo fasce deboli e dati di placement.</p>
-      <h2>Campagne</h2>
+      <p class="subtitle">
+        Import massivo fasce deboli: prenota il file, compila una colonna per allievo, ricaricalo e leggi l'esito.
+      </p>
       {props.campaigns.length === 0 ? (
         <p class="notice info">Nessuna campagna configurata: il Fondo non ha ancora aperto una raccolta.</p>
       ) : (
-        <table>
+        <table class="campaigns">
           <thead>
             <tr>
-              <th>Anno</th>
+              <th>Campagna</th>
               <th>Apertura</th>
               <th>Scadenza</th>
               <th>Stato</th>
@@ -41,6 +45,7 @@ export function PlacementPage(props: { ctx: PageContext; campaigns: { campaign: 
           </tbody>
         </table>
       )}
+      <ExportSection {...props.exports} />
     </Layout>
   );
 }

@@ -1,0 +1,106 @@
+import type { Db } from "../db/client.ts";
+
+/*
+ * The one queue mechanism behind exports and imports: a job is claimed with a lease that
+ * its runner renews; a job whose runner died is claimed again once the lease expires; a
+ * failed attempt is retried with a growing wait, up to a limit. The attempt number is the
+ * runner's fencing token: a runner whose lease was taken over cannot finish the job.
+ */
+
+export type QueueTable = "export_jobs" | "import_jobs";
+export type Claim = { id: number; agencyId: number; attempt: number };
+
+export const LEASE_MS = 30_000;
+export const HEARTBEAT_MS = 10_000;
+export const MAX_ATTEMPTS = 3;
+const FIRST_RETRY_MS = 5_000;
+
+/**
+ * Claims the oldest job that is due. With `onePerAgency`, an agency's jobs run one at a
+ * time in the order they were queued.
+ */
+export function claimNext(db: Db, table: QueueTable, now: Date, options: { onePerAgency?: boolean } = {}): Claim | null {
+  const t = now.getTime();
+  const due = `((j.status = 'queued' AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= $now))
+                OR (j.status = 'running' AND j.lease_until < $now))`;
+  const serial = options.onePerAgency
+    ? `AND NOT EXISTS (SELECT 1 FROM ${table} o WHERE o.agency_id = j.agency_id AND o.id < j.id
+                       AND o.status IN ('queued', 'running'))
+       AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.agency_id = j.agency_id AND r.id != j.id
+                       AND r.status = 'running' AND r.lease_until >= $now)`
+    : "";
+  const row = db.$client
+    .query(
+      `UPDATE ${table} SET status = 'running', attempts = attempts + 1, lease_until = $lease,
+              started_at = coalesce(started_at, $now)
+       WHERE id = (SELECT j.id FROM ${table} j WHERE ${due} ${serial} ORDER BY j.id LIMIT 1)
+       RETURNING id, agency_id, attempts`,
+    )
+    .get({ now: t, lease: t + LEASE_MS }) as { id: number; agency_id: number; attempts: number } | null;
+  return row && { id: row.id, agencyId: row.agency_id, attempt: row.attempts };
+}
+
+const OWNED = "id = $id AND attempts = $attempt AND status = 'running'";
+
+/** Extends the lease; false when another runner has taken the job over. */
+export function renewLease(db: Db, table: QueueTable, claim: Claim, now: Date): boolean {
+  const result = db.$client
+    .query(`UPDATE ${table} SET lease_until = $lease WHERE ${OWNED}`)
+    .run({ id: claim.id, attempt: claim.attempt, lease: now.getTime() + LEASE_MS });
+  return result.changes === 1;
+}
+
+export function recordProgress(db: Db, table: QueueTable, claim: Claim, done: number, total: number): void {
+  db.$client
+    .query(`UPDATE ${table} SET progress_done = $done, progress_total = $total WHERE ${OWNED}`)
+    .run({ id: claim.id, attempt: claim.attempt, done, total });
+}
+
+/** Marks the job finished with `status` and `fields`; false when the claim is stale. */
+export function completeJob(
+  db: Db,
+  table: QueueTable,
+  claim: Claim,
+  now: Date,
+  status: string,
+  fields: Record<string, string | number | null>,
+): boolean {
+  const names = Object.keys(fields);
+  const assignments = names.map((n) => `${n} = $${n}`).join(", ");
+  const result = db.$client
+    .query(
+      `UPDATE ${table} SET status = $status, lease_until = NULL, finished_at = $now${assignments ? `, ${assignments}` : ""}
+       WHERE ${OWNED}`,
+    )
+    .run({ ...fields, id: claim.id, attempt: claim.attempt, status, now: now.getTime() });
+  return result.changes === 1;
+}
+
+/**
+ * Records a failed attempt: queued again after a growing wait, or failed for good after
+ * the last attempt. Returns what happened, or "stale" when the claim was taken over.
+ */
+export function failAttempt(
+  db: Db,
+  table: QueueTable,
+  claim: Claim,
+  now: Date,
+  error: string,
+): "retry" | "failed" | "stale" {
+  if (claim.attempt >= MAX_ATTEMPTS) {
+    return completeJob(db, table, claim, now, "failed", { error }) ? "failed" : "stale";
+  }
+  const result = db.$client
+    .query(
+      `UPDATE ${table} SET status = 'queued', lease_until = NULL, error = $error, next_attempt_at = $next
+       WHERE ${OWNED}`,
+    )
+    .run({
+      id: claim.id,
+      attempt: claim.attempt,
+      error,
+      next: now.getTime() + FIRST_RETRY_MS * 4 ** (claim.attempt - 1),
+    });
+  return result.changes === 1 ? "retry" : "stale";
+}
+

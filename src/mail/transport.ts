@@ -1,0 +1,47 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import nodemailer from "nodemailer";
+import { dataPaths, type Config } from "../config.ts";
+
+export type MailMessage = { id: number; from: string; to: string[]; subject: string; text: string };
+
+/** Where mail goes: an SMTP server, or .eml files when none is configured. */
+export type MailTransport = {
+  kind: "smtp" | "files";
+  send(message: MailMessage): Promise<void>;
+};
+
+export function smtpTransport(url: string): MailTransport {
+  const transporter = nodemailer.createTransport(url);
+  return {
+    kind: "smtp",
+    async send(message) {
+      await transporter.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text });
+    },
+  };
+}
+
+/** Writes each message as `<outbox id>.eml`, so that the program works with no SMTP server. */
+export function fileTransport(dir: string): MailTransport {
+  const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  return {
+    kind: "files",
+    async send(message) {
+      mkdirSync(dir, { recursive: true });
+      const info = await builder.sendMail({
+        from: message.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+      });
+      await Bun.write(join(dir, emlFileName(message.id)), info.message as Buffer);
+    },
+  };
+}
+
+/** SMTP when SMTP_URL is set, otherwise files in the data folder. */
+export function mailTransportFor(config: Pick<Config, "SMTP_URL" | "DATA_DIR">): MailTransport {
+  return config.SMTP_URL ? smtpTransport(config.SMTP_URL) : fileTransport(dataPaths(config).mail);
+}
+
+export const emlFileName = (outboxId: number) => `${outboxId}.eml`;

@@ -1,0 +1,186 @@
+import type { Database } from "bun:sqlite";
+import { rmSync } from "node:fs";
+import { and, asc, desc, eq, lt } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { agencies, contractTypes, exportJobs, trainingTypes, users, vulnerableCategories } from "../db/schema.ts";
+import type { TraineeRow } from "../sheets/columns.ts";
+import type { TraineeFileContext } from "../sheets/trainee-file.ts";
+import type { User } from "./auth.ts";
+import { campaignState, formatDate, getCampaign } from "./campaigns.ts";
+import type { Clock } from "./clock.ts";
+import { inScope, type Scope } from "./scope.ts";
+
+export type ExportJob = typeof exportJobs.$inferSelect;
+export type BookingInput = { trainingTypes: string[]; year: number; extraEmail: string | null; format: "xlsx" | "csv" };
+export type BookingErrors = Partial<Record<"trainingTypes" | "year" | "form", string>>;
+
+export function activeTrainingTypes(db: Db) {
+  return db
+    .select({ code: trainingTypes.code, description: trainingTypes.description })
+    .from(trainingTypes)
+    .where(eq(trainingTypes.active, true))
+    .orderBy(asc(trainingTypes.sortOrder))
+    .all();
+}
+
+/** Why a campaign refuses bookings and uploads right now, as a sentence; null when open. */
+export function campaignClosedReason(db: Db, year: number, now: Date): string | null {
+  const campaign = getCampaign(db, year);
+  if (!campaign) return `Non esiste una campagna per l'anno ${year}: scegli un altro anno.`;
+  const state = campaignState(campaign, now);
+  if (state === "not_open_yet") {
+    return `La campagna ${year} non è ancora aperta: sarà possibile dal ${formatDate(campaign.opensOn)} al ${formatDate(campaign.deadline)}.`;
+  }
+  if (state === "closed") {
+    return `La campagna ${year} è chiusa: la scadenza era il ${formatDate(campaign.deadline)}. Le richieste erano possibili dal ${formatDate(campaign.opensOn)} al ${formatDate(campaign.deadline)}.`;
+  }
+  return null;
+}
+
+/** Queues a download for the user's agency, or says what is wrong. */
+export function bookExport(
+  db: Db,
+  clock: Clock,
+  user: User,
+  input: BookingInput,
+): { ok: true; id: number } | { ok: false; errors: BookingErrors } {
+  if (user.agencyId === null) {
+    return { ok: false, errors: { form: "Le prenotazioni si fanno per un'agenzia: accedi con un'utenza dell'agenzia." } };
+  }
+  const known = new Set(activeTrainingTypes(db).map((t) => t.code));
+  const unknown = input.trainingTypes.filter((t) => !known.has(t));
+  if (unknown.length) return { ok: false, errors: { trainingTypes: `Tipologia formativa sconosciuta: ${unknown.join(", ")}.` } };
+  const closed = campaignClosedReason(db, input.year, clock.now());
+  if (closed) return { ok: false, errors: { year: closed } };
+  const job = db
+    .insert(exportJobs)
+    .values({
+      agencyId: user.agencyId,
+      userId: user.id,
+      year: input.year,
+      trainingTypes: [...new Set(input.trainingTypes)].sort(),
+      extraEmail: input.extraEmail,
+      format: input.format,
+      createdAt: clock.now(),
+    })
+    .returning({ id: exportJobs.id })
+    .get();
+  return { ok: true, id: job.id };
+}
+
+const bookingColumns = {
+  id: exportJobs.id,
+  agencyId: exportJobs.agencyId,
+  agencyCode: agencies.code,
+  year: exportJobs.year,
+  trainingTypes: exportJobs.trainingTypes,
+  extraEmail: exportJobs.extraEmail,
+  format: exportJobs.format,
+  status: exportJobs.status,
+  progressDone: exportJobs.progressDone,
+  progressTotal: exportJobs.progressTotal,
+  attempts: exportJobs.attempts,
+  rowCount: exportJobs.rowCount,
+  filePath: exportJobs.filePath,
+  fileSize: exportJobs.fileSize,
+  error: exportJobs.error,
+  createdAt: exportJobs.createdAt,
+  finishedAt: exportJobs.finishedAt,
+  bookedBy: users.name,
+};
+
+
+export function listBookings(db: Db, scope: Scope, limit = 50) {
+  return db
+    .select(bookingColumns)
+    .from(exportJobs)
+    .innerJoin(users, eq(users.id, exportJobs.userId))
+    .innerJoin(agencies, eq(agencies.id, exportJobs.agencyId))
+    .where(inScope(scope, exportJobs.agencyId))
+    .orderBy(desc(exportJobs.id))
+    .limit(limit)
+    .all();
+}
+
+export function getBooking(db: Db, scope: Scope, id: number) {
+  return db
+    .select(bookingColumns)
+    .from(exportJobs)
+    .innerJoin(users, eq(users.id, exportJobs.userId))
+    .innerJoin(agencies, eq(agencies.id, exportJobs.agencyId))
+    .where(and(eq(exportJobs.id, id), inScope(scope, exportJobs.agencyId)))
+    .get();
+}
+
+export type Booking = ReturnType<typeof listBookings>[number];
+
+/** Everything the file says besides the rows: agency, legend lists, metadata. */
+export function traineeFileContext(db: Db, job: ExportJob, generatedAt: Date): TraineeFileContext {
+  const agency = db.select().from(agencies).where(eq(agencies.id, job.agencyId)).get()!;
+  const list = (table: typeof vulnerableCategories | typeof contractTypes | typeof trainingTypes) =>
+    db
+      .select({ code: table.code, description: table.description })
+      .from(table)
+      .where(eq(table.active, true))
+      .orderBy(asc(table.sortOrder))
+      .all();
+  return {
+    bookingId: job.id,
+    agencyCode: agency.code,
+    agencyName: agency.name,
+    year: job.year,
+    trainingTypes: job.trainingTypes,
+    generatedAt,
+    categories: list(vulnerableCategories),
+    contractTypes: list(contractTypes),
+    trainingTypeList: list(trainingTypes),
+  };
+}
+
+const TRAINEE_ROWS_SQL = `
+  SELECT p.code AS projectCode, p.title AS projectTitle, p.training_type AS trainingType, c.code AS classCode,
+         c.homogeneous AS homogeneous, pa.codice_fiscale AS codiceFiscale, pa.surname AS surname, pa.name AS name,
+         CASE WHEN c.homogeneous = 1 THEN c.category ELSE e.fascia_debole END AS fasciaDebole,
+         e.placed AS placed, e.hire_date AS hireDate, e.contract_type AS contractType,
+         e.employer_vat AS employerVat, e.employer_name AS employerName
+  FROM enrollments e
+  JOIN classes c ON c.id = e.class_id
+  JOIN projects p ON p.id = e.project_id
+  JOIN participants pa ON pa.id = e.participant_id
+  WHERE e.agency_id = $agency AND e.year = $year AND p.training_type IN (SELECT value FROM json_each($types))`;
+
+/** How many rows the export of a job has. */
+export function countTraineeRows(sqlite: Database, job: Pick<ExportJob, "agencyId" | "year" | "trainingTypes">): number {
+  return (
+    sqlite
+      .query(`SELECT count(*) AS n FROM (${TRAINEE_ROWS_SQL})`)
+      .get({ agency: job.agencyId, year: job.year, types: JSON.stringify(job.trainingTypes) }) as { n: number }
+  ).n;
+}
+
+/** The rows of an export, streamed from SQLite in file order. */
+export function* traineeRows(
+  sqlite: Database,
+  job: Pick<ExportJob, "agencyId" | "year" | "trainingTypes">,
+): Generator<TraineeRow> {
+  const statement = sqlite.query(`${TRAINEE_ROWS_SQL} ORDER BY p.code, c.code, pa.surname, pa.name, pa.codice_fiscale`);
+  for (const raw of statement.iterate({ agency: job.agencyId, year: job.year, types: JSON.stringify(job.trainingTypes) })) {
+    const row = raw as Omit<TraineeRow, "homogeneous" | "placed"> & { homogeneous: number; placed: number | null };
+    yield { ...row, homogeneous: row.homogeneous === 1, placed: row.placed === null ? null : row.placed === 1 };
+  }
+}
+
+/** Deletes files older than the retention period and marks their bookings expired. */
+export function expireOldExports(db: Db, clock: Clock, retentionDays: number): number {
+  const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
+  const old = db
+    .select({ id: exportJobs.id, filePath: exportJobs.filePath })
+    .from(exportJobs)
+    .where(and(eq(exportJobs.status, "ready"), lt(exportJobs.finishedAt, cutoff)))
+    .all();
+  for (const job of old) {
+    if (job.filePath) rmSync(job.filePath, { force: true });
+    db.update(exportJobs).set({ status: "expired", filePath: null }).where(eq(exportJobs.id, job.id)).run();
+  }
+  return old.length;
+}

@@ -1,0 +1,23 @@
+import { and, eq, or } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { users } from "../db/schema.ts";
+
+/**
+ * Who hears about an agency's jobs (SPEC §9): its Responsabile Politiche Attive, each
+ * Referente holding the placement permission, and the extra address of the booking.
+ */
+export function agencyRecipients(db: Db, agencyId: number, extraEmail: string | null): string[] {
+  const rows = db
+    .select({ email: users.email })
+    .from(users)
+    .where(
+      and(
+        eq(users.agencyId, agencyId),
+        eq(users.disabled, false),
+        or(eq(users.role, "rpa"), and(eq(users.role, "referent"), eq(users.placementPermission, true))),
+      ),
+    )
+    .all();
+  const all = [...rows.map((r) => r.email), ...(extraEmail ? [extraEmail] : [])].map((e) => e.trim().toLowerCase());
+  return [...new Set(all)];
+}

@@ -1,0 +1,80 @@
+/**
+ * The columns of the "Allievi" sheet: the one definition that drives the export, the
+ * import's header matching, the legend and the tests.
+ */
+
+/** One enrollment as it appears in the file. */
+export type TraineeRow = {
+  projectCode: string;
+  projectTitle: string;
+  trainingType: string;
+  classCode: string;
+  homogeneous: boolean;
+  codiceFiscale: string;
+  surname: string;
+  name: string;
+  fasciaDebole: string | null;
+  placed: boolean | null;
+  hireDate: string | null;
+  contractType: string | null;
+  employerVat: string | null;
+  employerName: string | null;
+};
+
+export type ColumnKind = "text" | "flag" | "date";
+
+export type Column = {
+  key: keyof TraineeRow;
+  header: string;
+  kind: ColumnKind;
+  /** Width in characters, for the spreadsheet. */
+  width: number;
+  /** Whether the agency fills it in; the others identify the row. */
+  editable: boolean;
+  /** How to read or fill the column, for the legend. */
+  help: string;
+};
+
+export const TRAINEE_COLUMNS: readonly Column[] = [
+  { key: "projectCode", header: "Codice progetto", kind: "text", width: 20, editable: false, help: "Identifica il progetto. Non modificare." },
+  { key: "projectTitle", header: "Titolo progetto", kind: "text", width: 40, editable: false, help: "Solo per consultazione." },
+  { key: "trainingType", header: "Tipologia formativa", kind: "text", width: 12, editable: false, help: "Codice della tipologia formativa (vedi sotto). Solo per consultazione." },
+  { key: "classCode", header: "Codice aula", kind: "text", width: 12, editable: false, help: "Identifica l'aula del progetto. Non modificare." },
+  { key: "homogeneous", header: "Aula omogenea", kind: "flag", width: 10, editable: false, help: "SI: tutti gli allievi dell'aula appartengono alla categoria dell'aula; la fascia debole non si modifica. NO: aula non omogenea, indicare la fascia debole di ogni allievo." },
+  { key: "codiceFiscale", header: "Codice fiscale", kind: "text", width: 19, editable: false, help: "Identifica l'allievo. Non modificare." },
+  { key: "surname", header: "Cognome", kind: "text", width: 18, editable: false, help: "Solo per consultazione." },
+  { key: "name", header: "Nome", kind: "text", width: 16, editable: false, help: "Solo per consultazione." },
+  { key: "fasciaDebole", header: "Fascia debole", kind: "text", width: 13, editable: true, help: "Codice della categoria fasce deboli (vedi sotto), oppure NO se l'allievo non vi rientra. Vuoto: nessuna modifica." },
+  { key: "placed", header: "Placement", kind: "flag", width: 10, editable: true, help: "SI se l'allievo è stato assunto dopo il corso, NO altrimenti. Vuoto: nessuna modifica." },
+  { key: "hireDate", header: "Data assunzione", kind: "date", width: 14, editable: true, help: "Data di assunzione (gg/mm/aaaa), successiva alla fine del progetto. Obbligatoria con Placement SI." },
+  { key: "contractType", header: "Tipo contratto", kind: "text", width: 13, editable: true, help: "Codice del tipo di contratto (vedi sotto). Obbligatorio con Placement SI." },
+  { key: "employerVat", header: "P.IVA datore di lavoro", kind: "text", width: 16, editable: true, help: "Partita IVA del datore di lavoro: 11 cifre." },
+  { key: "employerName", header: "Datore di lavoro", kind: "text", width: 32, editable: true, help: "Ragione sociale del datore di lavoro." },
+];
+
+/** Version of the file layout, written in the metadata sheet and checked on upload. */
+export const FILE_FORMAT_VERSION = "1";
+
+export const SHEET_NAMES = { trainees: "Allievi", legend: "Legenda", metadata: "Metadati" } as const;
+
+/** SI/NO as the clerk reads them; empty when nothing is recorded. */
+export const flagText = (value: boolean | null) => (value === null ? "" : value ? "SI" : "NO");
+
+/** The text of a cell as written to CSV and read back; dates as dd/mm/yyyy. */
+export function cellText(column: Column, row: TraineeRow): string {
+  const value = row[column.key];
+  if (value === null) return "";
+  if (column.kind === "flag") return flagText(value as boolean);
+  if (column.kind === "date") {
+    const [y, m, d] = (value as string).split("-");
+    return `${d}/${m}/${y}`;
+  }
+  return String(value);
+}
+
+// A cell that starts like a formula is shown, not run, when the file is opened.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+export function neutralizeFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}

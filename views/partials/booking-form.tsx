@@ -1,0 +1,91 @@
+export type BookingFormValues = { trainingTypes: string[]; year: number | null; extraEmail: string; format: "xlsx" | "csv" };
+export type BookingFormErrors = Partial<Record<"trainingTypes" | "year" | "extraEmail" | "format" | "form", string>>;
+
+function FieldError(props: { message?: string; id: string }) {
+  return props.message ? (
+    <span class="field-error" id={props.id} role="alert">
+      {props.message}
+    </span>
+  ) : null;
+}
+
+export function BookingForm(props: {
+  csrfToken: string;
+  trainingTypes: { code: string; description: string }[];
+  years: number[];
+  values: BookingFormValues;
+  errors: BookingFormErrors;
+  booked?: number;
+}) {
+  const { values, errors } = props;
+  return (
+    <form
+      class="card booking"
+      method="post"
+      action="/placement/prenotazioni"
+      hx-post="/placement/prenotazioni"
+      hx-target="#export-section"
+      hx-swap="outerHTML"
+    >
+      <input type="hidden" name="_csrf" value={props.csrfToken} />
+      <h2>Prenota il download</h2>
+      <p class="muted">
+        Il file contiene un allievo per riga per i progetti dell'agenzia dell'anno e delle tipologie scelte. Riceverai
+        un'e-mail quando è pronto.
+      </p>
+      {props.booked && (
+        <p class="notice info" role="status">
+          Prenotazione n. {props.booked} registrata: la vedi qui sotto mentre viene preparata.
+        </p>
+      )}
+      {errors.form && (
+        <p class="notice error" role="alert">
+          {errors.form}
+        </p>
+      )}
+      <fieldset aria-describedby={errors.trainingTypes ? "err-types" : undefined}>
+        <legend>Tipologie formative</legend>
+        <div class="checks">
+          {props.trainingTypes.map((t) => (
+            <label class="check">
+              <input type="checkbox" name="tipologie" value={t.code} checked={values.trainingTypes.includes(t.code)} />{" "}
+              {t.description} <span class="muted">({t.code})</span>
+            </label>
+          ))}
+        </div>
+        <FieldError id="err-types" message={errors.trainingTypes} />
+      </fieldset>
+      <div class="row">
+        <label>
+          Anno di riferimento
+          <select name="anno">
+            {props.years.map((y) => (
+              <option value={String(y)} selected={y === values.year}>
+                {y}
+              </option>
+            ))}
+          </select>
+          <FieldError id="err-year" message={errors.year} />
+        </label>
+        <label>
+          E-mail aggiuntiva (facoltativa)
+          <input type="email" name="email" value={values.extraEmail} autocomplete="email" />
+          <FieldError id="err-email" message={errors.extraEmail} />
+        </label>
+        <fieldset>
+          <legend>Formato</legend>
+          <label class="check">
+            <input type="radio" name="formato" value="xlsx" checked={values.format === "xlsx"} /> Excel (.xlsx)
+          </label>
+          <label class="check">
+            <input type="radio" name="formato" value="csv" checked={values.format === "csv"} /> CSV (separato da ;)
+          </label>
+          <FieldError id="err-format" message={errors.format} />
+        </fieldset>
+      </div>
+      <div>
+        <button type="submit">Prenota il download</button> <span class="htmx-indicator muted">Invio…</span>
+      </div>
+    </form>
+  );
+}

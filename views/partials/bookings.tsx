@@ -1,0 +1,94 @@
+import { formatDateTime } from "../../src/services/campaigns.ts";
+import type { Booking } from "../../src/services/exports.ts";
+
+const ACTIVE = new Set(["queued", "running"]);
+
+function Status(props: { booking: Booking }) {
+  const b = props.booking;
+  switch (b.status) {
+    case "queued":
+      return (
+        <span class="badge">
+          in coda{b.attempts > 0 && b.error ? ` (nuovo tentativo: ${b.error})` : ""}
+        </span>
+      );
+    case "running": {
+      const percent = b.progressTotal > 0 ? Math.floor((100 * b.progressDone) / b.progressTotal) : 0;
+      return (
+        <span>
+          <span class="badge warn">in elaborazione</span>{" "}
+          <progress max="100" value={String(percent)} aria-label="Avanzamento">
+            {percent}%
+          </progress>{" "}
+          {percent}%
+        </span>
+      );
+    }
+    case "ready":
+      return <span class="badge ok">disponibile</span>;
+    case "failed":
+      return (
+        <span>
+          <span class="badge ko">non riuscita</span> <span class="muted">{b.error}</span>
+        </span>
+      );
+    case "expired":
+      return <span class="badge">scaduta</span>;
+  }
+}
+
+/** One booking; while it is queued or running it asks for itself again every second. */
+export function BookingRow(props: { booking: Booking; showAgency: boolean }) {
+  const b = props.booking;
+  const polling = ACTIVE.has(b.status)
+    ? { "hx-get": `/placement/prenotazioni/${b.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" }
+    : {};
+  return (
+    <tr id={`booking-${b.id}`} data-status={b.status} {...polling}>
+      <td class="num">{b.id}</td>
+      {props.showAgency && <td class="mono">{b.agencyCode}</td>}
+      <td>{formatDateTime(b.createdAt)}</td>
+      <td>{b.bookedBy}</td>
+      <td>
+        {b.year} · {b.trainingTypes.join(", ")} · {b.format.toUpperCase()}
+        {b.extraEmail && <div class="muted">+ {b.extraEmail}</div>}
+      </td>
+      <td>
+        <Status booking={b} />
+      </td>
+      <td class="num">{b.rowCount ?? ""}</td>
+      <td>
+        {b.status === "ready" && (
+          <a href={`/placement/prenotazioni/${b.id}/file`} download>
+            Scarica
+          </a>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function BookingsTable(props: { bookings: Booking[]; showAgency: boolean }) {
+  if (props.bookings.length === 0) return <p class="notice info">Nessuna prenotazione finora.</p>;
+  return (
+    <table id="bookings">
+      <thead>
+        <tr>
+          <th class="num">N.</th>
+          {props.showAgency && <th>Agenzia</th>}
+          <th>Richiesta</th>
+          <th>Da</th>
+          <th>Filtri</th>
+          <th>Stato</th>
+          <th class="num">Righe</th>
+          <th>File</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.bookings.map((b) => (
+          <BookingRow booking={b} showAgency={props.showAgency} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
