@@ -78,7 +78,7 @@ export function idParam(c: Context<AppEnv>, name: string): number {
   return Number.isSafeInteger(id) ? id : notFound();
 }
 
-export type Section = "progetti" | "placement" | "fondo";
+export type Section = "progetti" | "placement" | "fondo" | "posta";
 
 /** What the layout needs to know about the request. */
 export type PageContext = {

@@ -43,6 +43,7 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
                 <NavLink href="/placement" section="placement" current={ctx.section} label="Placement" />
               )}
               {ctx.user.isFund && <NavLink href="/fondo" section="fondo" current={ctx.section} label="Agenzie" />}
+              {ctx.user.isFund && <NavLink href="/fondo/posta" section="posta" current={ctx.section} label="Posta" />}
             </nav>
             <div class="who">
               <span>

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
+import * as XLSX from "xlsx";
+import { startScheduler, type Scheduler } from "../../src/jobs/registry.ts";
 import { launchBrowser, serve } from "../helpers/browser.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
@@ -7,13 +9,17 @@ let t: TestApp;
 let browser: Browser;
 let server: ReturnType<typeof serve>;
 
+let scheduler: Scheduler;
+
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ env: { QUEUE_CRON: "* * * * * *", MAIL_CRON: "* * * * * *" } });
   server = serve(t);
+  scheduler = startScheduler(t.deps);
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser.close();
+  await scheduler.stop();
   server.stop();
   t.close();
 });
@@ -61,6 +67,44 @@ describe("in a real browser", () => {
     await page.getByLabel("Password").fill("sbagliata");
     await page.getByRole("button", { name: "Accedi" }).click();
     await expect(page.getByRole("alert").textContent()).resolves.toContain("E-mail o password non corrette");
+    await page.close();
+  });
+
+  test("a referent books a download, watches it become available without reloading, and downloads it", async () => {
+    const f = fixtures(t.db);
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel("E-mail").fill(f.referentA);
+    await page.getByLabel("Password").fill("demo1234");
+    await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForURL(`${server.url}/progetti`);
+    await page.locator("nav").getByRole("link", { name: "Placement" }).click();
+    await page.waitForURL(`${server.url}/placement`);
+
+    // Without a training type the form answers in place.
+    await page.getByRole("button", { name: "Prenota il download" }).click();
+    await expect(page.getByText("Scegli almeno una tipologia formativa.").isVisible()).resolves.toBe(true);
+
+    const types = (t.db.$client.query(
+      "SELECT DISTINCT p.training_type AS t FROM projects p WHERE p.agency_id = ?",
+    ).all(f.agencyA.id) as { t: string }[]).map((r) => r.t);
+    for (const type of types) await page.locator(`input[name="tipologie"][value="${type}"]`).check();
+    await page.getByRole("button", { name: "Prenota il download" }).click();
+    await page.getByText(/Prenotazione n\. \d+ registrata/).waitFor();
+    const url = page.url();
+    await page.locator('tr[data-status="ready"]').waitFor({ timeout: 20_000 });
+    expect(page.url()).toBe(url);
+    await expect(page.locator('tr[data-status="ready"]').first().textContent()).resolves.toContain("disponibile");
+
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Scarica" }).first().click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^fasce-deboli_${f.agencyA.code}_2019_\\d+\\.xlsx$`));
+    const workbook = XLSX.read(await Bun.file((await download.path())!).arrayBuffer());
+    const rows = XLSX.utils.sheet_to_json(workbook.Sheets["Allievi"]!);
+    const expected = (t.db.$client.query("SELECT count(*) AS n FROM enrollments WHERE agency_id = ?").get(f.agencyA.id) as { n: number }).n;
+    expect(rows).toHaveLength(expected);
     await page.close();
   });
 });

@@ -440,6 +440,8 @@ describe("notifications", () => {
   test("without SMTP, messages are written as .eml files in the data folder", async () => {
     const transport = mailTransportFor({ SMTP_URL: "", DATA_DIR: t.dir });
     expect(transport.kind).toBe("files");
+    await book(await signedIn(f.rpaA), { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "csv" });
+    await drainExports(t.deps);
     const pendingBefore = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox WHERE status = 'pending'").n;
     expect(pendingBefore).toBeGreaterThan(0);
     await sendPendingMail(t.db, t.clock, transport, "Placement <placement@localhost>", silentLogger);
@@ -448,5 +450,20 @@ describe("notifications", () => {
     expect(files.sort()).toEqual(ids.sort());
     const eml = await Bun.file(join(t.dir, "mail", files[0]!)).text();
     expect(eml).toContain("Subject: Placement:");
+
+    const fund = t.client();
+    await fund.login(f.fund);
+    const page = await (await fund.get("/fondo/posta")).text();
+    expect(page).toContain("Nessun server SMTP configurato");
+    expect(page).toContain(`href="/fondo/posta/${files[0]}"`);
+    const download = await fund.request(`/fondo/posta/${files[0]}`);
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe(eml);
+    expect((await fund.request("/fondo/posta/99999.eml")).status).toBe(404);
+
+    const agencyUser = t.client();
+    await agencyUser.login(f.rpaA);
+    expect((await agencyUser.get("/fondo/posta")).status).toBe(404);
+    expect((await agencyUser.request(`/fondo/posta/${files[0]}`)).status).toBe(404);
   });
 });

@@ -1,0 +1,58 @@
+import type { PageContext } from "../../src/http.ts";
+import type { listOutbox } from "../../src/mail/outbox.ts";
+import { formatDateTime } from "../../src/services/campaigns.ts";
+import { Layout } from "../layout.tsx";
+
+const STATUS = {
+  pending: <span class="badge warn">in attesa</span>,
+  sent: <span class="badge ok">inviato</span>,
+  failed: <span class="badge ko">non inviato</span>,
+};
+
+export function OutboxPage(props: { ctx: PageContext; messages: ReturnType<typeof listOutbox>; filesDir: string | null }) {
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>Posta in uscita</h1>
+      {props.filesDir ? (
+        <p class="notice info">
+          Nessun server SMTP configurato: i messaggi sono scritti come file .eml in <code>{props.filesDir}</code> e si
+          aprono da qui. Per inviarli davvero, imposta SMTP_URL e riavvia il programma.
+        </p>
+      ) : (
+        <p class="subtitle">I messaggi vengono inviati tramite il server SMTP configurato; quelli non riusciti sono ritentati.</p>
+      )}
+      {props.messages.length === 0 ? (
+        <p class="notice info">Nessun messaggio.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th class="num">N.</th>
+              <th>Creato</th>
+              <th>Destinatari</th>
+              <th>Oggetto</th>
+              <th>Stato</th>
+              <th class="num">Tentativi</th>
+              <th>Ultimo errore</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.messages.map((m) => (
+              <tr>
+                <td class="num">{m.id}</td>
+                <td>{formatDateTime(m.createdAt)}</td>
+                <td>{m.recipients.join(", ")}</td>
+                <td>
+                  {props.filesDir && m.status === "sent" ? <a href={`/fondo/posta/${m.id}.eml`}>{m.subject}</a> : m.subject}
+                </td>
+                <td>{STATUS[m.status]}</td>
+                <td class="num">{m.attempts}</td>
+                <td class="muted">{m.lastError ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
