@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import * as XLSX from "xlsx";
 import { startScheduler, type Scheduler } from "../../src/jobs/registry.ts";
 import { launchBrowser, serve } from "../helpers/browser.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+// Real browsers and processes: slower than the 5 s default on a loaded machine.
+setDefaultTimeout(60_000);
 
 let t: TestApp;
 let browser: Browser;

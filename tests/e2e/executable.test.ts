@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unusedPort } from "../helpers/ports.ts";
+
+// Real browsers and processes: slower than the 5 s default on a loaded machine.
+setDefaultTimeout(60_000);
 
 const root = join(import.meta.dir, "../..");
 let buildDir: string;
