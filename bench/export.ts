@@ -16,7 +16,8 @@ import { generateDataset } from "../src/services/demo-data.ts";
 import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
 import { TRAINEE_COLUMNS, cellText } from "../src/sheets/columns.ts";
 import { writeTraineeFile } from "../src/sheets/trainee-file.ts";
-import { latencyRun, percentile, signIn, table } from "./lib.ts";
+import { signIn } from "../tests/helpers/http.ts";
+import { latencyRun, percentile, table } from "./lib.ts";
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 100_000);
 

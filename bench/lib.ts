@@ -1,20 +1,4 @@
-// Shared pieces of the benchmarks: signing in over HTTP, timing requests, printing tables.
-
-/** Signs in through the real form; returns the Cookie header of the session. */
-export async function signIn(base: string, email: string, password = "demo1234"): Promise<string> {
-  const page = await fetch(`${base}/login`);
-  const loginCookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
-  const token = (await page.text()).match(/name="_csrf" value="([^"]+)"/)![1]!;
-  const response = await fetch(`${base}/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { Cookie: loginCookie, "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ _csrf: token, email, password }),
-  });
-  const session = response.headers.getSetCookie().find((c) => c.includes("placement_session="));
-  if (!session) throw new Error(`sign-in as ${email} failed: ${response.status}`);
-  return session.split(";")[0]!;
-}
+// Shared pieces of the benchmarks: timing requests, printing tables.
 
 /**
  * Times sequential GETs of one page: `count` of them, or as many as fit until `until`

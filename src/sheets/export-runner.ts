@@ -1,3 +1,9 @@
+import { isCompiled } from "../config.ts";
+
+// Inside the executable every entry point sits at its path below src/ (see src/build.ts);
+// from source the worker is next to this file.
+const WORKER_URL = isCompiled ? "./sheets/export-worker.ts" : new URL("./export-worker.ts", import.meta.url).href;
+
 export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string };
 export type ExportWorkerMessage =
   | { type: "progress"; done: number; total: number }
@@ -9,7 +15,7 @@ export function runExportWorker(
   input: ExportWorkerInput,
   onProgress: (done: number, total: number) => void,
 ): Promise<{ rows: number; bytes: number }> {
-  const worker = new Worker(new URL("./export-worker.ts", import.meta.url).href);
+  const worker = new Worker(WORKER_URL);
   return new Promise((resolve, reject) => {
     const finish = (settle: () => void) => {
       worker.terminate();

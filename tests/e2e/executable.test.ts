@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as XLSX from "xlsx";
+import { csrfToken, signIn } from "../helpers/http.ts";
 import { unusedPort } from "../helpers/ports.ts";
 
 // Real browsers and processes: slower than the 5 s default on a loaded machine.
@@ -96,20 +98,57 @@ describe("the executable", () => {
     try {
       const base = `http://127.0.0.1:${port}`;
       await waitFor(`${base}/healthz`);
-      const page = await fetch(`${base}/login`);
-      const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
-      const token = (await page.text()).match(/name="_csrf" value="([^"]+)"/)![1]!;
-      const signIn = await fetch(`${base}/login`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ _csrf: token, email: "admin@fondo.example", password }),
-      });
-      expect(signIn.status).toBe(303);
-      expect(signIn.headers.getSetCookie().some((c) => c.startsWith("placement_session="))).toBe(true);
+      const cookie = await signIn(base, "admin@fondo.example", password);
+      const page = await fetch(`${base}/fondo`, { headers: { Cookie: cookie } });
+      expect(page.status).toBe(200);
     } finally {
       child.kill("SIGTERM");
       await child.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("in demo mode it runs the whole export round: the Worker is inside the executable", async () => {
+    const dir = lonelyCopy();
+    const port = unusedPort();
+    const child = Bun.spawn(
+      [join(dir, "placement"), "--demo", "--port", String(port), "--queue-cron", "* * * * * *", "--mail-cron", "* * * * * *"],
+      { env: { PATH: process.env.PATH ?? "" }, stderr: "pipe" },
+    );
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(`${base}/healthz`);
+      const cookie = await signIn(base, "rpa@lavoroinsieme.demo");
+      const booked = await fetch(`${base}/placement/prenotazioni`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams([
+          ["_csrf", await csrfToken(base, cookie)],
+          ["tipologie", "BASE"],
+          ["tipologie", "PROF"],
+          ["anno", "2019"],
+          ["formato", "xlsx"],
+        ]),
+      });
+      expect(booked.status).toBe(303);
+      let status = "";
+      for (let i = 0; i < 100 && status !== "ready" && status !== "failed"; i++) {
+        await Bun.sleep(200);
+        const row = await (await fetch(`${base}/placement/prenotazioni/1`, { headers: { Cookie: cookie } })).text();
+        status = row.match(/data-status="(\w+)"/)?.[1] ?? "";
+      }
+      expect(status).toBe("ready");
+      const file = await fetch(`${base}/placement/prenotazioni/1/file`, { headers: { Cookie: cookie } });
+      expect(file.status).toBe(200);
+      const workbook = XLSX.read(await file.arrayBuffer());
+      expect(workbook.SheetNames).toEqual(["Allievi", "Legenda", "Metadati"]);
+      expect(XLSX.utils.sheet_to_json(workbook.Sheets["Allievi"]!).length).toBeGreaterThan(0);
+      for (let i = 0; i < 50 && !existsSync(join(dir, "data/mail/1.eml")); i++) await Bun.sleep(200);
+      expect(readFileSync(join(dir, "data/mail/1.eml"), "utf8")).toContain("disponibile");
+    } finally {
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
       rmSync(dir, { recursive: true, force: true });
     }
   });
