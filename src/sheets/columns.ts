@@ -52,6 +52,20 @@ export const TRAINEE_COLUMNS: readonly Column[] = [
   { key: "employerName", header: "Datore di lavoro", kind: "text", width: 32, editable: true, help: "Ragione sociale del datore di lavoro." },
 ];
 
+/** The identifying columns and every column the agency fills in: an upload needs them all. */
+export const isRequiredOnUpload = (column: Column) =>
+  column.editable || column.key === "projectCode" || column.key === "classCode" || column.key === "codiceFiscale";
+
+/** A header as people retype it: accents, case and spacing do not matter. */
+export function normalizeHeader(header: string): string {
+  return header
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
 /** Version of the file layout, written in the metadata sheet and checked on upload. */
 export const FILE_FORMAT_VERSION = "1";
 

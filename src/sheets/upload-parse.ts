@@ -1,0 +1,227 @@
+import * as XLSX from "xlsx";
+import { SHEET_NAMES } from "./columns.ts";
+import { UploadError } from "./upload-error.ts";
+import { XlsxBook, type RawCell, type SheetLimits, type SheetRow } from "./xlsx-reader.ts";
+import { ZipArchive } from "./zip-guard.ts";
+
+export type UploadFormat = "xlsx" | "ods" | "xls" | "csv";
+export type ParsedRow = SheetRow;
+export type ParsedUpload = {
+  format: UploadFormat;
+  header: string[];
+  metadata: Record<string, string> | null;
+  rows: Iterable<ParsedRow>;
+};
+
+export const UPLOAD_LIMITS: SheetLimits = { maxRows: 200_001, maxColumns: 60 };
+
+const NOT_A_SPREADSHEET =
+  "Il file non è un foglio di calcolo: carica il file .xlsx, .xls, .ods o .csv scaricato da Placement e compilato.";
+const DAMAGED = "Il file è danneggiato o incompleto: salvalo di nuovo dal programma di calcolo e ricaricalo.";
+
+const startsWith = (bytes: Uint8Array, signature: number[]) => signature.every((b, i) => bytes[i] === b);
+
+/** What the bytes are, whatever the file is called: the family, not yet the details. */
+export function sniffFormat(bytes: Uint8Array): "zip" | "xls" | "csv" {
+  if (bytes.length === 0) return fail("Il file è vuoto: scegli il file compilato e ricaricalo.");
+  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return "zip";
+  if (startsWith(bytes, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])) {
+    // An encrypted .xlsx travels inside a compound document as "EncryptedPackage".
+    const marker = Buffer.from("EncryptedPackage", "utf16le");
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(marker)) {
+      return fail("Il file è protetto da password: togli la password (File › Informazioni › Proteggi) e ricaricalo.");
+    }
+    return "xls";
+  }
+  const head = bytes.subarray(0, 8192);
+  if (head.includes(0)) return fail(NOT_A_SPREADSHEET);
+  const text = new TextDecoder("latin1").decode(head).replace(/^\uFEFF|^ï»¿/, "").trimStart().toLowerCase();
+  if (text.startsWith("<")) {
+    return fail("Il file è una pagina web o un documento XML, non un foglio di calcolo: carica il file scaricato da Placement.");
+  }
+  return "csv";
+}
+
+function fail(message: string): never {
+  throw new UploadError(message);
+}
+
+/** Reads the trainee sheet and the metadata of an upload; `headerOnly` stops after the header. */
+export function parseUpload(bytes: Uint8Array, options: { headerOnly?: boolean } = {}): ParsedUpload {
+  const family = sniffFormat(bytes);
+  if (family === "csv") return parseCsv(bytes, options.headerOnly ?? false);
+  if (family === "xls") return parseWithSheetJs(bytes, "xls", options.headerOnly ?? false);
+  const zip = new ZipArchive(bytes);
+  if (zip.names.includes("xl/workbook.xml")) return parseXlsx(zip, options.headerOnly ?? false);
+  if (zip.names.includes("content.xml") && zip.names.includes("mimetype")) {
+    // SheetJS inflates everything: every entry is measured within the caps first.
+    zip.verifyAll();
+    return parseWithSheetJs(bytes, "ods", options.headerOnly ?? false);
+  }
+  return fail(NOT_A_SPREADSHEET);
+}
+
+const sheetMissing = (names: string[]) =>
+  new UploadError(
+    `Il file non contiene il foglio "${SHEET_NAMES.trainees}"${names.length ? ` (fogli trovati: ${names.join(", ")})` : ""}: carica il file scaricato da Placement senza rinominare il foglio.`,
+  );
+
+/** Splits header and data rows; skips blank rows. */
+function* dataRows(rows: Iterable<ParsedRow>): Generator<ParsedRow> {
+  for (const row of rows) if (row.cells.some((c) => c !== null && c !== "")) yield row;
+}
+
+function withHeader(format: UploadFormat, rows: Iterable<ParsedRow>, metadata: Record<string, string> | null, headerOnly: boolean): ParsedUpload {
+  const iterator = dataRows(rows)[Symbol.iterator]();
+  const first = iterator.next();
+  if (first.done) throw new UploadError(`Il foglio "${SHEET_NAMES.trainees}" è vuoto: manca anche la riga di intestazione.`);
+  const header = first.value.cells.map((c) => (typeof c === "string" || typeof c === "number" ? String(c) : ""));
+  const rest: Iterable<ParsedRow> = headerOnly ? [] : { [Symbol.iterator]: () => iterator };
+  return { format, header, metadata, rows: rest };
+}
+
+function metadataOf(rows: Iterable<SheetRow> | null): Record<string, string> | null {
+  if (!rows) return null;
+  // A Map first: keys such as "__proto__" in a crafted file stay plain data.
+  const metadata = new Map<string, string>();
+  for (const { cells: [key, value] } of rows) {
+    if (typeof key === "string") metadata.set(key, typeof value === "string" || typeof value === "number" ? String(value) : "");
+  }
+  return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(metadata));
+}
+
+function parseXlsx(zip: ZipArchive, headerOnly: boolean): ParsedUpload {
+  const book = new XlsxBook(zip);
+  const metadata = metadataOf(book.rows(SHEET_NAMES.metadata, { maxRows: 50, maxColumns: 2 }));
+  const rows = book.rows(SHEET_NAMES.trainees, UPLOAD_LIMITS);
+  if (!rows) throw sheetMissing(book.sheetNames);
+  return withHeader("xlsx", rows, metadata, headerOnly);
+}
+
+/** .xls and .ods: SheetJS with everything off that a hostile file could abuse. */
+function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean): ParsedUpload {
+  let book: XLSX.WorkBook;
+  try {
+    book = XLSX.read(bytes, {
+      type: "array",
+      dense: true,
+      cellFormula: false,
+      cellHTML: false,
+      cellStyles: false,
+      cellNF: false,
+      cellText: false,
+      cellDates: false,
+      bookVBA: false,
+      sheetRows: headerOnly ? 1 : UPLOAD_LIMITS.maxRows + 1,
+    });
+  } catch (error) {
+    if (/password|encrypt/i.test(String(error))) {
+      throw new UploadError("Il file è protetto da password: toglila e ricaricalo.");
+    }
+    throw new UploadError(DAMAGED);
+  }
+  const find = (name: string) => {
+    const found = book.SheetNames.find((n) => n.toLowerCase() === name.toLowerCase());
+    return found === undefined ? undefined : book.Sheets[found];
+  };
+  const sheet = find(SHEET_NAMES.trainees);
+  if (!sheet) throw sheetMissing(book.SheetNames);
+  const metadataSheet = find(SHEET_NAMES.metadata);
+  const metadata = metadataSheet ? metadataOf(sheetJsRows(metadataSheet, { maxRows: 50, maxColumns: 2 })) : null;
+  return withHeader(format, sheetJsRows(sheet, UPLOAD_LIMITS), metadata, headerOnly);
+}
+
+function* sheetJsRows(sheet: XLSX.WorkSheet, limits: SheetLimits): Generator<SheetRow> {
+  const ref = sheet["!ref"];
+  if (!ref) return;
+  // Clip the declared range first: a sheet may claim A1:XFD1048576 and hold three cells.
+  const range = XLSX.utils.decode_range(ref);
+  range.e.c = Math.min(range.e.c, limits.maxColumns - 1);
+  range.e.r = Math.min(range.e.r, limits.maxRows);
+  const data = (sheet["!data"] ?? []) as (XLSX.CellObject[] | undefined)[];
+  let count = 0;
+  for (let r = range.s.r; r <= range.e.r && r < data.length; r++) {
+    const row = data[r];
+    if (!row) continue;
+    const cells: RawCell[] = [];
+    for (let c = 0; c <= range.e.c && c < row.length; c++) {
+      const cell = row[c];
+      cells.push(cell === undefined || cell.v === undefined || cell.t === "z" ? null : cell.t === "n" ? Number(cell.v) : String(cell.v));
+    }
+    if (cells.every((c) => c === null || c === "")) continue;
+    if (++count > limits.maxRows) {
+      throw new UploadError(`Il foglio ha più di ${limits.maxRows - 1} righe: dividilo in più file e caricali uno alla volta.`);
+    }
+    yield { line: r + 1, cells };
+  }
+}
+
+/** UTF-8 with or without BOM; otherwise Windows-1252, as Excel saves CSV in Italy. */
+export function decodeText(bytes: Uint8Array): string {
+  const withoutBom = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? bytes.subarray(3) : bytes;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(withoutBom);
+  } catch {
+    return new TextDecoder("windows-1252").decode(withoutBom);
+  }
+}
+
+/** `;` or `,`, whichever the header line uses more outside quotes. */
+export function detectDelimiter(firstLine: string): ";" | "," {
+  let semicolons = 0;
+  let commas = 0;
+  let quoted = false;
+  for (const ch of firstLine) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === ";") semicolons++;
+    else if (!quoted && ch === ",") commas++;
+  }
+  return commas > semicolons ? "," : ";";
+}
+
+export function* csvRecords(text: string, delimiter: string): Generator<string[]> {
+  let field = "";
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += ch;
+    } else if (ch === '"' && field === "") quoted = true;
+    else if (ch === delimiter) {
+      record.push(field);
+      field = "";
+    } else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      record.push(field);
+      yield record;
+      record = [];
+      field = "";
+    } else field += ch;
+  }
+  if (field !== "" || record.length) {
+    record.push(field);
+    yield record;
+  }
+}
+
+function parseCsv(bytes: Uint8Array, headerOnly: boolean): ParsedUpload {
+  const text = decodeText(bytes);
+  const delimiter = detectDelimiter(text.slice(0, text.search(/\r|\n|$/)));
+  function* rows(): Generator<ParsedRow> {
+    let line = 0;
+    for (const record of csvRecords(text, delimiter)) {
+      line++;
+      if (line > UPLOAD_LIMITS.maxRows + 1) {
+        throw new UploadError(`Il file ha più di ${UPLOAD_LIMITS.maxRows - 1} righe: dividilo in più file e caricali uno alla volta.`);
+      }
+      yield { line, cells: record.slice(0, UPLOAD_LIMITS.maxColumns) };
+    }
+  }
+  return withHeader("csv", rows(), null, headerOnly);
+}

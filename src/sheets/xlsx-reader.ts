@@ -1,0 +1,249 @@
+import { UploadError } from "./upload-error.ts";
+import type { ZipArchive } from "./zip-guard.ts";
+
+/*
+ * A reader for the sheets we expect in an .xlsx, written because SheetJS needs seconds and
+ * hundreds of megabytes for a 100,000-row file that this reads in a fraction of both
+ * (bench/import.ts prints the figures). It reads shared and inline strings, numbers,
+ * booleans and errors, reports formulas instead of evaluating them, and ignores styles
+ * and everything else. .xls and .ods still go through SheetJS.
+ */
+
+/** A cell: text, a number, or a formula (reported, never evaluated). */
+export type RawCell = string | number | { formula: true } | null;
+
+export type SheetLimits = { maxRows: number; maxColumns: number };
+
+/** A non-blank row and its number as the spreadsheet shows it. */
+export type SheetRow = { line: number; cells: RawCell[] };
+
+const ENTITY = /&(?:#x([0-9a-fA-F]+)|#(\d+)|(amp|lt|gt|quot|apos));/g;
+const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+function decodeXml(text: string): string {
+  if (!text.includes("&")) return text;
+  return text.replace(ENTITY, (_, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    if (name) return NAMED[name]!;
+    const code = hex ? parseInt(hex, 16) : Number(dec);
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : "";
+  });
+}
+
+/** The text of an `<si>` or `<is>`: every run's `<t>`, without phonetic hints. */
+function richText(xml: string): string {
+  const plain = xml.includes("<rPh") ? xml.replace(/<rPh\b[\s\S]*?<\/rPh>/g, "") : xml;
+  let text = "";
+  let at = plain.indexOf("<t");
+  while (at !== -1) {
+    const open = plain.indexOf(">", at);
+    if (open === -1) break;
+    if (plain[open - 1] === "/") {
+      at = plain.indexOf("<t", open);
+      continue;
+    }
+    const close = plain.indexOf("</t>", open);
+    if (close === -1) break;
+    // "<tab" or "<text…" are other elements; "<t>" and "<t xml:space…>" are runs.
+    const next = plain[at + 2];
+    if (next === ">" || next === " ") text += plain.slice(open + 1, close);
+    at = plain.indexOf("<t", close + 4);
+  }
+  return decodeXml(text);
+}
+
+/** The value of `name="…"` inside one tag's text, by plain search. */
+function attribute(tag: string, name: string): string | undefined {
+  const key = ` ${name}="`;
+  const at = tag.indexOf(key);
+  if (at === -1) return undefined;
+  const start = at + key.length;
+  return tag.slice(start, tag.indexOf('"', start));
+}
+
+/** The next `<name` that is that element, not one whose name merely starts the same. */
+function nextTag(xml: string, open: string, from: number): number {
+  let at = xml.indexOf(open, from);
+  while (at !== -1) {
+    const after = xml.charCodeAt(at + open.length);
+    if (after === 32 || after === 62 || after === 47 || after === 9 || after === 10 || after === 13) return at;
+    at = xml.indexOf(open, at + open.length);
+  }
+  return -1;
+}
+
+function columnIndex(ref: string): number {
+  let index = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const code = ref.charCodeAt(i);
+    if (code < 65 || code > 90) break;
+    index = index * 26 + (code - 64);
+  }
+  return index - 1;
+}
+
+const decoder = new TextDecoder();
+const SLICE_BYTES = 1024 * 1024;
+
+export class XlsxBook {
+  readonly sheetNames: string[] = [];
+  private sheetPaths = new Map<string, string>();
+  private shared: string[] | undefined;
+
+  constructor(private zip: ZipArchive) {
+    if (zip.names.includes("xl/vbaProject.bin")) {
+      throw new UploadError("Il file contiene macro: salvalo come cartella di lavoro Excel senza macro (.xlsx) e ricaricalo.");
+    }
+    const workbook = this.text("xl/workbook.xml");
+    if (workbook === null) {
+      throw new UploadError("Il file non è una cartella di lavoro Excel valida: salvalo di nuovo in formato .xlsx e ricaricalo.");
+    }
+    const targets = new Map<string, string>();
+    for (const [tag] of (this.text("xl/_rels/workbook.xml.rels") ?? "").matchAll(/<Relationship\b[^>]*>/g)) {
+      const id = attribute(tag, "Id");
+      const target = attribute(tag, "Target");
+      if (id && target) targets.set(id, target.startsWith("/") ? target.slice(1) : `xl/${target}`);
+    }
+    for (const [tag] of workbook.matchAll(/<sheet\b[^>]*>/g)) {
+      const name = decodeXml(attribute(tag, "name") ?? "");
+      const path = targets.get(tag.match(/\s\w+:id="([^"]*)"/)?.[1] ?? "");
+      this.sheetNames.push(name);
+      if (path) this.sheetPaths.set(name, path);
+    }
+  }
+
+  private text(path: string): string | null {
+    const bytes = this.zip.read(path);
+    return bytes === null ? null : decoder.decode(bytes);
+  }
+
+  /** The rows of a sheet by name (case-insensitive), or null when there is no such sheet. */
+  rows(sheetName: string, limits: SheetLimits): Iterable<SheetRow> | null {
+    const name = this.sheetNames.find((n) => n.toLowerCase() === sheetName.toLowerCase());
+    const path = name === undefined ? undefined : this.sheetPaths.get(name);
+    if (path === undefined) return null;
+    const bytes = this.zip.read(path);
+    return bytes === null ? null : this.scanRows(bytes, limits);
+  }
+
+  private sharedStrings(): string[] {
+    if (!this.shared) {
+      this.shared = [];
+      const xml = this.text("xl/sharedStrings.xml") ?? "";
+      let at = xml.indexOf("<si");
+      while (at !== -1) {
+        const open = xml.indexOf(">", at);
+        if (open === -1) break;
+        if (xml[open - 1] === "/") {
+          this.shared.push("");
+          at = xml.indexOf("<si", open);
+          continue;
+        }
+        const close = xml.indexOf("</si>", open);
+        if (close === -1) break;
+        this.shared.push(richText(xml.slice(open + 1, close)));
+        at = xml.indexOf("<si", close);
+      }
+    }
+    return this.shared;
+  }
+
+  /**
+   * Decodes the sheet a slice at a time, each ending on a row boundary, so that the
+   * 60 MB of XML of a large sheet never becomes one string.
+   */
+  private *scanRows(bytes: Uint8Array, limits: SheetLimits): Generator<SheetRow> {
+    const shared = this.sharedStrings();
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const dataStart = buffer.indexOf("<sheetData");
+    let dataEnd = buffer.lastIndexOf("</sheetData>");
+    if (dataStart === -1) return;
+    if (dataEnd === -1) dataEnd = buffer.length;
+    let count = 0;
+    let line = 0;
+    for (let from = dataStart; from < dataEnd; ) {
+      let to = Math.min(dataEnd, from + SLICE_BYTES);
+      if (to < dataEnd) {
+        const boundary = buffer.lastIndexOf("</row>", to);
+        to = boundary > from ? boundary + 6 : buffer.indexOf("</row>", to) + 6;
+        if (to < 6) to = dataEnd;
+      }
+      const xml = buffer.toString("utf8", from, to);
+      from = to;
+      let at = nextTag(xml, "<row", 0);
+      while (at !== -1) {
+        const tagEnd = xml.indexOf(">", at);
+        if (tagEnd === -1) break;
+        const number = Number(attribute(xml.slice(at, tagEnd), "r"));
+        line = Number.isInteger(number) && number > line ? number : line + 1;
+        if (xml[tagEnd - 1] === "/") {
+          at = nextTag(xml, "<row", tagEnd);
+          continue;
+        }
+        const rowEnd = xml.indexOf("</row>", tagEnd);
+        if (rowEnd === -1) break;
+        const cells = this.scanCells(xml, tagEnd + 1, rowEnd, shared, limits.maxColumns);
+        at = nextTag(xml, "<row", rowEnd);
+        if (!cells) continue;
+        if (++count > limits.maxRows) {
+          throw new UploadError(`Il foglio ha più di ${limits.maxRows - 1} righe: dividilo in più file e caricali uno alla volta.`);
+        }
+        yield { line, cells };
+      }
+    }
+  }
+
+  /** The cells between `from` and `to`, or null when none holds a value. */
+  private scanCells(xml: string, from: number, to: number, shared: string[], maxColumns: number): RawCell[] | null {
+    const cells: RawCell[] = [];
+    let filled = false;
+    let next = 0;
+    let at = nextTag(xml, "<c", from);
+    while (at !== -1 && at < to) {
+      const tagEnd = xml.indexOf(">", at);
+      const tag = xml.slice(at, tagEnd);
+      const ref = attribute(tag, "r");
+      const index = ref ? columnIndex(ref) : next;
+      next = index + 1;
+      let content = "";
+      let after = tagEnd + 1;
+      if (xml[tagEnd - 1] !== "/") {
+        const close = xml.indexOf("</c>", tagEnd);
+        content = xml.slice(tagEnd + 1, close);
+        after = close + 4;
+      }
+      if (index >= 0 && index < maxColumns) {
+        const value = cellValue(attribute(tag, "t"), content, shared);
+        if (value !== null) {
+          while (cells.length < index) cells.push(null);
+          cells[index] = value;
+          filled = true;
+        }
+      }
+      at = nextTag(xml, "<c", after);
+    }
+    return filled ? cells : null;
+  }
+}
+
+function cellValue(type: string | undefined, content: string, shared: string[]): RawCell {
+  if (content === "") return null;
+  if (content.includes("<f")) return { formula: true };
+  if (type === "inlineStr") return richText(content);
+  const start = content.indexOf("<v>");
+  if (start === -1) return null;
+  const raw = content.slice(start + 3, content.indexOf("</v>", start));
+  switch (type) {
+    case "s":
+      return shared[Number(raw)] ?? null;
+    case "str":
+    case "e":
+    case "d":
+      return decodeXml(raw);
+    case "b":
+      return raw === "1" ? "TRUE" : "FALSE";
+    default: {
+      const number = Number(raw);
+      return raw !== "" && Number.isFinite(number) ? number : decodeXml(raw);
+    }
+  }
+}
