@@ -4,7 +4,16 @@ import { getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { ErrorNotice, ErrorPage } from "../views/pages/error.tsx";
-import { isHtmx, LOGIN_CSRF_COOKIE, pageContext, sessionCookie, type AppEnv, type Deps } from "./http.ts";
+import {
+  isHtmx,
+  LOGIN_CSRF_COOKIE,
+  pageContext,
+  readMultipart,
+  sessionCookie,
+  tooLargeMessage,
+  type AppEnv,
+  type Deps,
+} from "./http.ts";
 import { authRoutes } from "./routes/auth.tsx";
 import { fundRoutes } from "./routes/fund.tsx";
 import { healthRoutes } from "./routes/health.ts";
@@ -37,8 +46,15 @@ async function providedCsrfToken(c: Context<AppEnv>): Promise<string> {
   const header = c.req.header("X-CSRF-Token");
   if (header) return header;
   const type = c.req.header("Content-Type") ?? "";
-  if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
+  if (type.startsWith("application/x-www-form-urlencoded")) {
     const value = (await c.req.parseBody())["_csrf"];
+    return typeof value === "string" ? value : "";
+  }
+  if (type.startsWith("multipart/form-data")) {
+    // An upload without JavaScript: its token is inside the body, read within the size limit.
+    const form = await readMultipart(c);
+    if (!form) throw new HTTPException(413, { message: tooLargeMessage(c.get("deps").config.UPLOAD_MAX_MB) });
+    const value = form.get("_csrf");
     return typeof value === "string" ? value : "";
   }
   return "";
@@ -54,6 +70,7 @@ export function createApp(deps: Deps) {
     c.set("user", null);
     c.set("scope", null);
     c.set("agencyName", null);
+    c.set("multipart", null);
     await next();
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/static/") || path === "/healthz") return;

@@ -127,6 +127,8 @@ export function dataPaths(config: Pick<Config, "DATA_DIR">) {
   return {
     database: join(config.DATA_DIR, "placement.db"),
     exports: join(config.DATA_DIR, "exports"),
+    uploads: join(config.DATA_DIR, "uploads"),
+    outcomes: join(config.DATA_DIR, "outcomes"),
     mail: join(config.DATA_DIR, "mail"),
   };
 }

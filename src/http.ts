@@ -21,6 +21,7 @@ export type AppEnv = {
     agencyName: string | null;
     scope: Scope | null;
     csrfToken: string;
+    multipart: FormData | null;
   };
 };
 
@@ -125,3 +126,40 @@ export function clientAddress(c: Context<AppEnv>): string {
   }
   return c.env?.requestIP?.(c.req.raw)?.address ?? "unknown";
 }
+
+/**
+ * The multipart form of the request, read with the upload limit enforced while the bytes
+ * arrive; null when the body is larger than the limit.
+ */
+export async function readMultipart(c: Context<AppEnv>): Promise<FormData | null> {
+  const cached = c.get("multipart");
+  if (cached) return cached;
+  const maxBytes = c.get("deps").config.UPLOAD_MAX_MB * 1024 * 1024 + MULTIPART_OVERHEAD;
+  if (Number(c.req.header("Content-Length") ?? 0) > maxBytes) return null;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = c.req.raw.body?.getReader();
+  for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) {
+    total += read.value.length;
+    if (total > maxBytes) {
+      await reader!.cancel();
+      return null;
+    }
+    chunks.push(read.value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  const form = await new Response(body, { headers: { "Content-Type": c.req.header("Content-Type") ?? "" } }).formData();
+  c.set("multipart", form);
+  return form;
+}
+
+// Room for the multipart boundaries and the other fields beside the file.
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+export const tooLargeMessage = (maxMb: number) =>
+  `Il file supera il limite di ${maxMb} MB: dividilo in più file oppure elimina fogli e righe non necessari, poi ricaricalo.`;

@@ -77,7 +77,13 @@ async function serve(config: Config): Promise<void> {
   }
   const scheduler = startScheduler(deps);
   const app = createApp(deps);
-  const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch });
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    fetch: app.fetch,
+    // A backstop only: uploads are refused with a sentence well before this (src/http.ts).
+    maxRequestBodySize: config.UPLOAD_MAX_MB * 2 * 1024 * 1024,
+  });
   log.info("listening", {
     url: `http://${config.HOST}:${server.port}`,
     base_url: config.BASE_URL,
@@ -152,6 +158,11 @@ async function userCreate(config: Config, flags: Record<string, string>): Promis
 }
 
 async function main(args: string[]): Promise<void> {
+  // Internal: the child process that reads an uploaded file (see src/sheets/upload-runner.ts).
+  if (args[0] === "internal" && args[1] === "parse-upload" && args[2]) {
+    const { runUploadChild } = await import("./sheets/upload-child.ts");
+    return runUploadChild(args[2], args[3] === "--header-only");
+  }
   const { flags, positionals } = parseFlags(args, ["--placement"]);
   const command = positionals.join(" ") || "serve";
   if (flags["--help"] !== undefined) {

@@ -1,4 +1,6 @@
 import type { Db } from "../db/client.ts";
+import type { Deps } from "../http.ts";
+import { JobError } from "../sheets/worker-runner.ts";
 
 /*
  * The one queue mechanism behind exports and imports: a job is claimed with a lease that
@@ -86,8 +88,9 @@ export function failAttempt(
   claim: Claim,
   now: Date,
   error: string,
+  final = false,
 ): "retry" | "failed" | "stale" {
-  if (claim.attempt >= MAX_ATTEMPTS) {
+  if (final || claim.attempt >= MAX_ATTEMPTS) {
     return completeJob(db, table, claim, now, "failed", { error }) ? "failed" : "stale";
   }
   const result = db.$client
@@ -104,3 +107,44 @@ export function failAttempt(
   return result.changes === 1 ? "retry" : "stale";
 }
 
+
+/**
+ * Runs one claimed job: renews its lease while `work` runs; on failure records the attempt
+ * and, when it was the last one, lets `onFailed` add its notice in the same transaction.
+ */
+export async function runClaimed(
+  deps: Pick<Deps, "db" | "clock" | "log">,
+  table: QueueTable,
+  claim: Claim,
+  work: () => Promise<void>,
+  onFailed: (reason: string) => void,
+): Promise<void> {
+  const { db, clock, log } = deps;
+  const heartbeat = setInterval(() => renewLease(db, table, claim, clock.now()), HEARTBEAT_MS);
+  try {
+    await work();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const final = error instanceof JobError && error.final;
+    const outcome = db.transaction(() => {
+      const what = failAttempt(db, table, claim, clock.now(), reason, final);
+      if (what === "failed") onFailed(reason);
+      return what;
+    });
+    log.error("job attempt failed", { table, job: claim.id, attempt: claim.attempt, outcome, error: reason });
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+/** Claims and runs due jobs one after the other until none is left. */
+export async function drainQueue(
+  deps: Pick<Deps, "db" | "clock">,
+  table: QueueTable,
+  options: { onePerAgency?: boolean },
+  run: (claim: Claim) => Promise<void>,
+): Promise<void> {
+  for (let claim = claimNext(deps.db, table, deps.clock.now(), options); claim; claim = claimNext(deps.db, table, deps.clock.now(), options)) {
+    await run(claim);
+  }
+}

@@ -2,6 +2,7 @@ import { Cron } from "croner";
 import type { Config } from "../config.ts";
 import type { Deps } from "../http.ts";
 import { exportJob } from "./exports.ts";
+import { importJob } from "./imports.ts";
 import { mailJob } from "./mail.ts";
 import { maintenanceJob } from "./maintenance.ts";
 
@@ -12,7 +13,7 @@ export type Job = {
 };
 
 /** Every scheduled job, by name. */
-export const jobs: Job[] = [exportJob, mailJob, maintenanceJob];
+export const jobs: Job[] = [exportJob, importJob, mailJob, maintenanceJob];
 
 export type Scheduler = { stop(): Promise<void> };
 

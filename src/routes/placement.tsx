@@ -6,22 +6,30 @@ import { PlacementPage } from "../../views/pages/placement.tsx";
 import type { BookingFormErrors, BookingFormValues } from "../../views/partials/booking-form.tsx";
 import { BookingRow } from "../../views/partials/bookings.tsx";
 import { ExportSection, type ExportSectionProps } from "../../views/partials/export-section.tsx";
+import { ImportSection, type ImportSectionProps } from "../../views/partials/import-section.tsx";
+import { UploadRow } from "../../views/partials/uploads.tsx";
 import {
   clientAddress,
   idParam,
   isHtmx,
   notFound,
   pageContext,
+  readMultipart,
   requirePlacementPermission,
   requireUser,
   signedInScope,
   signedInUser,
+  tooLargeMessage,
   type AppEnv,
 } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
 import { campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
 import { activeTrainingTypes, bookExport, getBooking, listBookings } from "../services/exports.ts";
+import { getUpload, listUploads } from "../services/imports.ts";
+import { getAgency } from "../services/projects.ts";
+import { acceptUpload } from "../services/uploads.ts";
 import { FILE_CONTENT_TYPES, traineeFileName } from "../sheets/trainee-file.ts";
+import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -65,7 +73,24 @@ function exportSection(
   };
 }
 
-function placementPage(c: Context<AppEnv>, section: ExportSectionProps) {
+function importSection(c: Context<AppEnv>, form: { error?: string; queued?: { id: number; fileName: string }; year?: number } = {}): ImportSectionProps {
+  const { db, config } = c.get("deps");
+  const user = signedInUser(c);
+  const years = listCampaigns(db).map((campaign) => campaign.year);
+  return {
+    csrfToken: c.get("csrfToken"),
+    canUpload: user.agencyId !== null,
+    years,
+    year: form.year ?? years[0] ?? null,
+    maxMb: config.UPLOAD_MAX_MB,
+    error: form.error,
+    queued: form.queued,
+    uploads: listUploads(db, signedInScope(c)),
+    showAgency: user.agencyId === null,
+  };
+}
+
+function placementPage(c: Context<AppEnv>, section: ExportSectionProps, uploads = importSection(c)) {
   const { db, clock } = c.get("deps");
   const now = clock.now();
   const campaigns = listCampaigns(db).map((campaign) => ({
@@ -73,7 +98,9 @@ function placementPage(c: Context<AppEnv>, section: ExportSectionProps) {
     state: campaignState(campaign, now),
     daysLeft: daysLeft(campaign, now),
   }));
-  return <PlacementPage ctx={pageContext(c, "Placement", "placement")} campaigns={campaigns} exports={section} />;
+  return (
+    <PlacementPage ctx={pageContext(c, "Placement", "placement")} campaigns={campaigns} exports={section} imports={uploads} />
+  );
 }
 
 export const placementRoutes = new Hono<AppEnv>()
@@ -137,11 +164,69 @@ export const placementRoutes = new Hono<AppEnv>()
       detail: { booking: booking.id },
       address: clientAddress(c),
     });
-    return new Response(Bun.file(booking.filePath), {
-      headers: {
-        "Content-Type": FILE_CONTENT_TYPES[booking.format],
-        "Content-Disposition": `attachment; filename="${name}"`,
-        "Cache-Control": "private, no-store",
-      },
+    return attachment(booking.filePath, name, FILE_CONTENT_TYPES[booking.format]);
+  })
+  .post("/caricamenti", async (c) => {
+    const { db, clock, config } = c.get("deps");
+    const user = signedInUser(c);
+    const form = await readMultipart(c);
+    const year = Number(form?.get("anno")) || undefined;
+    const answer = (state: { error?: string; queued?: { id: number; fileName: string } }) => {
+      const section = importSection(c, { ...state, year });
+      if (!isHtmx(c) && !state.error) return c.redirect("/placement", 303);
+      const status = state.error ? 422 : 200;
+      return c.html(isHtmx(c) ? <ImportSection {...section} /> : placementPage(c, exportSection(c), section), status);
+    };
+    if (!form) return answer({ error: tooLargeMessage(config.UPLOAD_MAX_MB) });
+    const file = form.get("file");
+    if (!(file instanceof File) || file.name === "") return answer({ error: "Scegli il file da caricare." });
+    if (!year) return answer({ error: "Scegli l'anno di riferimento." });
+    const agency = getAgency(db, signedInScope(c), user.agencyId ?? 0);
+    const result = await acceptUpload(
+      { db, clock, config },
+      user,
+      agency?.code ?? "",
+      { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()), year },
+      PARSE_LIMITS.header,
+    );
+    recordAudit(db, clock, {
+      action: result.ok ? "upload" : "upload_refused",
+      userId: user.id,
+      agencyId: user.agencyId,
+      target: file.name.slice(0, 255),
+      detail: result.ok ? { upload: result.id, bytes: file.size } : { reason: result.error },
+      address: clientAddress(c),
     });
+    return answer(result.ok ? { queued: { id: result.id, fileName: result.fileName } } : { error: result.error });
+  })
+  .get("/caricamenti/:id", (c) => {
+    const upload = getUpload(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();
+    return c.html(<UploadRow upload={upload} showAgency={signedInUser(c).agencyId === null} />);
+  })
+  .get("/caricamenti/:id/esito", (c) => {
+    const { db, clock } = c.get("deps");
+    const upload = getUpload(db, signedInScope(c), idParam(c, "id")) ?? notFound();
+    if (!upload.outcomePath || !existsSync(upload.outcomePath)) {
+      throw new HTTPException(409, { message: "L'esito non è ancora disponibile: attendi che il caricamento sia completato." });
+    }
+    const format = upload.fileFormat === "csv" ? "csv" : "xlsx";
+    const name = `esito_${upload.agencyCode}_${upload.year}_${upload.id}.${format}`;
+    recordAudit(db, clock, {
+      action: "outcome_download",
+      userId: signedInUser(c).id,
+      agencyId: upload.agencyId,
+      target: name,
+      address: clientAddress(c),
+    });
+    return attachment(upload.outcomePath, name, FILE_CONTENT_TYPES[format]);
   });
+
+function attachment(path: string, name: string, contentType: string): Response {
+  return new Response(Bun.file(path), {
+    headers: {
+      "Content-Type": contentType,
+      "Content-Disposition": `attachment; filename="${name}"`,
+      "Cache-Control": "private, no-store",
+    },
+  });
+}

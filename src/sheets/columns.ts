@@ -66,6 +66,17 @@ export function normalizeHeader(header: string): string {
     .trim();
 }
 
+/** Where each known column is in an uploaded header, and which required ones are missing. */
+export function matchHeader(header: readonly string[]): { positions: Map<keyof TraineeRow, number>; missing: Column[] } {
+  const byName = new Map(TRAINEE_COLUMNS.map((c) => [normalizeHeader(c.header), c.key]));
+  const positions = new Map<keyof TraineeRow, number>();
+  header.forEach((text, index) => {
+    const key = byName.get(normalizeHeader(text));
+    if (key && !positions.has(key)) positions.set(key, index);
+  });
+  return { positions, missing: TRAINEE_COLUMNS.filter((c) => isRequiredOnUpload(c) && !positions.has(c.key)) };
+}
+
 /** Version of the file layout, written in the metadata sheet and checked on upload. */
 export const FILE_FORMAT_VERSION = "1";
 

@@ -144,20 +144,37 @@ async function writeXlsx(
 const CSV_SPECIAL = /[";\r\n]/;
 const csvField = (value: string) => (CSV_SPECIAL.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
-async function writeCsv(rows: Iterable<TraineeRow>, sink: (chunk: Uint8Array) => void, onProgress: ProgressCallback) {
+/** One CSV line as Italian Excel reads it: `;`-separated, CRLF. */
+export const csvLine = (fields: readonly string[]) => `${fields.map(csvField).join(";")}\r\n`;
+
+/** A UTF-8 CSV with BOM, written in large chunks. */
+export function csvSink(sink: (chunk: Uint8Array) => void) {
   const encoder = new TextEncoder();
+  let buffer = "";
   sink(new Uint8Array([0xef, 0xbb, 0xbf]));
-  let buffer = TRAINEE_COLUMNS.map((c) => csvField(c.header)).join(";") + "\r\n";
+  return {
+    write(text: string) {
+      buffer += text;
+      if (buffer.length > 256 * 1024) {
+        sink(encoder.encode(buffer));
+        buffer = "";
+      }
+    },
+    end() {
+      sink(encoder.encode(buffer));
+    },
+  };
+}
+
+async function writeCsv(rows: Iterable<TraineeRow>, sink: (chunk: Uint8Array) => void, onProgress: ProgressCallback) {
+  const csv = csvSink(sink);
+  csv.write(csvLine(TRAINEE_COLUMNS.map((c) => c.header)));
   let count = 0;
   for (const row of rows) {
-    buffer += TRAINEE_COLUMNS.map((c) => csvField(neutralizeFormula(cellText(c, row)))).join(";") + "\r\n";
-    if (buffer.length > 256 * 1024) {
-      sink(encoder.encode(buffer));
-      buffer = "";
-    }
+    csv.write(csvLine(TRAINEE_COLUMNS.map((c) => neutralizeFormula(cellText(c, row)))));
     if (++count % PROGRESS_EVERY === 0) onProgress(count);
   }
-  sink(encoder.encode(buffer));
+  csv.end();
   onProgress(count);
   return count;
 }

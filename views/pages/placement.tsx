@@ -2,6 +2,7 @@ import { formatDate, type Campaign, type CampaignState } from "../../src/service
 import type { PageContext } from "../../src/http.ts";
 import { Layout } from "../layout.tsx";
 import { ExportSection, type ExportSectionProps } from "../partials/export-section.tsx";
+import { ImportSection, type ImportSectionProps } from "../partials/import-section.tsx";
 
 const STATE_TEXT: Record<CampaignState, string> = {
   not_open_yet: "non ancora aperta",
@@ -11,7 +12,12 @@ const STATE_TEXT: Record<CampaignState, string> = {
 
 export type CampaignRow = { campaign: Campaign; state: CampaignState; daysLeft: number };
 
-export function PlacementPage(props: { ctx: PageContext; campaigns: CampaignRow[]; exports: ExportSectionProps }) {
+export function PlacementPage(props: {
+  ctx: PageContext;
+  campaigns: CampaignRow[];
+  exports: ExportSectionProps;
+  imports: ImportSectionProps;
+}) {
   return (
     <Layout ctx={props.ctx}>
       <h1>Placement</h1>
@@ -46,6 +52,7 @@ export function PlacementPage(props: { ctx: PageContext; campaigns: CampaignRow[
         </table>
       )}
       <ExportSection {...props.exports} />
+      <ImportSection {...props.imports} />
     </Layout>
   );
 }

@@ -1,0 +1,66 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { importFailedMail } from "../../views/emails/import.ts";
+import { dataPaths } from "../config.ts";
+import { importJobs } from "../db/schema.ts";
+import type { Deps } from "../http.ts";
+import { queueMail } from "../mail/outbox.ts";
+import { formatDateTime } from "../services/campaigns.ts";
+import { agencyRecipients } from "../services/notifications.ts";
+import type { ImportWorkerInput, ImportWorkerResult } from "../sheets/import-worker.ts";
+import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
+import { runSheetWorker } from "../sheets/worker-runner.ts";
+import { drainQueue, recordProgress, runClaimed, type Claim } from "./queue.ts";
+import type { Job } from "./registry.ts";
+import { removeQuietly } from "./files.ts";
+
+export const importJob: Job = {
+  name: "imports",
+  pattern: (config) => config.QUEUE_CRON,
+  run: drainImports,
+};
+
+/** Runs every due upload; an agency's uploads one at a time, in upload order. */
+export function drainImports(deps: Deps): Promise<void> {
+  return drainQueue(deps, "import_jobs", { onePerAgency: true }, (claim) => runImport(deps, claim));
+}
+
+function runImport(deps: Deps, claim: Claim): Promise<void> {
+  const { db, clock, config, log } = deps;
+  const job = db.select().from(importJobs).where(eq(importJobs.id, claim.id)).get()!;
+  const dir = dataPaths(config).outcomes;
+  const outcomePath = join(dir, `${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
+  const mailInput = {
+    to: agencyRecipients(db, job.agencyId, null),
+    uploadId: job.id,
+    year: job.year,
+    uploadedAt: formatDateTime(job.createdAt),
+    placementUrl: `${config.BASE_URL}/placement`,
+  };
+  const work = async () => {
+    const started = performance.now();
+    mkdirSync(dir, { recursive: true });
+    try {
+      const result = await runSheetWorker<ImportWorkerInput, ImportWorkerResult>(
+        "import-worker",
+        {
+          databasePath: dataPaths(config).database,
+          jobId: job.id,
+          attempt: claim.attempt,
+          outcomePath,
+          now: clock.now().toISOString(),
+          placementUrl: mailInput.placementUrl,
+          limits: PARSE_LIMITS.full,
+        },
+        (done, total) => recordProgress(db, "import_jobs", claim, done, total),
+      );
+      if (!result.applied) removeQuietly(outcomePath);
+      log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
+    } catch (error) {
+      removeQuietly(outcomePath);
+      throw error;
+    }
+  };
+  return runClaimed(deps, "import_jobs", claim, work, (reason) => queueMail(db, clock, importFailedMail({ ...mailInput, reason })));
+}

@@ -1,0 +1,75 @@
+import { neutralizeFormula, SHEET_NAMES } from "./columns.ts";
+import type { RawCell } from "./xlsx-reader.ts";
+import { Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
+import { csvLine, csvSink } from "./trainee-file.ts";
+
+export type OutcomeRow = { cells: readonly RawCell[]; outcome: string; message: string | null };
+
+const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
+const isoFromSerial = (serial: number) => new Date(EXCEL_EPOCH + Math.round(serial) * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The uploaded rows, in their order, with "Esito" and "Messaggio" added: the clerk fixes
+ * the KO rows in this file and uploads it again. A sheet named "Allievi" and the metadata
+ * of the upload keep it acceptable as an upload.
+ */
+export async function writeOutcomeFile(
+  format: "xlsx" | "csv",
+  upload: { header: readonly string[]; dateColumn: number | undefined; metadata: Record<string, string> | null },
+  rows: readonly OutcomeRow[],
+  sink: (chunk: Uint8Array) => void,
+): Promise<void> {
+  const width = Math.max(upload.header.length, ...rows.map((r) => r.cells.length));
+  const header = [...upload.header, ...Array(width - upload.header.length).fill(""), "Esito", "Messaggio"];
+  const value = (cell: RawCell | undefined, index: number): CellValue => {
+    if (cell === null || cell === undefined || typeof cell === "object") return null;
+    if (typeof cell === "number") return index === upload.dateColumn ? { date: isoFromSerial(cell) } : cell;
+    return cell;
+  };
+  const line = (row: OutcomeRow): CellValue[] => [
+    ...Array.from({ length: width }, (_, i) => value(row.cells[i], i)),
+    row.outcome,
+    row.message ?? "",
+  ];
+
+  if (format === "csv") {
+    const csv = csvSink(sink);
+    csv.write(csvLine(header));
+    for (const row of rows) {
+      csv.write(
+        csvLine(
+          line(row).map((v) =>
+            v === null ? "" : typeof v === "object" ? v.date.split("-").reverse().join("/") : neutralizeFormula(String(v)),
+          ),
+        ),
+      );
+    }
+    csv.end();
+    return;
+  }
+
+  const metadata = Object.entries(upload.metadata ?? {});
+  const writer = new XlsxStreamWriter(sink, [
+    {
+      name: SHEET_NAMES.trainees,
+      header: true,
+      columns: header.map((_, i) => ({
+        width: i === width + 1 ? 80 : i === width ? 12 : 16,
+        style: i === upload.dateColumn ? Style.date : Style.text,
+      })),
+    },
+    ...(metadata.length ? [{ name: SHEET_NAMES.metadata, hidden: true, columns: [{ width: 18 }, { width: 30 }] }] : []),
+  ]);
+  writer.startSheet(SHEET_NAMES.trainees);
+  writer.row(header, header.map(() => Style.header));
+  for (const row of rows) {
+    writer.row(line(row).map((v) => (typeof v === "string" ? neutralizeFormula(v) : v)));
+  }
+  writer.endSheet();
+  if (metadata.length) {
+    writer.startSheet(SHEET_NAMES.metadata);
+    for (const [key, value] of metadata) writer.row([key, value]);
+    writer.endSheet();
+  }
+  await writer.finish();
+}

@@ -1,0 +1,63 @@
+import { isCompiled } from "../config.ts";
+
+export type SheetWorkerName = "export-worker" | "import-worker";
+
+export type WorkerMessage<Result> =
+  | { type: "progress"; done: number; total: number }
+  | { type: "done"; result: Result }
+  | { type: "error"; message: string; final: boolean };
+
+/** An error whose message is for the user; `final` when trying again cannot help. */
+export class JobError extends Error {
+  constructor(
+    message: string,
+    readonly final: boolean,
+  ) {
+    super(message);
+  }
+}
+
+// Inside the executable every entry point sits at its path below src/ (see src/build.ts);
+// from source the workers are next to this file.
+const workerUrl = (name: SheetWorkerName) =>
+  isCompiled ? `./sheets/${name}.ts` : new URL(`./${name}.ts`, import.meta.url).href;
+
+/** Runs spreadsheet work in a Worker, so that the server keeps answering meanwhile. */
+export function runSheetWorker<Input, Result>(
+  name: SheetWorkerName,
+  input: Input,
+  onProgress: (done: number, total: number) => void,
+): Promise<Result> {
+  const worker = new Worker(workerUrl(name));
+  return new Promise((resolve, reject) => {
+    const finish = (settle: () => void) => {
+      worker.terminate();
+      settle();
+    };
+    worker.onmessage = (event: MessageEvent<WorkerMessage<Result>>) => {
+      const message = event.data;
+      if (message.type === "progress") onProgress(message.done, message.total);
+      else if (message.type === "done") finish(() => resolve(message.result));
+      else finish(() => reject(new JobError(message.message, message.final)));
+    };
+    worker.onerror = (event) => finish(() => reject(new Error(event.message || `${name} failed`)));
+    worker.postMessage(input);
+  });
+}
+
+/** The worker side: runs `work` on the first message and reports how it went. */
+export function serveSheetWorker<Input, Result>(
+  work: (input: Input, progress: (done: number, total: number) => void) => Promise<Result>,
+): void {
+  const scope = self as unknown as Worker;
+  const post = (message: WorkerMessage<Result>) => scope.postMessage(message);
+  scope.onmessage = async (event: MessageEvent<Input>) => {
+    try {
+      const result = await work(event.data, (done, total) => post({ type: "progress", done, total }));
+      post({ type: "done", result });
+    } catch (error) {
+      const final = error instanceof JobError && error.final;
+      post({ type: "error", message: error instanceof Error ? error.message : String(error), final });
+    }
+  };
+}

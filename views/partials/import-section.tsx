@@ -1,0 +1,72 @@
+import type { Upload } from "../../src/services/imports.ts";
+import { UploadsTable } from "./uploads.tsx";
+
+export type ImportSectionProps = {
+  csrfToken: string;
+  canUpload: boolean;
+  years: number[];
+  year: number | null;
+  maxMb: number;
+  error?: string;
+  queued?: { id: number; fileName: string };
+  uploads: Upload[];
+  showAgency: boolean;
+};
+
+/** The upload form and the list of uploads: the page shows it, htmx swaps it whole. */
+export function ImportSection(props: ImportSectionProps) {
+  return (
+    <section id="import-section">
+      {props.canUpload && (
+        <form
+          class="card upload"
+          method="post"
+          action="/placement/caricamenti"
+          enctype="multipart/form-data"
+          hx-post="/placement/caricamenti"
+          hx-encoding="multipart/form-data"
+          hx-target="#import-section"
+          hx-swap="outerHTML"
+        >
+          <input type="hidden" name="_csrf" value={props.csrfToken} />
+          <h2>Carica il file compilato</h2>
+          <p class="muted">
+            Excel (.xlsx, .xls), LibreOffice (.ods) o CSV, fino a {props.maxMb} MB. Il file viene controllato subito e poi
+            elaborato: l'esito arriva per e-mail e compare qui sotto.
+          </p>
+          {props.queued && (
+            <p class="notice info" role="status">
+              Caricamento n. {props.queued.id} ({props.queued.fileName}) in coda: lo vedi qui sotto mentre viene elaborato.
+            </p>
+          )}
+          {props.error && (
+            <p class="notice error" role="alert">
+              {props.error}
+            </p>
+          )}
+          <div class="row">
+            <label>
+              File
+              <input type="file" name="file" required accept=".xlsx,.xls,.ods,.csv" />
+            </label>
+            <label>
+              Anno di riferimento
+              <select name="anno">
+                {props.years.map((y) => (
+                  <option value={String(y)} selected={y === props.year}>
+                    {y}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <div>
+            <button type="submit">Carica</button> <span class="htmx-indicator muted">Controllo del file…</span>
+          </div>
+        </form>
+      )}
+      <h2>Caricamenti</h2>
+      <UploadsTable uploads={props.uploads} showAgency={props.showAgency} />
+    </section>
+  );
+}
