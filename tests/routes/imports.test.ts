@@ -1,0 +1,316 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import * as XLSX from "xlsx";
+import { drainExports } from "../../src/jobs/exports.ts";
+import { drainImports } from "../../src/jobs/imports.ts";
+import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
+import { applyImport, loadEnrollmentFacts, referenceCodes, RowEvaluator } from "../../src/services/imports.ts";
+import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
+import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
+
+// Import jobs start a worker thread and a child process.
+setDefaultTimeout(60_000);
+
+let t: TestApp;
+let f: ReturnType<typeof fixtures>;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  f = fixtures(t.db);
+});
+afterAll(() => t.close());
+
+const all = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).all(...params) as T[];
+const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
+const col = (key: string) => TRAINEE_COLUMNS.findIndex((c) => c.key === key);
+
+async function signedIn(email: string): Promise<TestClient> {
+  const client = t.client();
+  await client.login(email);
+  await client.get("/placement");
+  return client;
+}
+
+/** Books an export of every training type and returns the file's bytes. */
+async function exportFile(client: TestClient, format: "xlsx" | "csv" = "xlsx"): Promise<Uint8Array<ArrayBuffer>> {
+  await client.post("/placement/prenotazioni", { tipologie: "BASE", anno: "2019", formato: format });
+  const body = new URLSearchParams({ _csrf: client.csrfToken, anno: "2019", formato: format });
+  for (const type of ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"]) body.append("tipologie", type);
+  await client.request("/placement/prenotazioni", { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+  await drainExports(t.deps);
+  const job = one<{ id: number }>("SELECT id FROM export_jobs ORDER BY id DESC LIMIT 1");
+  return new Uint8Array(await (await client.request(`/placement/prenotazioni/${job.id}/file`)).arrayBuffer());
+}
+
+async function upload(client: TestClient, bytes: Uint8Array<ArrayBuffer>, name = "compilato.xlsx", year = "2019") {
+  const form = new FormData();
+  form.set("anno", year);
+  form.set("file", new File([bytes], name));
+  const response = await client.request("/placement/caricamenti", {
+    method: "POST",
+    body: form,
+    headers: { "HX-Request": "true", "X-CSRF-Token": client.csrfToken },
+  });
+  return { status: response.status, html: await response.text() };
+}
+
+type Sheet = unknown[][];
+const readRows = (bytes: Uint8Array): Sheet =>
+  XLSX.utils.sheet_to_json<unknown[]>(XLSX.read(bytes).Sheets["Allievi"]!, { header: 1, defval: "" });
+
+/** Writes rows back into a copy of the exported workbook, as a clerk saving in Excel would. */
+function withRows(original: Uint8Array, rows: Sheet): Uint8Array<ArrayBuffer> {
+  const workbook = XLSX.read(original);
+  workbook.Sheets["Allievi"] = XLSX.utils.aoa_to_sheet(rows);
+  return new Uint8Array(XLSX.write(workbook, { type: "buffer", bookType: "xlsx" }));
+}
+
+const lastImport = () =>
+  one<{ id: number; status: string; rows_total: number; rows_ok: number; rows_ko: number; rows_unchanged: number; error: string | null }>(
+    "SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1",
+  );
+
+const enrollmentOf = (row: unknown[]) =>
+  one<Record<string, unknown>>(
+    `SELECT e.* FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = e.project_id
+     JOIN participants pa ON pa.id = e.participant_id WHERE p.code = ? AND c.code = ? AND pa.codice_fiscale = ?`,
+    String(row[col("projectCode")]),
+    String(row[col("classCode")]),
+    String(row[col("codiceFiscale")]),
+  );
+
+const projectEnd = (row: unknown[]) => one<{ end_date: string }>("SELECT end_date FROM projects WHERE code = ?", String(row[col("projectCode")])).end_date;
+const dayAfter = (iso: string, days = 10) => new Date(Date.parse(iso) + days * 86_400_000).toISOString().slice(0, 10);
+const italian = (iso: string) => iso.split("-").reverse().join("/");
+
+describe("the round trip", () => {
+  test("export → fill as a clerk would → upload → the database and the outcome file say the same", async () => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    const rows = readRows(original);
+    const mixed = rows.map((r, i) => [r, i] as const).filter(([r, i]) => i > 0 && r[col("homogeneous")] === "NO");
+    expect(mixed.length).toBeGreaterThan(4);
+    const [a, b, c, d, e] = mixed.map(([r]) => r) as [unknown[], unknown[], unknown[], unknown[], unknown[]];
+    a[col("fasciaDebole")] = "giov";
+    b[col("fasciaDebole")] = "NO";
+    c[col("placed")] = "SI";
+    c[col("hireDate")] = italian(dayAfter(projectEnd(c)));
+    c[col("contractType")] = "std";
+    c[col("employerVat")] = "12345678903";
+    c[col("employerName")] = "Officine Rossi S.r.l.";
+    d[col("placed")] = "NO";
+    d[col("hireDate")] = "";
+    d[col("contractType")] = "";
+    d[col("employerVat")] = "";
+    d[col("employerName")] = "";
+    e[col("fasciaDebole")] = "NONESISTE";
+    const filled = withRows(original, rows);
+
+    const answer = await upload(client, filled);
+    expect(answer.status).toBe(200);
+    expect(answer.html).toContain("in coda");
+    const queued = lastImport();
+    expect(queued.status).toBe("queued");
+    await drainImports(t.deps);
+    const done = lastImport();
+    expect(done.status).toBe("done_with_errors");
+    expect(done.rows_total).toBe(rows.length - 1);
+    expect(done.rows_ko).toBe(1);
+
+    expect(enrollmentOf(a).fascia_debole).toBe("GIOV");
+    expect(enrollmentOf(a).updated_by_import_job_id).toBe(done.id);
+    expect(enrollmentOf(b).fascia_debole).toBe("NO");
+    expect(enrollmentOf(c)).toMatchObject({
+      placed: 1,
+      hire_date: dayAfter(projectEnd(c)),
+      contract_type: "STD",
+      employer_vat: "12345678903",
+      employer_name: "Officine Rossi S.r.l.",
+    });
+    expect(enrollmentOf(d)).toMatchObject({ placed: 0, hire_date: null, contract_type: null });
+
+    const outcome = await client.request(`/placement/caricamenti/${done.id}/esito`);
+    expect(outcome.status).toBe(200);
+    const outcomeRows = readRows(new Uint8Array(await outcome.arrayBuffer()));
+    const width = TRAINEE_COLUMNS.length;
+    expect(outcomeRows[0]!.slice(width)).toEqual(["Esito", "Messaggio"]);
+    expect(outcomeRows.length).toBe(rows.length);
+    // Same rows, same order: the clerk fixes the KO rows in this very file.
+    expect(outcomeRows.map((r) => r[col("codiceFiscale")])).toEqual(rows.map((r) => r[col("codiceFiscale")]));
+    const byCf = new Map(outcomeRows.map((r) => [`${r[col("projectCode")]}|${r[col("classCode")]}|${r[col("codiceFiscale")]}`, r]));
+    const outcomeOf = (r: unknown[]) => byCf.get(`${r[col("projectCode")]}|${r[col("classCode")]}|${r[col("codiceFiscale")]}`)!;
+    expect(outcomeOf(a)[width]).toBe("OK");
+    expect(outcomeOf(e)[width]).toBe("KO");
+    expect(String(outcomeOf(e)[width + 1])).toContain("Fascia debole: il codice «NONESISTE» non esiste");
+    expect(outcomeRows.filter((r) => r[width] === "INVARIATO").length).toBe(done.rows_unchanged);
+
+    const stored = all<{ outcome: string }>("SELECT outcome FROM import_row_outcomes WHERE import_job_id = ?", done.id);
+    expect(stored.length).toBe(done.rows_total);
+
+    // Fix the KO row in the outcome file and upload it again: now everything is in.
+    const fixed = outcomeRows.map((r) => [...r]);
+    fixed.find((r) => r[col("fasciaDebole")] === "NONESISTE")![col("fasciaDebole")] = "DISAB";
+    await upload(client, withRows(original, fixed));
+    await drainImports(t.deps);
+    const second = lastImport();
+    expect(second.status).toBe("done");
+    expect(second.rows_ok).toBe(1);
+    expect(second.rows_ko).toBe(0);
+    expect(enrollmentOf(e).fascia_debole).toBe("DISAB");
+
+    const mail = one<{ subject: string; text_body: string }>("SELECT subject, text_body FROM mail_outbox ORDER BY id DESC LIMIT 1");
+    expect(mail.subject).toBe(`Placement: caricamento n. ${second.id} elaborato senza scarti`);
+    for (const cf of rows.slice(1).map((r) => String(r[col("codiceFiscale")]))) expect(mail.text_body).not.toContain(cf);
+  });
+
+  test("the same file uploaded twice changes nothing the second time", async () => {
+    const client = await signedIn(f.referentA);
+    const original = await exportFile(client);
+    const rows = readRows(original);
+    const mixed = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "OVER50")!;
+    mixed[col("fasciaDebole")] = "OVER50";
+    const filled = withRows(original, rows);
+    await upload(client, filled);
+    await drainImports(t.deps);
+    expect(lastImport().rows_ok).toBe(1);
+    const snapshot = all("SELECT * FROM enrollments ORDER BY id");
+    await upload(client, filled);
+    await drainImports(t.deps);
+    const again = lastImport();
+    expect(again.status).toBe("done");
+    expect(again.rows_ok).toBe(0);
+    expect(again.rows_unchanged).toBe(again.rows_total);
+    expect(all("SELECT * FROM enrollments ORDER BY id")).toEqual(snapshot);
+    const hashes = all<{ file_sha256: string }>("SELECT file_sha256 FROM import_jobs ORDER BY id DESC LIMIT 2");
+    expect(hashes[0]!.file_sha256).toBe(hashes[1]!.file_sha256);
+    expect(hashes[0]!.file_sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("the queue of uploads", () => {
+  test("a crash in the middle of applying leaves nothing applied; the job then runs to the same result", async () => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    const rows = readRows(original);
+    const targets = rows.filter((r, i) => i > 0 && r[col("homogeneous")] === "NO").slice(0, 3);
+    for (const row of targets) row[col("fasciaDebole")] = "MINETN";
+    await upload(client, withRows(original, rows));
+    const before = all("SELECT * FROM enrollments ORDER BY id");
+
+    // A runner claims the job and dies halfway through its transaction.
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })!;
+    const job = one<{ id: number; user_id: number; year: number; agency_id: number }>("SELECT * FROM import_jobs WHERE id = ?", claim.id);
+    const header = rows[0]!.map(String);
+    const evaluator = new RowEvaluator(matchHeader(header).positions, loadEnrollmentFacts(t.db.$client, job.agency_id, job.year), referenceCodes(t.db), job.year);
+    rows.slice(1).forEach((cells, i) => evaluator.add({ line: i + 2, cells: cells.map((v) => (v === "" ? null : (v as string))) }));
+    expect(() =>
+      applyImport(t.db, t.clock, { id: claim.id, attempt: claim.attempt, userId: job.user_id }, evaluator, "/nowhere", () => {
+        throw new Error("power cut");
+      }),
+    ).toThrow("power cut");
+    expect(all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM import_row_outcomes WHERE import_job_id = ?", claim.id).n).toBe(0);
+    expect(lastImport().status).toBe("running");
+
+    t.clock.advance(LEASE_MS + 1);
+    await drainImports(t.deps);
+    const done = lastImport();
+    expect(done.status).toBe("done");
+    expect(done.rows_ok).toBe(targets.length);
+    for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
+  });
+
+  test("two uploads of one agency queued back to back apply in upload order", async () => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    const rows = readRows(original);
+    const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")!;
+    target[col("fasciaDebole")] = "ADSOLO";
+    await upload(client, withRows(original, rows));
+    target[col("fasciaDebole")] = "GENERE";
+    await upload(client, withRows(original, rows));
+    const [first, second] = all<{ id: number }>("SELECT id FROM import_jobs ORDER BY id DESC LIMIT 2").reverse() as [{ id: number }, { id: number }];
+
+    // While the first is running, the second of the same agency waits.
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })!;
+    expect(claim.id).toBe(first.id);
+    expect(claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })).toBeNull();
+    t.clock.advance(LEASE_MS + 1);
+
+    await drainImports(t.deps);
+    const finished = all<{ id: number; finished_at: number }>("SELECT id, finished_at FROM import_jobs WHERE id IN (?, ?) ORDER BY finished_at, id", first.id, second.id);
+    expect(finished.map((j) => j.id)).toEqual([first.id, second.id]);
+    expect(enrollmentOf(target).fascia_debole).toBe("GENERE");
+  });
+
+  test("after the deadline uploads are refused with a sentence; a job queued before still runs", async () => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    const rows = readRows(original);
+    rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")![col("fasciaDebole")] = "DIS6M";
+    const filled = withRows(original, rows);
+    await upload(client, filled);
+    const queued = lastImport();
+    const saved = t.clock.current;
+    const deadline = one<{ deadline: string }>("SELECT deadline FROM campaigns WHERE year = 2019").deadline;
+    t.clock.current = new Date(`${deadline}T23:30:00Z`);
+    try {
+      const late = await signedIn(f.rpaA);
+      const answer = await upload(late, filled);
+      expect(answer.status).toBe(422);
+      expect(answer.html).toContain(`La campagna 2019 è chiusa: la scadenza era il ${italian(deadline)}.`);
+      expect(lastImport().id).toBe(queued.id);
+      await drainImports(t.deps);
+      expect(lastImport().status).toBe("done");
+    } finally {
+      t.clock.current = saved;
+    }
+  });
+});
+
+describe("rights", () => {
+  test("uploads and outcomes are the agency's own", async () => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    await upload(client, original);
+    await drainImports(t.deps);
+    const job = lastImport();
+    expect((await client.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(200);
+
+    const other = await signedIn(f.rpaB);
+    expect((await other.request(`/placement/caricamenti/${job.id}`)).status).toBe(404);
+    expect((await other.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(404);
+    expect(await (await other.get("/placement")).text()).not.toContain(`/placement/caricamenti/${job.id}/esito`);
+
+    const operator = t.client();
+    await operator.login(f.operatorA);
+    expect((await operator.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(403);
+    const before = one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
+    const form = new FormData();
+    form.set("anno", "2019");
+    form.set("file", new File([original], "x.xlsx"));
+    const refused = await operator.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": operator.csrfToken } });
+    expect(refused.status).toBe(403);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before);
+
+    const fund = await signedIn(f.fund);
+    expect((await fund.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(200);
+  });
+
+  test("an upload without JavaScript carries its token in the form, and a wrong one is refused", async () => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    const before = one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
+    const post = (token: string) => {
+      const form = new FormData();
+      form.set("_csrf", token);
+      form.set("anno", "2019");
+      form.set("file", new File([original], "plain.xlsx"));
+      return client.request("/placement/caricamenti", { method: "POST", body: form });
+    };
+    expect((await post("forged")).status).toBe(403);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before);
+    const accepted = await post(client.csrfToken);
+    expect(accepted.status).toBe(303);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before + 1);
+  });
+});
