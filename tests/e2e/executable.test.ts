@@ -108,7 +108,7 @@ describe("the executable", () => {
     }
   });
 
-  test("in demo mode it runs the whole export round: the Worker is inside the executable", async () => {
+  test("in demo mode it runs the whole round trip: workers and the parsing child are inside the executable", async () => {
     const dir = lonelyCopy();
     const port = unusedPort();
     const child = Bun.spawn(
@@ -141,9 +141,28 @@ describe("the executable", () => {
       expect(status).toBe("ready");
       const file = await fetch(`${base}/placement/prenotazioni/1/file`, { headers: { Cookie: cookie } });
       expect(file.status).toBe(200);
-      const workbook = XLSX.read(await file.arrayBuffer());
+      const bytes = await file.arrayBuffer();
+      const workbook = XLSX.read(bytes);
       expect(workbook.SheetNames).toEqual(["Allievi", "Legenda", "Metadati"]);
-      expect(XLSX.utils.sheet_to_json(workbook.Sheets["Allievi"]!).length).toBeGreaterThan(0);
+      const rows = XLSX.utils.sheet_to_json(workbook.Sheets["Allievi"]!).length;
+      expect(rows).toBeGreaterThan(0);
+
+      const form = new FormData();
+      form.set("anno", "2019");
+      form.set("file", new File([bytes], "ricaricato.xlsx"));
+      const uploaded = await fetch(`${base}/placement/caricamenti`, {
+        method: "POST",
+        body: form,
+        headers: { Cookie: cookie, "X-CSRF-Token": await csrfToken(base, cookie), "HX-Request": "true" },
+      });
+      expect(await uploaded.text()).toContain("in coda");
+      let row = "";
+      for (let i = 0; i < 100 && !/data-status="(done|done_with_errors|failed)"/.test(row); i++) {
+        await Bun.sleep(200);
+        row = await (await fetch(`${base}/placement/caricamenti/1`, { headers: { Cookie: cookie } })).text();
+      }
+      expect(row).toContain('data-status="done"');
+      expect(row).toContain(`<td class="num">${rows}</td>`);
       for (let i = 0; i < 50 && !existsSync(join(dir, "data/mail/1.eml")); i++) await Bun.sleep(200);
       expect(readFileSync(join(dir, "data/mail/1.eml"), "utf8")).toContain("disponibile");
     } finally {
