@@ -23,7 +23,7 @@ export type ImportWorkerInput = {
   placementUrl: string;
   limits: ChildLimits;
 };
-export type ImportWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number };
+export type ImportWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number };
 
 const PROGRESS_EVERY = 2000;
 const dateColumn = TRAINEE_COLUMNS.findIndex((c) => c.kind === "date");
@@ -38,6 +38,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
     let evaluator: RowEvaluator | null = null;
     let header: string[] = [];
     let metadata: Record<string, string> | null = null;
+    let parsePeakMb = 0;
     for await (const message of parseInChild(job.filePath, false, input.limits)) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
@@ -48,6 +49,8 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
         header = message.header;
         metadata = message.metadata;
         evaluator = new RowEvaluator(match.positions, facts, referenceCodes(db), job.year);
+      } else if (message.t === "end") {
+        parsePeakMb = message.peakMb;
       } else if (message.t === "row" && evaluator) {
         evaluator.add(message);
         if (evaluator.rows.length % PROGRESS_EVERY === 0) progress(evaluator.rows.length, 0);
@@ -83,7 +86,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
         }),
       ),
     );
-    return { applied, ...counts };
+    return { applied, ...counts, parsePeakMb };
   } finally {
     db.$client.close();
   }

@@ -18,7 +18,7 @@ export async function runUploadChild(path: string, headerOnly: boolean): Promise
       emit({ t: "row", line: row.line, cells: row.cells });
       rows++;
     }
-    emit({ t: "end", rows });
+    emit({ t: "end", rows, peakMb: Math.round(process.resourceUsage().maxRSS / 1024) });
   } catch (error) {
     emit({ t: "error", message: error instanceof UploadError ? error.message : UNREADABLE });
   }

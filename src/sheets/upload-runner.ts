@@ -7,7 +7,7 @@ import type { RawCell } from "./xlsx-reader.ts";
 export type ChildMessage =
   | { t: "header"; format: UploadFormat; header: string[]; metadata: Record<string, string> | null }
   | { t: "row"; line: number; cells: RawCell[] }
-  | { t: "end"; rows: number }
+  | { t: "end"; rows: number; peakMb: number }
   | { t: "error"; message: string };
 
 export type ChildLimits = { timeoutMs: number; maxMemoryMb: number };

@@ -110,4 +110,37 @@ describe("in a real browser", () => {
     expect(rows).toHaveLength(expected);
     await page.close();
   });
+
+  test("a clerk uploads a filled file and sees the counts appear without reloading", async () => {
+    const f = fixtures(t.db);
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel("E-mail").fill(f.rpaA);
+    await page.getByLabel("Password").fill("demo1234");
+    await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForURL(`${server.url}/progetti`);
+    await page.goto(`${server.url}/placement`);
+
+    for (const type of ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"]) await page.locator(`input[name="tipologie"][value="${type}"]`).check();
+    await page.getByRole("button", { name: "Prenota il download" }).click();
+    await page.locator('#bookings tr[data-status="ready"]').first().waitFor({ timeout: 20_000 });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Scarica" }).first().click()]);
+    const workbook = XLSX.read(await Bun.file((await download.path())!).arrayBuffer());
+    const rows = XLSX.utils.sheet_to_json<unknown[]>(workbook.Sheets["Allievi"]!, { header: 1, defval: "" });
+    const mixed = rows.findIndex((r, i) => i > 0 && r[4] === "NO");
+    rows[mixed]![8] = "GIOV";
+    rows[mixed + 1]![8] = "ZZZ";
+    workbook.Sheets["Allievi"] = XLSX.utils.aoa_to_sheet(rows);
+    const filled = XLSX.write(workbook, { type: "buffer", bookType: "xlsx" }) as Buffer;
+
+    await page.locator('input[type="file"]').setInputFiles({ name: "compilato.xlsx", mimeType: "application/octet-stream", buffer: filled });
+    await page.getByRole("button", { name: "Carica" }).click();
+    await page.getByText(/Caricamento n\. \d+ \(compilato\.xlsx\) in coda/).waitFor();
+    const done = page.locator('#uploads tr[data-status="done_with_errors"]');
+    await done.waitFor({ timeout: 20_000 });
+    await expect(done.locator("td.ko-count").textContent()).resolves.toBe("1");
+    await expect(done.locator("td.ok-count").textContent()).resolves.toBe("1");
+    await expect(done.getByRole("link", { name: "Esito" }).isVisible()).resolves.toBe(true);
+    await page.close();
+  });
 });
