@@ -1,3 +1,5 @@
+import { YearField } from "./year-picker.tsx";
+
 export type BookingFormValues = { trainingTypes: string[]; year: number | null; extraEmail: string; format: "xlsx" | "csv" };
 export type BookingFormErrors = Partial<Record<"trainingTypes" | "year" | "extraEmail" | "format" | "form", string>>;
 
@@ -56,17 +58,9 @@ export function BookingForm(props: {
         <FieldError id="err-types" message={errors.trainingTypes} />
       </fieldset>
       <div class="row">
-        <label>
-          Anno di riferimento
-          <select name="anno">
-            {props.years.map((y) => (
-              <option value={String(y)} selected={y === values.year}>
-                {y}
-              </option>
-            ))}
-          </select>
+        <YearField years={props.years} selected={values.year}>
           <FieldError id="err-year" message={errors.year} />
-        </label>
+        </YearField>
         <label>
           E-mail aggiuntiva (facoltativa)
           <input type="email" name="email" value={values.extraEmail} autocomplete="email" />

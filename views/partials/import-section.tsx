@@ -1,5 +1,6 @@
 import type { Upload } from "../../src/services/imports.ts";
 import { UploadsTable } from "./uploads.tsx";
+import { YearField } from "./year-picker.tsx";
 
 export type ImportSectionProps = {
   csrfToken: string;
@@ -49,16 +50,7 @@ export function ImportSection(props: ImportSectionProps) {
               File
               <input type="file" name="file" required accept=".xlsx,.xls,.ods,.csv" />
             </label>
-            <label>
-              Anno di riferimento
-              <select name="anno">
-                {props.years.map((y) => (
-                  <option value={String(y)} selected={y === props.year}>
-                    {y}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <YearField years={props.years} selected={props.year} />
           </div>
           <div>
             <button type="submit">Carica</button> <span class="htmx-indicator muted">Controllo del file…</span>
