@@ -229,9 +229,12 @@ function cellValue(type: string | undefined, content: string, shared: string[]):
   if (content === "") return null;
   if (content.includes("<f")) return { formula: true };
   if (type === "inlineStr") return richText(content);
-  const start = content.indexOf("<v>");
-  if (start === -1) return null;
-  const raw = content.slice(start + 3, content.indexOf("</v>", start));
+  // "<v>" or "<v xml:space=…>": the value starts after the tag, whatever its attributes.
+  const tag = nextTag(content, "<v", 0);
+  if (tag === -1) return null;
+  const start = content.indexOf(">", tag) + 1;
+  if (content[start - 2] === "/") return null;
+  const raw = content.slice(start, content.indexOf("</v>", start));
   switch (type) {
     case "s":
       return shared[Number(raw)] ?? null;
