@@ -37,7 +37,7 @@ function runExport(deps: Deps, claim: Claim): Promise<void> {
     year: job.year,
     trainingTypes: job.trainingTypes,
     requestedAt: formatDateTime(job.createdAt),
-    placementUrl: `${config.BASE_URL}/placement`,
+    placementUrl: `${config.BASE_URL}/placement/import-massivo`,
   };
   const work = async () => {
     const started = performance.now();

@@ -36,7 +36,7 @@ function runImport(deps: Deps, claim: Claim): Promise<void> {
     uploadId: job.id,
     year: job.year,
     uploadedAt: formatDateTime(job.createdAt),
-    placementUrl: `${config.BASE_URL}/placement`,
+    placementUrl: `${config.BASE_URL}/placement/import-massivo`,
   };
   const work = async () => {
     const started = performance.now();

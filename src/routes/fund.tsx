@@ -1,41 +1,47 @@
 import { Hono } from "hono";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FundAgenciesPage } from "../../views/pages/fund-agencies.tsx";
+import { FundAgenciesPage, type AgencySort } from "../../views/pages/fund-agencies.tsx";
 import { OutboxPage } from "../../views/pages/outbox.tsx";
-import { ProjectsPage } from "../../views/pages/projects.tsx";
 import { idParam, notFound, pageContext, requireFundOperator, requireUser, signedInScope, type AppEnv } from "../http.ts";
-import { agenciesOverview, getAgency, listProjects } from "../services/projects.ts";
+import { fundFigures } from "../services/dashboard.ts";
+import { getAgency } from "../services/projects.ts";
 import { narrowTo } from "../services/scope.ts";
 import { dataPaths } from "../config.ts";
 import { listOutbox } from "../mail/outbox.ts";
 import { emlFileName } from "../mail/transport.ts";
+import { renderDashboard } from "./dashboard.tsx";
 import { selectedYear } from "./year.ts";
+
+const AGENCY_SORTS = new Set<AgencySort["column"]>(["agenzia", "iscrizioni", "dichiarate", "placement", "caricamento", "errori"]);
 
 export const fundRoutes = new Hono<AppEnv>()
   .use(requireUser, requireFundOperator)
   .get("/", (c) => {
     const { years, year } = selectedYear(c);
-    const agencies = agenciesOverview(c.get("deps").db, year);
+    const column = c.req.query("ordina") as AgencySort["column"];
+    const sort: AgencySort = { column: AGENCY_SORTS.has(column) ? column : "agenzia", descending: c.req.query("verso") === "desc" };
     return c.html(
-      <FundAgenciesPage ctx={pageContext(c, "Agenzie", "fondo")} years={years} year={year} agencies={agencies} />,
+      <FundAgenciesPage
+        ctx={pageContext(c, "Agenzie", "fondo")}
+        years={years}
+        year={year}
+        agencies={fundFigures(c.get("deps").db, year)}
+        sort={sort}
+      />,
     );
   })
   .get("/agenzie/:id", (c) => {
-    const { db } = c.get("deps");
     const scope = narrowTo(signedInScope(c), idParam(c, "id")) ?? notFound();
-    const agency = getAgency(db, scope, idParam(c, "id")) ?? notFound();
-    const { years, year } = selectedYear(c);
-    return c.html(
-      <ProjectsPage
-        ctx={pageContext(c, agency.name, "fondo")}
-        heading={agency.name}
-        action={`/fondo/agenzie/${agency.id}`}
-        years={years}
-        year={year}
-        projects={listProjects(db, scope, year)}
-      />,
-    );
+    const agency = getAgency(c.get("deps").db, scope, idParam(c, "id")) ?? notFound();
+    return renderDashboard(c, {
+      scope,
+      agencyId: agency.id,
+      heading: agency.name,
+      action: `/fondo/agenzie/${agency.id}`,
+      section: "fondo",
+      withJobs: false,
+    });
   })
   .get("/posta", (c) => {
     const { db, mail, config } = c.get("deps");

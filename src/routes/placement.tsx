@@ -30,6 +30,7 @@ import { getAgency } from "../services/projects.ts";
 import { acceptUpload } from "../services/uploads.ts";
 import { FILE_CONTENT_TYPES, traineeFileName } from "../sheets/trainee-file.ts";
 import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
+import { renderDashboard } from "./dashboard.tsx";
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -105,7 +106,20 @@ function placementPage(c: Context<AppEnv>, section: ExportSectionProps, uploads 
 
 export const placementRoutes = new Hono<AppEnv>()
   .use(requireUser, requirePlacementPermission)
-  .get("/", (c) => c.html(placementPage(c, exportSection(c))))
+  .get("/", (c) => {
+    const user = signedInUser(c);
+    // The fund has no dashboard of its own here (that is /fondo): it goes to every agency's jobs.
+    if (user.agencyId === null) return c.redirect("/placement/import-massivo", 303);
+    return renderDashboard(c, {
+      scope: signedInScope(c),
+      agencyId: user.agencyId,
+      heading: "Placement",
+      action: "/placement",
+      section: "placement",
+      withJobs: true,
+    });
+  })
+  .get("/import-massivo", (c) => c.html(placementPage(c, exportSection(c))))
   .post("/prenotazioni", async (c) => {
     const { db, clock } = c.get("deps");
     const body = await c.req.parseBody({ all: true });
@@ -134,7 +148,7 @@ export const placementRoutes = new Hono<AppEnv>()
       else errors = result.errors;
     }
     const failed = booked === undefined;
-    if (!isHtmx(c) && !failed) return c.redirect("/placement", 303);
+    if (!isHtmx(c) && !failed) return c.redirect("/placement/import-massivo", 303);
     const section = exportSection(c, failed ? { values, errors } : { booked });
     const status = failed ? 422 : 200;
     return c.html(isHtmx(c) ? <ExportSection {...section} /> : placementPage(c, section), status);
@@ -173,7 +187,7 @@ export const placementRoutes = new Hono<AppEnv>()
     const year = Number(form?.get("anno")) || undefined;
     const answer = (state: { error?: string; queued?: { id: number; fileName: string } }) => {
       const section = importSection(c, { ...state, year });
-      if (!isHtmx(c) && !state.error) return c.redirect("/placement", 303);
+      if (!isHtmx(c) && !state.error) return c.redirect("/placement/import-massivo", 303);
       const status = state.error ? 422 : 200;
       return c.html(isHtmx(c) ? <ImportSection {...section} /> : placementPage(c, exportSection(c), section), status);
     };

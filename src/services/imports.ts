@@ -109,10 +109,22 @@ export function getUpload(db: Db, scope: Scope, id: number) {
     .get();
 }
 
+const LISTS = { categories: vulnerableCategories, contractTypes } as const;
+
+/** The active codes of a reference list, in the fund's order. */
+export function referenceList(db: Db, list: keyof typeof LISTS) {
+  const table = LISTS[list];
+  return db
+    .select({ code: table.code, description: table.description })
+    .from(table)
+    .where(eq(table.active, true))
+    .orderBy(asc(table.sortOrder))
+    .all();
+}
+
 export function referenceCodes(db: Db): ReferenceCodes {
-  const codes = (table: typeof vulnerableCategories | typeof contractTypes) =>
-    new Set(db.select({ code: table.code }).from(table).where(eq(table.active, true)).orderBy(asc(table.code)).all().map((r) => r.code));
-  return { categories: codes(vulnerableCategories), contractTypes: codes(contractTypes) };
+  const codes = (list: keyof typeof LISTS) => new Set(referenceList(db, list).map((r) => r.code));
+  return { categories: codes("categories"), contractTypes: codes("contractTypes") };
 }
 
 const factsKey = (projectCode: string, classCode: string, codiceFiscale: string) =>

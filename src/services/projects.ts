@@ -1,6 +1,6 @@
-import { and, asc, count, countDistinct, eq, sql } from "drizzle-orm";
+import { and, asc, count, countDistinct, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { agencies, classes, enrollments, participants, projects, trainingTypes, users } from "../db/schema.ts";
+import { agencies, classes, enrollments, participants, projects, trainingTypes } from "../db/schema.ts";
 import { inScope, type Scope } from "./scope.ts";
 
 export type Agency = typeof agencies.$inferSelect;
@@ -100,34 +100,4 @@ export function projectRoster(db: Db, scope: Scope, projectId: number) {
     }
   }
   return [...byClass.values()];
-}
-
-/** One row per agency with what the fund wants to see first; fund scope only. */
-export function agenciesOverview(db: Db, year: number) {
-  const perAgency = db
-    .select({
-      agencyId: enrollments.agencyId,
-      enrollmentCount: count().as("enrollment_count"),
-      traineeCount: countDistinct(enrollments.participantId).as("trainee_count"),
-      projectCount: countDistinct(enrollments.projectId).as("project_count"),
-    })
-    .from(enrollments)
-    .where(eq(enrollments.year, year))
-    .groupBy(enrollments.agencyId)
-    .as("per_agency");
-  return db
-    .select({
-      id: agencies.id,
-      code: agencies.code,
-      name: agencies.name,
-      disabled: agencies.disabled,
-      projectCount: sql<number>`coalesce(${perAgency.projectCount}, 0)`,
-      traineeCount: sql<number>`coalesce(${perAgency.traineeCount}, 0)`,
-      enrollmentCount: sql<number>`coalesce(${perAgency.enrollmentCount}, 0)`,
-      userCount: sql<number>`(select count(*) from ${users} where ${users.agencyId} = ${agencies.id})`,
-    })
-    .from(agencies)
-    .leftJoin(perAgency, eq(perAgency.agencyId, agencies.id))
-    .orderBy(asc(agencies.name))
-    .all();
 }

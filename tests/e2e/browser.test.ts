@@ -81,8 +81,10 @@ describe("in a real browser", () => {
     await page.getByLabel("Password").fill("demo1234");
     await page.getByRole("button", { name: "Accedi" }).click();
     await page.waitForURL(`${server.url}/progetti`);
-    await page.locator("nav").getByRole("link", { name: "Placement" }).click();
+    await page.locator("header nav").getByRole("link", { name: "Placement" }).click();
     await page.waitForURL(`${server.url}/placement`);
+    await page.getByRole("link", { name: "Import massivo fasce deboli" }).click();
+    await page.waitForURL(`${server.url}/placement/import-massivo`);
 
     // Without a training type the form answers in place.
     await page.getByRole("button", { name: "Prenota il download" }).click();
@@ -119,7 +121,7 @@ describe("in a real browser", () => {
     await page.getByLabel("Password").fill("demo1234");
     await page.getByRole("button", { name: "Accedi" }).click();
     await page.waitForURL(`${server.url}/progetti`);
-    await page.goto(`${server.url}/placement`);
+    await page.goto(`${server.url}/placement/import-massivo`);
 
     for (const type of ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"]) await page.locator(`input[name="tipologie"][value="${type}"]`).check();
     await page.getByRole("button", { name: "Prenota il download" }).click();

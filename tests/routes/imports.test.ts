@@ -279,7 +279,7 @@ describe("rights", () => {
     const other = await signedIn(f.rpaB);
     expect((await other.request(`/placement/caricamenti/${job.id}`)).status).toBe(404);
     expect((await other.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(404);
-    expect(await (await other.get("/placement")).text()).not.toContain(`/placement/caricamenti/${job.id}/esito`);
+    expect(await (await other.get("/placement/import-massivo")).text()).not.toContain(`/placement/caricamenti/${job.id}/esito`);
 
     const operator = t.client();
     await operator.login(f.operatorA);

@@ -1,45 +1,85 @@
 import type { PageContext } from "../../src/http.ts";
-import type { agenciesOverview } from "../../src/services/projects.ts";
+import { formatDateTime } from "../../src/services/campaigns.ts";
+import type { AgencyRow } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
+import { Bar, formatNumber, SortHeader } from "../partials/figures.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
 
-export function FundAgenciesPage(props: {
-  ctx: PageContext;
-  years: number[];
-  year: number;
-  agencies: ReturnType<typeof agenciesOverview>;
-}) {
+export type AgencySort = { column: "agenzia" | "iscrizioni" | "dichiarate" | "placement" | "caricamento" | "errori"; descending: boolean };
+
+const sortValue: Record<AgencySort["column"], (a: AgencyRow) => number | string> = {
+  agenzia: (a) => a.name,
+  iscrizioni: (a) => a.enrollments,
+  dichiarate: (a) => (a.enrollments ? a.declared / a.enrollments : 0),
+  placement: (a) => (a.enrollments ? a.placed / a.enrollments : 0),
+  caricamento: (a) => a.lastUpload ?? 0,
+  errori: (a) => a.failedJobs,
+};
+
+export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {
+  const value = sortValue[props.sort.column];
+  const rows = [...props.agencies].sort((a, b) => {
+    const [x, y] = [value(a), value(b)];
+    const order = x < y ? -1 : x > y ? 1 : a.name.localeCompare(b.name);
+    return props.sort.descending ? -order : order;
+  });
+  const total = props.agencies.reduce(
+    (t, a) => ({ enrollments: t.enrollments + a.enrollments, declared: t.declared + a.declared, placed: t.placed + a.placed, failed: t.failed + a.failedJobs }),
+    { enrollments: 0, declared: 0, placed: 0, failed: 0 },
+  );
+  const href = (column: string, descending: boolean) =>
+    `/fondo?${new URLSearchParams({ anno: String(props.year), ordina: column, verso: descending ? "desc" : "asc" })}`;
+  const header = (label: string, column: AgencySort["column"], numeric = true) => (
+    <SortHeader label={label} column={column} numeric={numeric} current={props.sort} href={href} />
+  );
   return (
     <Layout ctx={props.ctx}>
       <h1>Agenzie per il Lavoro</h1>
-      <p class="subtitle">Anno di riferimento {props.year}.</p>
+      <p class="subtitle">Avanzamento della campagna {props.year} per agenzia.</p>
       {props.years.length > 1 && <YearPicker action="/fondo" years={props.years} selected={props.year} />}
-      <table>
+      <table id="agencies">
         <thead>
           <tr>
-            <th>Codice</th>
-            <th>Agenzia</th>
-            <th class="num">Progetti</th>
-            <th class="num">Allievi</th>
-            <th class="num">Iscrizioni</th>
-            <th class="num">Utenti</th>
+            {header("Agenzia", "agenzia", false)}
+            {header("Iscrizioni", "iscrizioni")}
+            {header("Dichiarate", "dichiarate")}
+            {header("Placement", "placement")}
+            {header("Ultimo caricamento", "caricamento")}
+            {header("Elaborazioni in errore", "errori")}
           </tr>
         </thead>
         <tbody>
-          {props.agencies.map((a) => (
-            <tr>
-              <td class="mono">{a.code}</td>
+          {rows.map((a) => (
+            <tr data-agency={a.code}>
               <td>
-                <a href={`/fondo/agenzie/${a.id}?anno=${props.year}`}>{a.name}</a>{" "}
-                {a.disabled && <span class="badge ko">disabilitata</span>}
+                <a href={`/fondo/agenzie/${a.id}?anno=${props.year}`}>{a.name}</a> <span class="muted mono">{a.code}</span>
               </td>
-              <td class="num">{a.projectCount}</td>
-              <td class="num">{a.traineeCount}</td>
-              <td class="num">{a.enrollmentCount}</td>
-              <td class="num">{a.userCount}</td>
+              <td class="num">{formatNumber(a.enrollments)}</td>
+              <td>
+                <Bar part={a.declared} whole={a.enrollments} label={`Dichiarate ${a.code}`} />
+              </td>
+              <td>
+                <Bar part={a.placed} whole={a.enrollments} label={`Placement ${a.code}`} />
+              </td>
+              <td>{a.lastUpload ? formatDateTime(new Date(a.lastUpload)) : <span class="muted">nessuno</span>}</td>
+              <td class={a.failedJobs ? "num ko-count" : "num"}>{a.failedJobs}</td>
             </tr>
           ))}
         </tbody>
+        <tfoot>
+          <tr data-agency="">
+            <th>Totale</th>
+            <th class="num">{formatNumber(total.enrollments)}</th>
+            <th>
+              <Bar part={total.declared} whole={total.enrollments} label="Dichiarate, totale" />
+            </th>
+            <th>
+              <Bar part={total.placed} whole={total.enrollments} label="Placement, totale" />
+            </th>
+            <th></th>
+            <th class="num">{total.failed}</th>
+          </tr>
+        </tfoot>
       </table>
     </Layout>
   );

@@ -3,6 +3,7 @@ import type { PageContext } from "../../src/http.ts";
 import { Layout } from "../layout.tsx";
 import { ExportSection, type ExportSectionProps } from "../partials/export-section.tsx";
 import { ImportSection, type ImportSectionProps } from "../partials/import-section.tsx";
+import { PlacementTabs } from "../partials/placement-tabs.tsx";
 
 const STATE_TEXT: Record<CampaignState, string> = {
   not_open_yet: "non ancora aperta",
@@ -21,6 +22,7 @@ export function PlacementPage(props: {
   return (
     <Layout ctx={props.ctx}>
       <h1>Placement</h1>
+      <PlacementTabs current="import" />
       <p class="subtitle">
         Import massivo fasce deboli: prenota il file, compila una colonna per allievo, ricaricalo e leggi l'esito.
       </p>

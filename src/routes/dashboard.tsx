@@ -1,0 +1,44 @@
+import type { Context } from "hono";
+import { DashboardPage, type ProjectSort } from "../../views/pages/dashboard.tsx";
+import { pageContext, type AppEnv, type Section } from "../http.ts";
+import { campaignState, daysLeft, getCampaign } from "../services/campaigns.ts";
+import { agencyFigures } from "../services/dashboard.ts";
+import { activeTrainingTypes, listBookings } from "../services/exports.ts";
+import { listUploads, referenceList } from "../services/imports.ts";
+import type { Scope } from "../services/scope.ts";
+import { selectedYear } from "./year.ts";
+
+const SORTS = new Set<ProjectSort["column"]>(["codice", "iscrizioni", "dichiarate", "placement"]);
+const RECENT_JOBS = 5;
+
+/** An agency's dashboard: its own Placement home, or the fund's read-only view of it. */
+export function renderDashboard(
+  c: Context<AppEnv>,
+  view: { scope: Scope; agencyId: number; heading: string; action: string; section: Section; withJobs: boolean },
+) {
+  const { db, clock } = c.get("deps");
+  const { years, year } = selectedYear(c);
+  const trainingTypes = activeTrainingTypes(db);
+  const asked = c.req.query("tipologia") ?? "";
+  const trainingType = trainingTypes.some((t) => t.code === asked) ? asked : null;
+  const column = c.req.query("ordina") as ProjectSort["column"];
+  const sort: ProjectSort = { column: SORTS.has(column) ? column : "codice", descending: c.req.query("verso") === "desc" };
+  const campaign = getCampaign(db, year);
+  const now = clock.now();
+  return c.html(
+    <DashboardPage
+      ctx={pageContext(c, view.heading, view.section)}
+      heading={view.heading}
+      action={view.action}
+      years={years}
+      year={year}
+      trainingTypes={trainingTypes}
+      trainingType={trainingType}
+      campaign={campaign ? { campaign, daysLeft: daysLeft(campaign, now), open: campaignState(campaign, now) === "open" } : null}
+      figures={agencyFigures(db, view.agencyId, year, trainingType)}
+      categories={referenceList(db, "categories")}
+      sort={sort}
+      jobs={view.withJobs ? { bookings: listBookings(db, view.scope, RECENT_JOBS), uploads: listUploads(db, view.scope, RECENT_JOBS) } : null}
+    />,
+  );
+}

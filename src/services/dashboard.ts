@@ -1,0 +1,152 @@
+import type { Db } from "../db/client.ts";
+import { NOT_VULNERABLE } from "./declarations.ts";
+
+/*
+ * The figures of the dashboards, from SQL aggregates over indexed columns: never by
+ * loading enrollments. The agency's figures come from one GROUP BY whose few rows (one per
+ * project, class kind, declaration and placement) are summed here in every direction.
+ */
+
+export type ProjectProgress = {
+  id: number;
+  code: string;
+  title: string;
+  trainingType: string;
+  enrollments: number;
+  mixed: number;
+  declaredMixed: number;
+  placed: number;
+};
+
+export type AgencyFigures = {
+  trainees: number;
+  enrollments: number;
+  homogeneousEnrollments: number;
+  mixedEnrollments: number;
+  homogeneousClasses: number;
+  mixedClasses: number;
+  /** Mixed-class enrollments by declared category code. */
+  declaredByCategory: Map<string, number>;
+  declaredNo: number;
+  undeclared: number;
+  placed: number;
+  byTrainingType: { trainingType: string; enrollments: number; placed: number }[];
+  projects: ProjectProgress[];
+};
+
+type Group = { project_id: number; homogeneous: number; fascia: string | null; placed: number | null; n: number };
+
+export function agencyFigures(db: Db, agencyId: number, year: number, trainingType: string | null): AgencyFigures {
+  const sqlite = db.$client;
+  const typeFilter = trainingType ? "AND p.training_type = $type" : "";
+  const params = { agency: agencyId, year, ...(trainingType ? { type: trainingType } : {}) };
+  const projects = sqlite
+    .query(
+      `SELECT p.id, p.code, p.title, p.training_type AS trainingType FROM projects p
+       WHERE p.agency_id = $agency AND p.year = $year ${typeFilter} ORDER BY p.code`,
+    )
+    .all(params) as { id: number; code: string; title: string; trainingType: string }[];
+  const groups = sqlite
+    .query(
+      `SELECT e.project_id, c.homogeneous, e.fascia_debole AS fascia, e.placed, count(*) AS n
+       FROM enrollments e JOIN classes c ON c.id = e.class_id
+       WHERE e.agency_id = $agency AND e.year = $year
+         ${trainingType ? "AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}
+       GROUP BY e.project_id, c.homogeneous, e.fascia_debole, e.placed`,
+    )
+    .all(params) as Group[];
+  const { trainees } = sqlite
+    .query(
+      `SELECT count(DISTINCT e.participant_id) AS trainees FROM enrollments e
+       WHERE e.agency_id = $agency AND e.year = $year
+         ${trainingType ? "AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}`,
+    )
+    .get(params) as { trainees: number };
+  const classes = sqlite
+    .query(
+      `SELECT c.homogeneous, count(*) AS n FROM classes c JOIN projects p ON p.id = c.project_id
+       WHERE p.agency_id = $agency AND p.year = $year ${typeFilter} GROUP BY c.homogeneous`,
+    )
+    .all(params) as { homogeneous: number; n: number }[];
+
+  const byProject = new Map<number, ProjectProgress>(
+    projects.map((p) => [p.id, { ...p, enrollments: 0, mixed: 0, declaredMixed: 0, placed: 0 }]),
+  );
+  const figures: AgencyFigures = {
+    trainees,
+    enrollments: 0,
+    homogeneousEnrollments: 0,
+    mixedEnrollments: 0,
+    homogeneousClasses: classes.find((c) => c.homogeneous === 1)?.n ?? 0,
+    mixedClasses: classes.find((c) => c.homogeneous === 0)?.n ?? 0,
+    declaredByCategory: new Map(),
+    declaredNo: 0,
+    undeclared: 0,
+    placed: 0,
+    byTrainingType: [],
+    projects: [],
+  };
+  for (const g of groups) {
+    const project = byProject.get(g.project_id);
+    if (!project) continue;
+    project.enrollments += g.n;
+    figures.enrollments += g.n;
+    if (g.placed === 1) {
+      project.placed += g.n;
+      figures.placed += g.n;
+    }
+    if (g.homogeneous === 1) {
+      figures.homogeneousEnrollments += g.n;
+      continue;
+    }
+    project.mixed += g.n;
+    figures.mixedEnrollments += g.n;
+    if (g.fascia === null) figures.undeclared += g.n;
+    else {
+      project.declaredMixed += g.n;
+      if (g.fascia === NOT_VULNERABLE) figures.declaredNo += g.n;
+      else figures.declaredByCategory.set(g.fascia, (figures.declaredByCategory.get(g.fascia) ?? 0) + g.n);
+    }
+  }
+  figures.projects = [...byProject.values()];
+  const types = new Map<string, { trainingType: string; enrollments: number; placed: number }>();
+  for (const p of figures.projects) {
+    const entry = types.get(p.trainingType) ?? { trainingType: p.trainingType, enrollments: 0, placed: 0 };
+    entry.enrollments += p.enrollments;
+    entry.placed += p.placed;
+    types.set(p.trainingType, entry);
+  }
+  figures.byTrainingType = [...types.values()].sort((a, b) => a.trainingType.localeCompare(b.trainingType));
+  return figures;
+}
+
+export type AgencyRow = {
+  id: number;
+  code: string;
+  name: string;
+  enrollments: number;
+  declared: number;
+  placed: number;
+  lastUpload: number | null;
+  failedJobs: number;
+};
+
+/**
+ * One row per agency for the fund. "Declared" counts enrollments with a fascia debole on
+ * record; enrollments of homogeneous classes carry their class's category, so they count.
+ */
+export function fundFigures(db: Db, year: number): AgencyRow[] {
+  return db.$client
+    .query(
+      `SELECT a.id, a.code, a.name,
+              coalesce(t.enrollments, 0) AS enrollments, coalesce(t.declared, 0) AS declared, coalesce(t.placed, 0) AS placed,
+              (SELECT max(i.created_at) FROM import_jobs i WHERE i.agency_id = a.id AND i.year = $year) AS lastUpload,
+              (SELECT count(*) FROM import_jobs i WHERE i.agency_id = a.id AND i.year = $year AND i.status = 'failed')
+                + (SELECT count(*) FROM export_jobs x WHERE x.agency_id = a.id AND x.year = $year AND x.status = 'failed') AS failedJobs
+       FROM agencies a
+       LEFT JOIN (SELECT agency_id, count(*) AS enrollments, count(fascia_debole) AS declared, sum(placed = 1) AS placed
+                  FROM enrollments WHERE year = $year GROUP BY agency_id) t ON t.agency_id = a.id
+       ORDER BY a.name`,
+    )
+    .all({ year }) as AgencyRow[];
+}

@@ -1,0 +1,232 @@
+import type { PageContext } from "../../src/http.ts";
+import { formatDate, type Campaign } from "../../src/services/campaigns.ts";
+import type { AgencyFigures, ProjectProgress } from "../../src/services/dashboard.ts";
+import type { Booking } from "../../src/services/exports.ts";
+import type { Upload } from "../../src/services/imports.ts";
+import { Layout } from "../layout.tsx";
+import { BookingsTable } from "../partials/bookings.tsx";
+import { Bar, formatNumber, formatPercent, SortHeader } from "../partials/figures.tsx";
+import { PlacementTabs } from "../partials/placement-tabs.tsx";
+import { UploadsTable } from "../partials/uploads.tsx";
+import { YearField } from "../partials/year-picker.tsx";
+
+export type ProjectSort = { column: "codice" | "iscrizioni" | "dichiarate" | "placement"; descending: boolean };
+
+export type DashboardProps = {
+  ctx: PageContext;
+  heading: string;
+  action: string;
+  years: number[];
+  year: number;
+  trainingTypes: { code: string; description: string }[];
+  trainingType: string | null;
+  campaign: { campaign: Campaign; daysLeft: number; open: boolean } | null;
+  figures: AgencyFigures;
+  categories: { code: string; description: string }[];
+  sort: ProjectSort;
+  jobs: { bookings: Booking[]; uploads: Upload[] } | null;
+};
+
+const sortValue: Record<ProjectSort["column"], (p: ProjectProgress) => number | string> = {
+  codice: (p) => p.code,
+  iscrizioni: (p) => p.enrollments,
+  dichiarate: (p) => (p.mixed ? p.declaredMixed / p.mixed : 1),
+  placement: (p) => (p.enrollments ? p.placed / p.enrollments : 0),
+};
+
+export function sortProjects(projects: ProjectProgress[], sort: ProjectSort): ProjectProgress[] {
+  const value = sortValue[sort.column];
+  return [...projects].sort((a, b) => {
+    const [x, y] = [value(a), value(b)];
+    const order = x < y ? -1 : x > y ? 1 : a.code.localeCompare(b.code);
+    return sort.descending ? -order : order;
+  });
+}
+
+function Fact(props: { label: string; value: string; note?: string }) {
+  return (
+    <div class="fact">
+      <div class="fact-value">{props.value}</div>
+      <div class="fact-label">{props.label}</div>
+      {props.note && <div class="muted">{props.note}</div>}
+    </div>
+  );
+}
+
+export function DashboardPage(props: DashboardProps) {
+  const f = props.figures;
+  const declaredMixed = f.mixedEnrollments - f.undeclared;
+  const query = (extra: Record<string, string>) => {
+    const params = new URLSearchParams({ anno: String(props.year), ...(props.trainingType ? { tipologia: props.trainingType } : {}), ...extra });
+    return `${props.action}?${params}`;
+  };
+  const categoryName = new Map(props.categories.map((c) => [c.code, c.description]));
+  const categoryRows = [...f.declaredByCategory].sort((a, b) => b[1] - a[1]);
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>{props.heading}</h1>
+      {props.jobs && <PlacementTabs current="cruscotto" />}
+      <form method="get" action={props.action} class="filters">
+        <YearField years={props.years} selected={props.year} />
+        <label>
+          Tipologia formativa
+          <select name="tipologia">
+            <option value="">Tutte</option>
+            {props.trainingTypes.map((t) => (
+              <option value={t.code} selected={t.code === props.trainingType}>
+                {t.description}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Aggiorna</button>
+      </form>
+      {props.campaign && (
+        <p class={`notice ${props.campaign.open ? "info" : "error"}`}>
+          Campagna {props.year}: scadenza {formatDate(props.campaign.campaign.deadline)} (fine giornata).{" "}
+          {props.campaign.open
+            ? props.campaign.daysLeft === 1
+              ? "Oggi è l'ultimo giorno."
+              : `Mancano ${props.campaign.daysLeft} giorni.`
+            : "Non è possibile inviare dati."}
+        </p>
+      )}
+
+      <section class="facts" aria-label="Riepilogo">
+        <Fact label="Allievi" value={formatNumber(f.trainees)} />
+        <Fact label="Iscrizioni" value={formatNumber(f.enrollments)} />
+        <Fact
+          label="In aule omogenee"
+          value={formatNumber(f.homogeneousEnrollments)}
+          note={`${formatNumber(f.homogeneousClasses)} aule`}
+        />
+        <Fact label="In aule non omogenee" value={formatNumber(f.mixedEnrollments)} note={`${formatNumber(f.mixedClasses)} aule`} />
+        <Fact
+          label="Dichiarate (aule non omogenee)"
+          value={formatPercent(declaredMixed, f.mixedEnrollments)}
+          note={`${formatNumber(declaredMixed)} su ${formatNumber(f.mixedEnrollments)}`}
+        />
+        <Fact label="Tasso di placement" value={formatPercent(f.placed, f.enrollments)} note={`${formatNumber(f.placed)} assunti`} />
+      </section>
+
+      <div class="columns">
+        <section>
+          <h2>Fasce deboli nelle aule non omogenee</h2>
+          <table class="figures" id="declarations">
+            <thead>
+              <tr>
+                <th>Dichiarazione</th>
+                <th class="num">Iscrizioni</th>
+                <th>Quota</th>
+              </tr>
+            </thead>
+            <tbody>
+              {categoryRows.map(([code, n]) => (
+                <tr data-code={code}>
+                  <td>
+                    <span class="mono">{code}</span> <span class="muted">{categoryName.get(code) ?? ""}</span>
+                  </td>
+                  <td class="num">{formatNumber(n)}</td>
+                  <td>
+                    <Bar part={n} whole={f.mixedEnrollments} label={code} />
+                  </td>
+                </tr>
+              ))}
+              <tr data-code="NO">
+                <td>NO · non appartiene a fasce deboli</td>
+                <td class="num">{formatNumber(f.declaredNo)}</td>
+                <td>
+                  <Bar part={f.declaredNo} whole={f.mixedEnrollments} label="NO" />
+                </td>
+              </tr>
+              <tr data-code="" class="undeclared">
+                <td>Ancora da dichiarare</td>
+                <td class="num">{formatNumber(f.undeclared)}</td>
+                <td>
+                  <Bar part={f.undeclared} whole={f.mixedEnrollments} label="Da dichiarare" />
+                </td>
+              </tr>
+            </tbody>
+          </table>
+        </section>
+        <section>
+          <h2>Placement per tipologia formativa</h2>
+          <table class="figures" id="placement-by-type">
+            <thead>
+              <tr>
+                <th>Tipologia</th>
+                <th class="num">Iscrizioni</th>
+                <th class="num">Assunti</th>
+                <th>Tasso</th>
+              </tr>
+            </thead>
+            <tbody>
+              {f.byTrainingType.map((t) => (
+                <tr data-type={t.trainingType}>
+                  <td class="mono">{t.trainingType}</td>
+                  <td class="num">{formatNumber(t.enrollments)}</td>
+                  <td class="num">{formatNumber(t.placed)}</td>
+                  <td>
+                    <Bar part={t.placed} whole={t.enrollments} label={`Placement ${t.trainingType}`} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      </div>
+
+      <h2>Avanzamento per progetto</h2>
+      <table id="projects">
+        <thead>
+          <tr>
+            <SortHeader label="Progetto" column="codice" current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
+            <th>Titolo</th>
+            <th>Tipologia</th>
+            <SortHeader label="Iscrizioni" column="iscrizioni" numeric current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
+            <SortHeader label="Dichiarate" column="dichiarate" numeric current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
+            <SortHeader label="Placement" column="placement" numeric current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
+          </tr>
+        </thead>
+        <tbody>
+          {sortProjects(f.projects, props.sort).map((p) => (
+            <tr data-project={p.code}>
+              <td class="mono">
+                <a href={`/progetti/${p.id}`}>{p.code}</a>
+              </td>
+              <td>{p.title}</td>
+              <td class="mono">{p.trainingType}</td>
+              <td class="num">{formatNumber(p.enrollments)}</td>
+              <td>
+                {p.mixed ? (
+                  <span>
+                    <Bar part={p.declaredMixed} whole={p.mixed} label={`Dichiarate ${p.code}`} />{" "}
+                    <span class="muted">
+                      {p.declaredMixed}/{p.mixed}
+                    </span>
+                  </span>
+                ) : (
+                  <span class="muted">solo aule omogenee</span>
+                )}
+              </td>
+              <td>
+                <Bar part={p.placed} whole={p.enrollments} label={`Placement ${p.code}`} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      {props.jobs && (
+        <section>
+          <h2>Ultime elaborazioni</h2>
+          <BookingsTable bookings={props.jobs.bookings} showAgency={false} />
+          <UploadsTable uploads={props.jobs.uploads} showAgency={false} />
+          <p>
+            <a href="/placement/riepilogo">Riepilogo di tutte le elaborazioni</a>
+          </p>
+        </section>
+      )}
+    </Layout>
+  );
+}
