@@ -1,4 +1,5 @@
 import css from "../static/app.css" with { type: "text" };
+import appJs from "../static/app.js" with { type: "text" };
 import favicon from "../static/favicon.svg" with { type: "text" };
 import htmx from "../static/htmx-4.0.1.min.js" with { type: "text" };
 
@@ -6,14 +7,22 @@ type Asset = { body: string; contentType: string };
 
 const hash = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 10);
 
-// Embedded in the executable; URLs carry the version or a content hash, so they are cached for good.
-export const assets: Record<string, Asset> = {
-  "htmx-4.0.1.min.js": { body: htmx, contentType: "text/javascript; charset=utf-8" },
-  [`app-${hash(css)}.css`]: { body: css, contentType: "text/css; charset=utf-8" },
-  [`favicon-${hash(favicon)}.svg`]: { body: favicon, contentType: "image/svg+xml" },
+// Embedded in the executable; names carry the version or a content hash, so they are cached for good.
+const names = {
+  htmx: "htmx-4.0.1.min.js",
+  css: `app-${hash(css)}.css`,
+  js: `app-${hash(appJs)}.js`,
+  favicon: `favicon-${hash(favicon)}.svg`,
 };
 
-const urlOf = (prefix: string) => `/static/${Object.keys(assets).find((name) => name.startsWith(prefix))}`;
-export const HTMX_URL = urlOf("htmx-");
-export const CSS_URL = urlOf("app-");
-export const FAVICON_URL = urlOf("favicon-");
+export const assets: Record<string, Asset> = {
+  [names.htmx]: { body: htmx, contentType: "text/javascript; charset=utf-8" },
+  [names.css]: { body: css, contentType: "text/css; charset=utf-8" },
+  [names.js]: { body: appJs, contentType: "text/javascript; charset=utf-8" },
+  [names.favicon]: { body: favicon, contentType: "image/svg+xml" },
+};
+
+export const HTMX_URL = `/static/${names.htmx}`;
+export const CSS_URL = `/static/${names.css}`;
+export const APP_JS_URL = `/static/${names.js}`;
+export const FAVICON_URL = `/static/${names.favicon}`;

@@ -1,6 +1,6 @@
 import { html } from "hono/html";
 import type { PropsWithChildren } from "hono/jsx";
-import { CSS_URL, FAVICON_URL, HTMX_URL } from "../src/assets.ts";
+import { APP_JS_URL, CSS_URL, FAVICON_URL, HTMX_URL } from "../src/assets.ts";
 import type { PageContext, Section } from "../src/http.ts";
 
 const ROLE_LABELS = {
@@ -30,6 +30,7 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
         <link rel="icon" href={FAVICON_URL} type="image/svg+xml" />
         <link rel="stylesheet" href={CSS_URL} />
         <script src={HTMX_URL} defer></script>
+        <script src={APP_JS_URL} defer></script>
       </head>
       <body hx-headers:inherited={JSON.stringify({ "X-CSRF-Token": ctx.csrfToken })}>
         {ctx.user && (

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
+import { JobSummaryPage } from "../../views/pages/job-summary.tsx";
 import { PlacementPage } from "../../views/pages/placement.tsx";
 import type { BookingFormErrors, BookingFormValues } from "../../views/partials/booking-form.tsx";
 import { BookingRow } from "../../views/partials/bookings.tsx";
@@ -23,7 +24,10 @@ import {
   type AppEnv,
 } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
-import { campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
+import { campaignState, daysLeft, listCampaigns, localDate } from "../services/campaigns.ts";
+import { jobSummary } from "../services/job-summary.ts";
+import { JOB_SUMMARY_COLUMNS } from "../sheets/job-summary-file.ts";
+import { writeTableFile } from "../sheets/table-file.ts";
 import { activeTrainingTypes, bookExport, getBooking, listBookings } from "../services/exports.ts";
 import { getUpload, listUploads } from "../services/imports.ts";
 import { getAgency } from "../services/projects.ts";
@@ -120,6 +124,26 @@ export const placementRoutes = new Hono<AppEnv>()
     });
   })
   .get("/import-massivo", (c) => c.html(placementPage(c, exportSection(c))))
+  .get("/riepilogo", (c) => {
+    const rows = jobSummary(c.get("deps").db, signedInScope(c));
+    const showAgency = signedInUser(c).agencyId === null;
+    return c.html(<JobSummaryPage ctx={pageContext(c, "Riepilogo elaborazioni", "placement")} rows={rows} showAgency={showAgency} />);
+  })
+  .get("/riepilogo/file", async (c) => {
+    const { db, clock } = c.get("deps");
+    const format = c.req.query("formato") === "csv" ? "csv" : "xlsx";
+    const chunks: Uint8Array[] = [];
+    // A few hundred rows at most: small enough to write while the clerk waits.
+    await writeTableFile(format, "Riepilogo", JOB_SUMMARY_COLUMNS, jobSummary(db, signedInScope(c)), (chunk) => void chunks.push(chunk));
+    const stamp = localDate(clock.now(), "Europe/Rome");
+    return new Response(new Blob(chunks as BlobPart[]), {
+      headers: {
+        "Content-Type": FILE_CONTENT_TYPES[format],
+        "Content-Disposition": `attachment; filename="riepilogo-elaborazioni_${stamp}.${format}"`,
+        "Cache-Control": "private, no-store",
+      },
+    });
+  })
   .post("/prenotazioni", async (c) => {
     const { db, clock } = c.get("deps");
     const body = await c.req.parseBody({ all: true });

@@ -1,9 +1,52 @@
 import { Hono } from "hono";
 import { ProjectPage } from "../../views/pages/project.tsx";
 import { ProjectsPage } from "../../views/pages/projects.tsx";
-import { idParam, notFound, pageContext, requireUser, signedInScope, type AppEnv } from "../http.ts";
+import { z } from "zod";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ClassPage } from "../../views/pages/class.tsx";
+import { TraineeEditRow, TraineeRow, type RowContext } from "../../views/partials/trainee-row.tsx";
+import { clientAddress, idParam, notFound, pageContext, requireUser, signedInScope, signedInUser, type AppEnv } from "../http.ts";
 import { getProject, listProjects, projectRoster } from "../services/projects.ts";
+import { recordAudit } from "../services/audit.ts";
+import { hasPlacementPermission } from "../services/auth.ts";
+import { classRoster, saveDeclaration, traineeLine } from "../services/enrollments.ts";
+import { campaignClosedReason } from "../services/exports.ts";
+import { referenceList } from "../services/imports.ts";
 import { selectedYear } from "./year.ts";
+
+const field = z.string().max(200).optional().default("");
+const editForm = z.object({ fascia: field, placement: field, data: field, contratto: field, piva: field, datore: field });
+
+/** Agency users with the Placement permission edit while the campaign is open; the fund only reads. */
+function mayEdit(c: Context<AppEnv>): boolean {
+  const user = signedInUser(c);
+  return user.agencyId !== null && hasPlacementPermission(user);
+}
+
+function assertCanEdit(c: Context<AppEnv>, closedReason: string | null): void {
+  if (!mayEdit(c)) throw new HTTPException(403, { message: "Non hai il permesso di modificare i dati di placement." });
+  if (closedReason) throw new HTTPException(409, { message: closedReason });
+}
+
+function rowContext(c: Context<AppEnv>, projectId: number, classId: number, open: boolean): RowContext {
+  const { db } = c.get("deps");
+  return {
+    base: `/progetti/${projectId}/aule/${classId}/iscrizioni`,
+    editable: open && mayEdit(c),
+    categories: referenceList(db, "categories"),
+    contractTypes: referenceList(db, "contractTypes"),
+  };
+}
+
+/** The trainee named by the URL, within the user's scope, or 404. */
+function lineInScope(c: Context<AppEnv>) {
+  const { db } = c.get("deps");
+  const scope = signedInScope(c);
+  const roster = classRoster(db, scope, idParam(c, "id"), idParam(c, "classId")) ?? notFound();
+  const line = traineeLine(db, scope, roster.id, idParam(c, "eid")) ?? notFound();
+  return { line, year: roster.year, projectId: roster.projectId, classId: roster.id };
+}
 
 export const projectRoutes = new Hono<AppEnv>()
   .use(requireUser)
@@ -21,6 +64,64 @@ export const projectRoutes = new Hono<AppEnv>()
         projects={projects}
       />,
     );
+  })
+  .get("/:id/aule/:classId", (c) => {
+    const { db, clock } = c.get("deps");
+    const roster = classRoster(db, signedInScope(c), idParam(c, "id"), idParam(c, "classId")) ?? notFound();
+    const closed = campaignClosedReason(db, roster.year, clock.now());
+    return c.html(
+      <ClassPage
+        ctx={pageContext(c, `${roster.code} · ${roster.projectCode}`, "progetti")}
+        roster={roster}
+        row={rowContext(c, roster.projectId, roster.id, closed === null)}
+        closedReason={closed}
+      />,
+    );
+  })
+  .get("/:id/aule/:classId/iscrizioni/:eid", (c) => {
+    const { db, clock } = c.get("deps");
+    const { line, year, projectId, classId } = lineInScope(c);
+    return c.html(<TraineeRow line={line} row={rowContext(c, projectId, classId, campaignClosedReason(db, year, clock.now()) === null)} />);
+  })
+  .get("/:id/aule/:classId/iscrizioni/:eid/modifica", (c) => {
+    const { db, clock } = c.get("deps");
+    const { line, year, projectId, classId } = lineInScope(c);
+    assertCanEdit(c, campaignClosedReason(db, year, clock.now()));
+    return c.html(<TraineeEditRow line={line} row={rowContext(c, projectId, classId, true)} />);
+  })
+  .post("/:id/aule/:classId/iscrizioni/:eid", async (c) => {
+    const { db, clock } = c.get("deps");
+    const { line, year, projectId, classId } = lineInScope(c);
+    const row = rowContext(c, projectId, classId, true);
+    const form = editForm.parse(await c.req.parseBody());
+    const closed = campaignClosedReason(db, year, clock.now());
+    if (closed) {
+      assertCanEdit(c, null);
+      return c.html(<TraineeEditRow line={line} row={row} input={form} errors={[closed]} />, 422);
+    }
+    assertCanEdit(c, null);
+    const user = signedInUser(c);
+    const result = saveDeclaration(db, clock, user, line, {
+      fasciaDebole: line.homogeneous ? "" : form.fascia,
+      placed: form.placement,
+      hireDate: form.data,
+      contractType: form.contratto,
+      employerVat: form.piva,
+      employerName: form.datore,
+    });
+    if (!result.ok) return c.html(<TraineeEditRow line={line} row={row} input={form} errors={result.errors} />, 422);
+    if (!result.unchanged) {
+      recordAudit(db, clock, {
+        action: "enrollment_edit",
+        userId: user.id,
+        agencyId: user.agencyId,
+        target: `enrollment:${line.enrollmentId}`,
+        detail: { change: result.change },
+        address: clientAddress(c),
+      });
+    }
+    const saved = traineeLine(db, signedInScope(c), classId, line.enrollmentId)!;
+    return c.html(<TraineeRow line={saved} row={rowContext(c, projectId, classId, true)} saved />);
   })
   .get("/:id", (c) => {
     const { db } = c.get("deps");

@@ -36,7 +36,7 @@ export function ProjectPage(props: {
       {props.roster.map((cls) => (
         <section>
           <h2>
-            {cls.code}{" "}
+            <a href={`/progetti/${project.id}/aule/${cls.id}`}>{cls.code}</a>{" "}
             {cls.homogeneous ? (
               <span class="badge">Aula omogenea · {cls.category}</span>
             ) : (

@@ -1,5 +1,6 @@
 import { formatDateTime } from "../../src/services/campaigns.ts";
 import type { Booking } from "../../src/services/exports.ts";
+import { EXPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
 
 const ACTIVE = new Set(["queued", "running"]);
 
@@ -9,14 +10,15 @@ function Status(props: { booking: Booking }) {
     case "queued":
       return (
         <span class="badge">
-          in coda{b.attempts > 0 && b.error ? ` (nuovo tentativo: ${b.error})` : ""}
+          {TEXT.queued}
+          {b.attempts > 0 && b.error ? ` (nuovo tentativo: ${b.error})` : ""}
         </span>
       );
     case "running": {
       const percent = b.progressTotal > 0 ? Math.floor((100 * b.progressDone) / b.progressTotal) : 0;
       return (
         <span>
-          <span class="badge warn">in elaborazione</span>{" "}
+          <span class="badge warn">{TEXT.running}</span>{" "}
           <progress max="100" value={String(percent)} aria-label="Avanzamento">
             {percent}%
           </progress>{" "}
@@ -25,15 +27,15 @@ function Status(props: { booking: Booking }) {
       );
     }
     case "ready":
-      return <span class="badge ok">disponibile</span>;
+      return <span class="badge ok">{TEXT.ready}</span>;
     case "failed":
       return (
         <span>
-          <span class="badge ko">non riuscita</span> <span class="muted">{b.error}</span>
+          <span class="badge ko">{TEXT.failed}</span> <span class="muted">{b.error}</span>
         </span>
       );
     case "expired":
-      return <span class="badge">scaduta</span>;
+      return <span class="badge">{TEXT.expired}</span>;
   }
 }
 

@@ -1,5 +1,6 @@
 import { formatDateTime } from "../../src/services/campaigns.ts";
 import type { Upload } from "../../src/services/imports.ts";
+import { IMPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
 
 const ACTIVE = new Set(["queued", "running"]);
 
@@ -7,21 +8,21 @@ function Status(props: { upload: Upload }) {
   const u = props.upload;
   switch (u.status) {
     case "queued":
-      return <span class="badge">in coda</span>;
+      return <span class="badge">{TEXT.queued}</span>;
     case "running":
       return (
         <span>
-          <span class="badge warn">in elaborazione</span> {u.progressDone > 0 && `${u.progressDone} righe lette`}
+          <span class="badge warn">{TEXT.running}</span> {u.progressDone > 0 && `${u.progressDone} righe lette`}
         </span>
       );
     case "done":
-      return <span class="badge ok">completato</span>;
+      return <span class="badge ok">{TEXT.done}</span>;
     case "done_with_errors":
-      return <span class="badge warn">completato con scarti</span>;
+      return <span class="badge warn">{TEXT.done_with_errors}</span>;
     case "failed":
       return (
         <span>
-          <span class="badge ko">non elaborato</span> <span class="muted">{u.error}</span>
+          <span class="badge ko">{TEXT.failed}</span> <span class="muted">{u.error}</span>
         </span>
       );
   }

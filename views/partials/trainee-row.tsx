@@ -1,0 +1,126 @@
+import { formatDate } from "../../src/services/campaigns.ts";
+import type { TraineeLine } from "../../src/services/enrollments.ts";
+import { flagText } from "../../src/sheets/columns.ts";
+
+type CodeList = { code: string; description: string }[];
+export type RowContext = { base: string; editable: boolean; categories: CodeList; contractTypes: CodeList };
+
+/** A trainee as read; "Modifica" swaps in the editing row. */
+export function TraineeRow(props: { line: TraineeLine; row: RowContext; saved?: boolean }) {
+  const l = props.line;
+  return (
+    <tr id={`iscrizione-${l.enrollmentId}`} class={props.saved ? "saved" : undefined}>
+      <td class="mono">{l.codiceFiscale}</td>
+      <td>
+        {l.surname} {l.name}
+      </td>
+      <td>{l.fasciaDebole ?? <span class="muted">da dichiarare</span>}</td>
+      <td>{flagText(l.placed)}</td>
+      <td>{l.hireDate ? formatDate(l.hireDate) : ""}</td>
+      <td>{l.contractType ?? ""}</td>
+      <td class="mono">{l.employerVat ?? ""}</td>
+      <td>{l.employerName ?? ""}</td>
+      <td>
+        {props.row.editable && (
+          <button
+            type="button"
+            class="link"
+            hx-get={`${props.row.base}/${l.enrollmentId}/modifica`}
+            hx-target="closest tr"
+            hx-swap="outerHTML"
+          >
+            Modifica
+          </button>
+        )}
+        {props.saved && <span class="badge ok">salvato</span>}
+      </td>
+    </tr>
+  );
+}
+
+function Select(props: { name: string; value: string | null; options: { value: string; label: string }[]; label: string }) {
+  return (
+    <select name={props.name} aria-label={props.label}>
+      {props.options.map((o) => (
+        <option value={o.value} selected={o.value === (props.value ?? "")}>
+          {o.label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** The same trainee with its editable cells as fields; Esc or "Annulla" puts the row back. */
+export function TraineeEditRow(props: { line: TraineeLine; row: RowContext; input?: Record<string, string>; errors?: string[] }) {
+  const l = props.line;
+  const v = (name: string, current: string | null) => props.input?.[name] ?? current ?? "";
+  const url = `${props.row.base}/${l.enrollmentId}`;
+  return (
+    <tr id={`iscrizione-${l.enrollmentId}`} class="editing">
+      <td class="mono">{l.codiceFiscale}</td>
+      <td>
+        {l.surname} {l.name}
+        {props.errors && (
+          <ul class="field-error" role="alert">
+            {props.errors.map((e) => (
+              <li>{e}</li>
+            ))}
+          </ul>
+        )}
+      </td>
+      <td>
+        {l.homogeneous ? (
+          <span title="Aula omogenea: la categoria non si modifica">{l.classCategory}</span>
+        ) : (
+          <Select
+            name="fascia"
+            label="Fascia debole"
+            value={v("fascia", l.fasciaDebole)}
+            options={[
+              { value: "", label: "—" },
+              { value: "NO", label: "NO" },
+              ...props.row.categories.map((c) => ({ value: c.code, label: c.code })),
+            ]}
+          />
+        )}
+      </td>
+      <td>
+        <Select
+          name="placement"
+          label="Placement"
+          value={v("placement", flagText(l.placed))}
+          options={[
+            { value: "", label: "—" },
+            { value: "SI", label: "SI" },
+            { value: "NO", label: "NO" },
+          ]}
+        />
+      </td>
+      <td>
+        <input type="date" name="data" aria-label="Data assunzione" value={v("data", l.hireDate)} />
+      </td>
+      <td>
+        <Select
+          name="contratto"
+          label="Tipo contratto"
+          value={v("contratto", l.contractType)}
+          options={[{ value: "", label: "—" }, ...props.row.contractTypes.map((c) => ({ value: c.code, label: c.code }))]}
+        />
+      </td>
+      <td>
+        <input type="text" name="piva" aria-label="P.IVA datore di lavoro" size={11} maxlength={13} value={v("piva", l.employerVat)} />
+      </td>
+      <td>
+        <input type="text" name="datore" aria-label="Datore di lavoro" maxlength={200} value={v("datore", l.employerName)} />
+      </td>
+      <td class="actions">
+        <button type="button" hx-post={url} hx-include="closest tr" hx-target="closest tr" hx-swap="outerHTML">
+          Salva
+        </button>{" "}
+        <button type="button" class="link cancel" hx-get={url} hx-target="closest tr" hx-swap="outerHTML">
+          Annulla
+        </button>
+      </td>
+    </tr>
+  );
+}
