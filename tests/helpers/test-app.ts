@@ -25,7 +25,7 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
  * A real app on a real SQLite file in a temp folder, built through the real migrations,
  * filled with a small generated dataset (2 agencies, demo users, password demo1234).
  */
-export async function createTestApp(options: { env?: Record<string, string>; dataset?: boolean } = {}) {
+export async function createTestApp(options: { env?: Record<string, string>; dataset?: boolean; enrollments?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "placement-test-"));
   const config = loadConfig({ DATA_DIR: dir, ...options.env });
   const db: Db = openDatabase(dataPaths(config).database);
@@ -33,7 +33,9 @@ export async function createTestApp(options: { env?: Record<string, string>; dat
   const clock = new TestClock();
   const mail = mailTransportFor(config);
   const deps: Deps = { db, config, clock, log: silentLogger, mail };
-  if (options.dataset !== false) await generateDataset(db, clock, { agencies: 2, enrollments: 240, seed: 7 });
+  if (options.dataset !== false) {
+    await generateDataset(db, clock, { agencies: 2, enrollments: options.enrollments ?? 240, seed: 7 });
+  }
   const app = createApp(deps);
   return {
     dir,
