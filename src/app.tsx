@@ -21,7 +21,6 @@ import { placementRoutes } from "./routes/placement.tsx";
 import { projectRoutes } from "./routes/projects.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { isFundOperator, loadSession } from "./services/auth.ts";
-import { getAgency } from "./services/projects.ts";
 import { scopeOf } from "./services/scope.ts";
 
 const STATUS_MESSAGES: Record<number, string> = {
@@ -120,9 +119,7 @@ export function createApp(deps: Deps) {
       c.set("user", session.user);
       c.set("scope", scope);
       c.set("csrfToken", session.csrfToken);
-      if (session.user.agencyId !== null) {
-        c.set("agencyName", getAgency(deps.db, scope, session.user.agencyId)?.name ?? null);
-      }
+      c.set("agencyName", session.agencyName);
     } else {
       // Signed-out forms (the sign-in form) are protected by a double-submit cookie.
       let loginToken = getCookie(c, LOGIN_CSRF_COOKIE);

@@ -187,7 +187,10 @@ export const enrollments = sqliteTable(
       .notNull()
       .references(() => agencies.id),
     year: integer("year").notNull(),
-    // A vulnerable category code, "NO", or null while undeclared.
+    // Copied from the class, for the same reason.
+    homogeneous: integer("homogeneous", { mode: "boolean" }).notNull().default(false),
+    // A vulnerable category code, "NO", or null while undeclared. In a homogeneous class it
+    // is the class's category, so that "declared" is one column for every enrollment.
     fasciaDebole: text("fascia_debole"),
     placed: integer("placed", { mode: "boolean" }),
     hireDate: text("hire_date"),
@@ -200,7 +203,9 @@ export const enrollments = sqliteTable(
   },
   (t) => [
     uniqueIndex("enrollments_class_participant_idx").on(t.classId, t.participantId),
-    index("enrollments_agency_year_idx").on(t.agencyId, t.year, t.fasciaDebole),
+    // Covering indexes: the dashboards aggregate from the index alone, never the table.
+    index("enrollments_dashboard_idx").on(t.agencyId, t.year, t.projectId, t.homogeneous, t.fasciaDebole, t.placed),
+    index("enrollments_trainees_idx").on(t.agencyId, t.year, t.participantId),
     index("enrollments_project_idx").on(t.projectId),
     index("enrollments_participant_idx").on(t.participantId),
   ],

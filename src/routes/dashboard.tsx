@@ -3,18 +3,16 @@ import { DashboardPage, type ProjectSort } from "../../views/pages/dashboard.tsx
 import { pageContext, type AppEnv, type Section } from "../http.ts";
 import { campaignState, daysLeft, getCampaign } from "../services/campaigns.ts";
 import { agencyFigures } from "../services/dashboard.ts";
-import { activeTrainingTypes, listBookings } from "../services/exports.ts";
-import { listUploads, referenceList } from "../services/imports.ts";
-import type { Scope } from "../services/scope.ts";
+import { activeTrainingTypes } from "../services/exports.ts";
+import { referenceList } from "../services/imports.ts";
 import { selectedYear } from "./year.ts";
 
 const SORTS = new Set<ProjectSort["column"]>(["codice", "iscrizioni", "dichiarate", "placement"]);
-const RECENT_JOBS = 5;
 
 /** An agency's dashboard: its own Placement home, or the fund's read-only view of it. */
 export function renderDashboard(
   c: Context<AppEnv>,
-  view: { scope: Scope; agencyId: number; heading: string; action: string; section: Section; withJobs: boolean },
+  view: { agencyId: number; heading: string; action: string; section: Section; withJobs: boolean },
 ) {
   const { db, clock } = c.get("deps");
   const { years, year } = selectedYear(c);
@@ -38,7 +36,7 @@ export function renderDashboard(
       figures={agencyFigures(db, view.agencyId, year, trainingType)}
       categories={referenceList(db, "categories")}
       sort={sort}
-      jobs={view.withJobs ? { bookings: listBookings(db, view.scope, RECENT_JOBS), uploads: listUploads(db, view.scope, RECENT_JOBS) } : null}
+      withJobs={view.withJobs}
     />,
   );
 }

@@ -35,7 +35,6 @@ export const fundRoutes = new Hono<AppEnv>()
     const scope = narrowTo(signedInScope(c), idParam(c, "id")) ?? notFound();
     const agency = getAgency(c.get("deps").db, scope, idParam(c, "id")) ?? notFound();
     return renderDashboard(c, {
-      scope,
       agencyId: agency.id,
       heading: agency.name,
       action: `/fondo/agenzie/${agency.id}`,

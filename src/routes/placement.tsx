@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
+import { RecentJobs } from "../../views/pages/dashboard.tsx";
 import { JobSummaryPage } from "../../views/pages/job-summary.tsx";
 import { PlacementPage } from "../../views/pages/placement.tsx";
 import type { BookingFormErrors, BookingFormValues } from "../../views/partials/booking-form.tsx";
@@ -35,6 +36,8 @@ import { acceptUpload } from "../services/uploads.ts";
 import { FILE_CONTENT_TYPES, traineeFileName } from "../sheets/trainee-file.ts";
 import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
 import { renderDashboard } from "./dashboard.tsx";
+
+const RECENT_JOBS = 5;
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -115,13 +118,17 @@ export const placementRoutes = new Hono<AppEnv>()
     // The fund has no dashboard of its own here (that is /fondo): it goes to every agency's jobs.
     if (user.agencyId === null) return c.redirect("/placement/import-massivo", 303);
     return renderDashboard(c, {
-      scope: signedInScope(c),
       agencyId: user.agencyId,
       heading: "Placement",
       action: "/placement",
       section: "placement",
       withJobs: true,
     });
+  })
+  .get("/ultime-elaborazioni", (c) => {
+    const { db } = c.get("deps");
+    const scope = signedInScope(c);
+    return c.html(<RecentJobs bookings={listBookings(db, scope, RECENT_JOBS)} uploads={listUploads(db, scope, RECENT_JOBS)} />);
   })
   .get("/import-massivo", (c) => c.html(placementPage(c, exportSection(c))))
   .get("/riepilogo", (c) => {

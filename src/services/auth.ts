@@ -1,6 +1,6 @@
-import { eq, lt, or } from "drizzle-orm";
+import { eq, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { loginThrottle, sessions, users, type Role } from "../db/schema.ts";
+import { agencies, loginThrottle, sessions, users, type Role } from "../db/schema.ts";
 import type { Clock } from "./clock.ts";
 
 export type User = typeof users.$inferSelect;
@@ -90,19 +90,28 @@ export function createSession(db: Db, clock: Clock, userId: number): { token: st
   return { token, csrfToken };
 }
 
-export type ActiveSession = { user: User; csrfToken: string };
+export type ActiveSession = { user: User; csrfToken: string; agencyName: string | null };
+
+// Every request reads its session: the query is built once per database.
+const sessionQueries = new WeakMap<Db, ReturnType<typeof buildSessionQuery>>();
+function buildSessionQuery(db: Db) {
+  return db
+    .select({ session: sessions, user: users, agencyName: agencies.name })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(agencies, eq(agencies.id, users.agencyId))
+    .where(eq(sessions.idHash, sql.placeholder("idHash")))
+    .prepare();
+}
 
 // Writing last-seen on every request would turn every page view into a write.
 const TOUCH_INTERVAL_MS = 60_000;
 
 export function loadSession(db: Db, clock: Clock, token: string, timeouts: SessionTimeouts): ActiveSession | null {
   const idHash = sha256(token);
-  const row = db
-    .select({ session: sessions, user: users })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.idHash, idHash))
-    .get();
+  let query = sessionQueries.get(db);
+  if (!query) sessionQueries.set(db, (query = buildSessionQuery(db)));
+  const row = query.get({ idHash });
   if (!row) return null;
   const now = clock.now().getTime();
   const expired =
@@ -116,7 +125,7 @@ export function loadSession(db: Db, clock: Clock, token: string, timeouts: Sessi
   if (now - row.session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
     db.update(sessions).set({ lastSeenAt: new Date(now) }).where(eq(sessions.idHash, idHash)).run();
   }
-  return { user: row.user, csrfToken: row.session.csrfToken };
+  return { user: row.user, csrfToken: row.session.csrfToken, agencyName: row.agencyName };
 }
 
 export function deleteSession(db: Db, token: string): void {

@@ -5,11 +5,31 @@ import { campaigns } from "../db/schema.ts";
 export type Campaign = typeof campaigns.$inferSelect;
 export type CampaignState = "not_open_yet" | "open" | "closed";
 
+// Building a formatter costs far more than using one: one per time zone, kept.
+const formatters = new Map<string, { date: Intl.DateTimeFormat; dateTime: Intl.DateTimeFormat }>();
+function formattersFor(timeZone: string) {
+  let found = formatters.get(timeZone);
+  if (!found) {
+    found = {
+      date: new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }),
+      dateTime: new Intl.DateTimeFormat("en-GB", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      }),
+    };
+    formatters.set(timeZone, found);
+  }
+  return found;
+}
+
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
 export function localDate(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
-    instant,
-  );
+  return formattersFor(timeZone).date.format(instant);
 }
 
 /** Open from the start of `opensOn` to the end of `deadline`, both in the campaign's time zone. */
@@ -42,16 +62,8 @@ export function getCampaign(db: Db, year: number): Campaign | undefined {
 /** dd/mm/yyyy hh:mm in Italian time, as the clerk reads it. */
 export function formatDateTime(instant: Date, timeZone = "Europe/Rome"): string {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-GB", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    })
-      .formatToParts(instant)
+    formattersFor(timeZone)
+      .dateTime.formatToParts(instant)
       .map((p) => [p.type, p.value]),
   );
   return `${parts.day}/${parts.month}/${parts.year} ${parts.hour}:${parts.minute}`;

@@ -48,11 +48,11 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
     .all(params) as { id: number; code: string; title: string; trainingType: string }[];
   const groups = sqlite
     .query(
-      `SELECT e.project_id, c.homogeneous, e.fascia_debole AS fascia, e.placed, count(*) AS n
-       FROM enrollments e JOIN classes c ON c.id = e.class_id
+      `SELECT e.project_id, e.homogeneous, e.fascia_debole AS fascia, e.placed, count(*) AS n
+       FROM enrollments e
        WHERE e.agency_id = $agency AND e.year = $year
          ${trainingType ? "AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}
-       GROUP BY e.project_id, c.homogeneous, e.fascia_debole, e.placed`,
+       GROUP BY e.project_id, e.homogeneous, e.fascia_debole, e.placed`,
     )
     .all(params) as Group[];
   const { trainees } = sqlite

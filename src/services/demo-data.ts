@@ -119,9 +119,9 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
     "INSERT INTO participants (codice_fiscale, surname, name, birth_date) VALUES (?, ?, ?, ?) RETURNING id",
   );
   const insertEnrollment = sqlite.prepare(
-    `INSERT INTO enrollments (class_id, participant_id, project_id, agency_id, year, fascia_debole, placed,
+    `INSERT INTO enrollments (class_id, participant_id, project_id, agency_id, year, homogeneous, fascia_debole, placed,
        hire_date, contract_type, employer_vat, employer_name, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
   const usedCodes = new Set<string>();
@@ -209,6 +209,7 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
               projectId,
               agencyId,
               year,
+              homogeneous ? 1 : 0,
               declared,
               placed === null ? null : placed ? 1 : 0,
               hire,

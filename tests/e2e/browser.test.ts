@@ -145,4 +145,51 @@ describe("in a real browser", () => {
     await expect(done.getByRole("link", { name: "Esito" }).isVisible()).resolves.toBe(true);
     await page.close();
   });
+
+  test("a clerk edits one placement inline, Esc cancels, and the dashboard counts it", async () => {
+    const f = fixtures(t.db);
+    const line = t.db.$client
+      .query(
+        `SELECT e.project_id, e.class_id, e.id, p.end_date FROM enrollments e JOIN classes c ON c.id = e.class_id
+         JOIN projects p ON p.id = e.project_id WHERE e.agency_id = ? AND c.homogeneous = 0 AND e.placed IS NULL ORDER BY e.id LIMIT 1`,
+      )
+      .get(f.agencyA.id) as { project_id: number; class_id: number; id: number; end_date: string };
+    const placedNow = () => (t.db.$client.query("SELECT count(*) AS n FROM enrollments WHERE agency_id = ? AND placed = 1").get(f.agencyA.id) as { n: number }).n;
+    const before = placedNow();
+
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel("E-mail").fill(f.referentA);
+    await page.getByLabel("Password").fill("demo1234");
+    await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForURL(`${server.url}/progetti`);
+    await page.goto(`${server.url}/placement`);
+    const placedFact = page.locator(".fact", { hasText: "Tasso di placement" }).locator(".muted");
+    await expect(placedFact.textContent()).resolves.toBe(`${before} assunti`);
+
+    await page.goto(`${server.url}/progetti/${line.project_id}/aule/${line.class_id}`);
+    const row = page.locator(`#iscrizione-${line.id}`);
+    await row.getByRole("button", { name: "Modifica" }).click();
+    await row.locator("select[name=placement]").waitFor();
+    await row.locator("select[name=placement]").focus();
+    await page.keyboard.press("Escape");
+    await row.getByRole("button", { name: "Modifica" }).waitFor();
+
+    await row.getByRole("button", { name: "Modifica" }).click();
+    await row.locator("select[name=placement]").selectOption("SI");
+    await row.getByRole("button", { name: "Salva" }).click();
+    await row.getByRole("alert").waitFor();
+    await expect(row.getByRole("alert").textContent()).resolves.toContain("Data assunzione: obbligatoria con Placement SI.");
+
+    const hire = new Date(Date.parse(line.end_date) + 86_400_000 * 3).toISOString().slice(0, 10);
+    await row.locator("input[name=data]").fill(hire);
+    await row.locator("select[name=contratto]").selectOption("APP");
+    await row.getByRole("button", { name: "Salva" }).click();
+    await row.getByText("salvato").waitFor();
+    expect(placedNow()).toBe(before + 1);
+
+    await page.goto(`${server.url}/placement`);
+    await expect(placedFact.textContent()).resolves.toBe(`${before + 1} assunti`);
+    await page.close();
+  });
 });

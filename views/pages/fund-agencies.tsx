@@ -2,7 +2,7 @@ import type { PageContext } from "../../src/http.ts";
 import { formatDateTime } from "../../src/services/campaigns.ts";
 import type { AgencyRow } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
-import { Bar, formatNumber, SortHeader } from "../partials/figures.tsx";
+import { bar, formatNumber, SortHeader } from "../partials/figures.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
 
 export type AgencySort = { column: "agenzia" | "iscrizioni" | "dichiarate" | "placement" | "caricamento" | "errori"; descending: boolean };
@@ -56,10 +56,10 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
               </td>
               <td class="num">{formatNumber(a.enrollments)}</td>
               <td>
-                <Bar part={a.declared} whole={a.enrollments} label={`Dichiarate ${a.code}`} />
+                {bar(a.declared, a.enrollments, `Dichiarate ${a.code}`)}
               </td>
               <td>
-                <Bar part={a.placed} whole={a.enrollments} label={`Placement ${a.code}`} />
+                {bar(a.placed, a.enrollments, `Placement ${a.code}`)}
               </td>
               <td>{a.lastUpload ? formatDateTime(new Date(a.lastUpload)) : <span class="muted">nessuno</span>}</td>
               <td class={a.failedJobs ? "num ko-count" : "num"}>{a.failedJobs}</td>
@@ -71,10 +71,10 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
             <th>Totale</th>
             <th class="num">{formatNumber(total.enrollments)}</th>
             <th>
-              <Bar part={total.declared} whole={total.enrollments} label="Dichiarate, totale" />
+              {bar(total.declared, total.enrollments, "Dichiarate, totale")}
             </th>
             <th>
-              <Bar part={total.placed} whole={total.enrollments} label="Placement, totale" />
+              {bar(total.placed, total.enrollments, "Placement, totale")}
             </th>
             <th></th>
             <th class="num">{total.failed}</th>

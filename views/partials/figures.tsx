@@ -1,3 +1,5 @@
+import { html } from "hono/html";
+
 const number = new Intl.NumberFormat("it-IT");
 const percent = new Intl.NumberFormat("it-IT", { style: "percent", maximumFractionDigits: 1 });
 
@@ -5,18 +7,14 @@ export const formatNumber = (n: number) => number.format(n);
 export const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : 0);
 export const formatPercent = (part: number, whole: number) => percent.format(ratio(part, whole));
 
-/** A horizontal bar drawn on the server, with its value in words beside it. */
-export function Bar(props: { part: number; whole: number; label: string }) {
-  const width = Math.round(ratio(props.part, props.whole) * 1000) / 10;
-  return (
-    <span class="bar">
-      <svg viewBox="0 0 100 8" preserveAspectRatio="none" role="img" aria-label={`${props.label}: ${formatPercent(props.part, props.whole)}`}>
-        <rect class="bar-track" x="0" y="0" width="100" height="8" />
-        <rect class="bar-fill" x="0" y="0" width={String(width)} height="8" />
-      </svg>
-      <span class="bar-text">{formatPercent(props.part, props.whole)}</span>
-    </span>
-  );
+/**
+ * A bar drawn by the browser from a native <meter>, with its value in words beside it.
+ * An html template, not a JSX component: a large agency's dashboard draws hundreds of them
+ * and the template renders several times faster (bench/dashboard.ts).
+ */
+export function bar(part: number, whole: number, label: string) {
+  const text = formatPercent(part, whole);
+  return html`<span class="bar"><meter min="0" max="1" value="${ratio(part, whole).toFixed(4)}" title="${label}">${text}</meter><span class="bar-text">${text}</span></span>`;
 }
 
 /** A column header that sorts the table by following a link: no JavaScript needed. */
