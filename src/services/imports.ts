@@ -175,6 +175,8 @@ const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
 function cellText(cell: RawCell | undefined, column: Column): { text: string } | { error: string } {
   if (cell === null || cell === undefined) return { text: "" };
   if (typeof cell === "object") return { error: `${column.header}: contiene una formula; scrivi direttamente il valore.` };
+  // A CSV carries a date cell formatted as a number as its Excel serial, in text.
+  if (typeof cell === "string" && column.kind === "date" && /^\d{5}(\.\d+)?$/.test(cell.trim())) cell = Number(cell.trim());
   if (typeof cell === "number") {
     if (column.kind === "date" && cell > 0 && cell < 2_958_466) {
       return { text: new Date(EXCEL_EPOCH + Math.round(cell) * 86_400_000).toISOString().slice(0, 10) };

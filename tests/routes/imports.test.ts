@@ -186,6 +186,47 @@ describe("the round trip", () => {
   });
 });
 
+describe("other formats", () => {
+  test.each([
+    ["ods", "ods"],
+    ["xls", "biff8"],
+  ] as const)("a .%s saved by another program is read, and its outcome comes back as .xlsx", async (extension, bookType) => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    const workbook = XLSX.read(original);
+    const rows = readRows(original);
+    const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "NODIP")!;
+    target[col("fasciaDebole")] = "NODIP";
+    workbook.Sheets["Allievi"] = XLSX.utils.aoa_to_sheet(rows);
+    const bytes = new Uint8Array(XLSX.write(workbook, { type: "buffer", bookType }));
+    const answer = await upload(client, bytes, `compilato.${extension}`);
+    expect(answer.html).toContain("in coda");
+    await drainImports(t.deps);
+    const done = lastImport();
+    expect(done.status).toBe("done");
+    expect(done.rows_ok).toBe(1);
+    expect(enrollmentOf(target).fascia_debole).toBe("NODIP");
+    const outcome = await client.request(`/placement/caricamenti/${done.id}/esito`);
+    expect(outcome.headers.get("Content-Disposition")).toEndWith('.xlsx"');
+    expect(readRows(new Uint8Array(await outcome.arrayBuffer()))[0]!.slice(-2)).toEqual(["Esito", "Messaggio"]);
+  });
+
+  test("a CSV separated by commas, without BOM, with dates as Excel serial numbers, is read too", async () => {
+    const client = await signedIn(f.rpaA);
+    const original = await exportFile(client);
+    const rows = readRows(original);
+    const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "OVER50")!;
+    target[col("fasciaDebole")] = "over50";
+    const csv = rows.map((r) => r.map((v) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v))).join(",")).join("\n");
+    await upload(client, new TextEncoder().encode(csv), "compilato.csv");
+    await drainImports(t.deps);
+    const done = lastImport();
+    expect(done.status).toBe("done");
+    expect(done.rows_ok).toBe(1);
+    expect(enrollmentOf(target).fascia_debole).toBe("OVER50");
+  });
+});
+
 describe("the queue of uploads", () => {
   test("a crash in the middle of applying leaves nothing applied; the job then runs to the same result", async () => {
     const client = await signedIn(f.rpaA);
