@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import * as XLSX from "xlsx";
 import { startScheduler, type Scheduler } from "../../src/jobs/registry.ts";
 import { launchBrowser, serve } from "../helpers/browser.ts";
@@ -26,6 +26,15 @@ afterAll(async () => {
   server.stop();
   t.close();
 });
+
+/** Signs in through the form and waits for the agency's home. */
+async function signIn(page: Page, email: string) {
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill("demo1234");
+  await page.getByRole("button", { name: "Accedi" }).click();
+  await page.waitForURL(`${server.url}/progetti`);
+}
 
 describe("in a real browser", () => {
   test("a demo rpa signs in and sees the agency's projects, without CSP errors", async () => {
@@ -76,11 +85,7 @@ describe("in a real browser", () => {
   test("a referent books a download, watches it become available without reloading, and downloads it", async () => {
     const f = fixtures(t.db);
     const page = await browser.newPage();
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel("E-mail").fill(f.referentA);
-    await page.getByLabel("Password").fill("demo1234");
-    await page.getByRole("button", { name: "Accedi" }).click();
-    await page.waitForURL(`${server.url}/progetti`);
+    await signIn(page, f.referentA);
     await page.locator("header nav").getByRole("link", { name: "Placement" }).click();
     await page.waitForURL(`${server.url}/placement`);
     await page.getByRole("link", { name: "Import massivo fasce deboli" }).click();
@@ -116,11 +121,7 @@ describe("in a real browser", () => {
   test("a clerk uploads a filled file and sees the counts appear without reloading", async () => {
     const f = fixtures(t.db);
     const page = await browser.newPage();
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel("E-mail").fill(f.rpaA);
-    await page.getByLabel("Password").fill("demo1234");
-    await page.getByRole("button", { name: "Accedi" }).click();
-    await page.waitForURL(`${server.url}/progetti`);
+    await signIn(page, f.rpaA);
     await page.goto(`${server.url}/placement/import-massivo`);
 
     for (const type of ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"]) await page.locator(`input[name="tipologie"][value="${type}"]`).check();
@@ -158,11 +159,7 @@ describe("in a real browser", () => {
     const before = placedNow();
 
     const page = await browser.newPage();
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel("E-mail").fill(f.referentA);
-    await page.getByLabel("Password").fill("demo1234");
-    await page.getByRole("button", { name: "Accedi" }).click();
-    await page.waitForURL(`${server.url}/progetti`);
+    await signIn(page, f.referentA);
     await page.goto(`${server.url}/placement`);
     const placedFact = page.locator(".fact", { hasText: "Tasso di placement" }).locator(".muted");
     await expect(placedFact.textContent()).resolves.toBe(`${before} assunti`);
