@@ -55,6 +55,8 @@ const settings = {
     default: "0 */10 * * * *",
     help: "how often expired sessions and old files are purged",
   },
+  BACKUP_CRON: { schema: cronExpression, default: "0 30 2 * * *", help: "when the scheduled database backup runs" },
+  BACKUP_KEEP: { schema: positiveInt(1000), default: "7", help: "how many scheduled backups are kept" },
   FILE_RETENTION_DAYS: { schema: positiveInt(3650), default: "30", help: "days generated files are kept" },
   UPLOAD_MAX_MB: { schema: positiveInt(1024), default: "20", help: "largest accepted upload, in MB" },
   SESSION_IDLE_MINUTES: { schema: positiveInt(24 * 60), default: "30", help: "sign-out after this much inactivity" },
@@ -130,6 +132,8 @@ export function dataPaths(config: Pick<Config, "DATA_DIR">) {
     uploads: join(config.DATA_DIR, "uploads"),
     outcomes: join(config.DATA_DIR, "outcomes"),
     mail: join(config.DATA_DIR, "mail"),
+    backups: join(config.DATA_DIR, "backups"),
+    pidFile: join(config.DATA_DIR, "placement.pid"),
   };
 }
 

@@ -1,16 +1,21 @@
-import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { createApp } from "./app.tsx";
 import { ConfigError, dataPaths, loadConfig, parseFlags, settingsHelp, unknownFlags, type Config } from "./config.ts";
 import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
-import { migrate } from "./db/migrate.ts";
+import { migrate, pendingMigrations } from "./db/migrate.ts";
+import { embeddedMigrations } from "./db/migrations.gen.ts";
 import { ROLES, type Role } from "./db/schema.ts";
 import type { Deps } from "./http.ts";
 import { startScheduler } from "./jobs/registry.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { mailTransportFor } from "./mail/transport.ts";
 import { createUser } from "./services/auth.ts";
+import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
+
+const embeddedMigrationCount = embeddedMigrations.length;
 
 /** A problem the sysadmin must fix: printed as one line, exit code 1. */
 class StartupError extends Error {}
@@ -25,6 +30,10 @@ Commands:
   seed [--agencies N] [--enrollments M] [--seed S]
                                 fill an empty database with generated data
                                 (default: the demo dataset, 3 agencies and 6,000 enrollments)
+  backup [--out FILE]           write a consistent copy of the database (default
+                                DATA_DIR/backups/placement-<time>.db), also while serving
+  restore FILE                  put a backup in place of the database; the program must be
+                                stopped; the replaced database is kept beside it
   user create --role ROLE --email EMAIL [--name NAME] [--agency CODE] [--placement]
                                 create a user and print a one-time password;
                                 ROLE is one of ${ROLES.join(", ")}
@@ -43,15 +52,32 @@ function prepareDataDir(dir: string): void {
   }
 }
 
-function openStore(config: Config): Db {
+/** Opens the database and applies pending migrations, after a backup when it already had data. */
+function openStore(config: Config, log: Logger = createLogger()): Db {
   prepareDataDir(config.DATA_DIR);
   try {
     const db = openDatabase(dataPaths(config).database);
+    const pending = pendingMigrations(db);
+    if (pending > 0 && pending < embeddedMigrationCount) {
+      const { path } = backupDatabase(db, backupPath(config, systemClock.now(), "pre-migration"));
+      log.info("backup taken before migrating", { path, pending });
+    }
     migrate(db);
     return db;
   } catch (error) {
-    if (error instanceof DatabaseFileError) throw new StartupError(error.message);
+    if (error instanceof DatabaseFileError || error instanceof BackupError) throw new StartupError(error.message);
     throw new StartupError(`cannot open the database in ${config.DATA_DIR}: ${(error as Error).message}`);
+  }
+}
+
+/** Opens the database as it is, without migrating: for a backup taken by an operator. */
+function openExisting(config: Config): Db {
+  const path = dataPaths(config).database;
+  if (!existsSync(path)) throw new StartupError(`there is no database at ${path}; check DATA_DIR`);
+  try {
+    return openDatabase(path);
+  } catch (error) {
+    throw new StartupError((error as Error).message);
   }
 }
 
@@ -61,7 +87,9 @@ const isEmpty = (db: Db) =>
 
 async function serve(config: Config): Promise<void> {
   const log = createLogger();
-  const db = openStore(config);
+  const db = openStore(config, log);
+  // Tells `placement restore` that the program is running.
+  writeFileSync(dataPaths(config).pidFile, String(process.pid));
   const mail = mailTransportFor(config);
   const deps: Deps = { db, config, clock: systemClock, log, mail };
   if (config.DEMO) {
@@ -99,6 +127,7 @@ async function serve(config: Config): Promise<void> {
     await server.stop();
     await scheduler.stop();
     db.$client.close();
+    rmSync(dataPaths(config).pidFile, { force: true });
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
@@ -172,10 +201,12 @@ async function main(args: string[]): Promise<void> {
   const commandFlags: Record<string, string[]> = {
     serve: [],
     migrate: [],
+    backup: ["--out"],
     seed: ["--agencies", "--enrollments", "--seed"],
     "user create": ["--role", "--email", "--name", "--agency", "--placement"],
   };
-  const allowed = commandFlags[command];
+  const restoreFile = positionals[0] === "restore" && positionals.length === 2 ? positionals[1]! : null;
+  const allowed = restoreFile ? [] : commandFlags[command];
   if (!allowed) throw new StartupError(`unknown command "${command}"; see placement --help`);
   const unknown = unknownFlags(flags, allowed);
   if (unknown.length) throw new StartupError(`unknown flag ${unknown[0]}; see placement --help`);
@@ -186,6 +217,26 @@ async function main(args: string[]): Promise<void> {
     return console.log("database is up to date");
   }
   if (command === "seed") return seed(config, flags);
+  if (command === "backup") {
+    const db = openExisting(config);
+    try {
+      const { path, bytes } = backupDatabase(db, resolve(flags["--out"] ?? backupPath(config, systemClock.now(), "placement")));
+      return console.log(`backup written to ${path} (${bytes} bytes)`);
+    } catch (error) {
+      throw new StartupError((error as Error).message);
+    } finally {
+      db.$client.close();
+    }
+  }
+  if (restoreFile) {
+    try {
+      const { replaced } = restoreDatabase(config, systemClock, resolve(restoreFile));
+      return console.log(`database restored from ${resolve(restoreFile)}${replaced ? `; the previous one is kept as ${replaced}` : ""}`);
+    } catch (error) {
+      if (error instanceof BackupError) throw new StartupError(error.message);
+      throw error;
+    }
+  }
   return userCreate(config, flags);
 }
 

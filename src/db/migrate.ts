@@ -33,3 +33,8 @@ function appliedCount(db: Db): number {
   if (!exists) return 0;
   return (db.$client.query("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n;
 }
+
+/** How many of the built-in migrations the database has not had yet. */
+export function pendingMigrations(db: Db): number {
+  return embeddedMigrations.length - appliedCount(db);
+}

@@ -1,6 +1,7 @@
 import { Cron } from "croner";
 import type { Config } from "../config.ts";
 import type { Deps } from "../http.ts";
+import { backupJob } from "./backup.ts";
 import { exportJob } from "./exports.ts";
 import { importJob } from "./imports.ts";
 import { mailJob } from "./mail.ts";
@@ -13,7 +14,7 @@ export type Job = {
 };
 
 /** Every scheduled job, by name. */
-export const jobs: Job[] = [exportJob, importJob, mailJob, maintenanceJob];
+export const jobs: Job[] = [exportJob, importJob, mailJob, maintenanceJob, backupJob];
 
 export type Scheduler = { stop(): Promise<void> };
 

@@ -172,11 +172,37 @@ describe("the executable", () => {
     }
   });
 
+  test("backs up while serving, and restores only once stopped", async () => {
+    const dir = lonelyCopy();
+    expect(run(dir, ["seed", "--agencies", "1", "--enrollments", "50"]).exitCode).toBe(0);
+    const port = unusedPort();
+    const child = Bun.spawn([join(dir, "placement"), "--port", String(port)], { env: { PATH: process.env.PATH ?? "" }, stderr: "ignore" });
+    const copy = join(dir, "copia.db");
+    try {
+      await waitFor(`http://127.0.0.1:${port}/healthz`);
+      const backup = run(dir, ["backup", "--out", copy]);
+      expect(backup.exitCode).toBe(0);
+      expect(backup.stdout).toContain(`backup written to ${copy}`);
+      const refused = run(dir, ["restore", copy]);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain("stop it before restoring");
+    } finally {
+      child.kill("SIGTERM");
+      await child.exited;
+    }
+    const restored = run(dir, ["restore", copy]);
+    expect(restored.stderr).toBe("");
+    expect(restored.exitCode).toBe(0);
+    expect(restored.stdout).toContain("the previous one is kept as");
+    expect(run(dir, ["migrate"]).stdout).toContain("database is up to date");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test("--help lists the commands and every setting", () => {
     const dir = lonelyCopy();
     const help = run(dir, ["--help"]);
     expect(help.exitCode).toBe(0);
-    for (const word of ["serve", "migrate", "seed", "user create", "PORT", "DATA_DIR", "SMTP_URL", "QUEUE_CRON"]) {
+    for (const word of ["serve", "migrate", "seed", "backup", "restore FILE", "user create", "PORT", "DATA_DIR", "SMTP_URL", "BACKUP_CRON"]) {
       expect(help.stdout).toContain(word);
     }
     rmSync(dir, { recursive: true, force: true });

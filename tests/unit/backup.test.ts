@@ -1,0 +1,138 @@
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase } from "../../src/db/client.ts";
+import { migrationsMeta } from "../../src/db/migrate.ts";
+import { drainExports } from "../../src/jobs/exports.ts";
+import { drainImports } from "../../src/jobs/imports.ts";
+import { backupDatabase, backupPath, pruneBackups, restoreDatabase } from "../../src/services/backup.ts";
+import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+// Imports start a worker and a child process; `bun src/main.ts` starts another bun.
+setDefaultTimeout(60_000);
+
+let t: TestApp;
+const scratch = mkdtempSync(join(tmpdir(), "placement-backup-"));
+
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => {
+  t.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Row count and a SHA-256 of every row, per table, read straight from a database file. */
+function fingerprint(path: string): Record<string, { rows: number; sha256: string }> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
+    return Object.fromEntries(
+      tables.map(({ name }) => {
+        const rows = db.query(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+        return [name, { rows: rows.length, sha256: new Bun.CryptoHasher("sha256").update(JSON.stringify(rows)).digest("hex") }];
+      }),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+describe("backups", () => {
+  test("a backup taken while requests are served and an import runs restores to a consistent database", async () => {
+    const f = fixtures(t.db);
+    const client = t.client();
+    await client.login(f.rpaA);
+    await client.get("/placement/import-massivo");
+    await client.post("/placement/prenotazioni", { tipologie: "BASE", anno: "2019", formato: "xlsx" });
+    await drainExports(t.deps);
+    const file = (t.db.$client.query("SELECT file_path FROM export_jobs ORDER BY id DESC LIMIT 1").get() as { file_path: string }).file_path;
+    const form = new FormData();
+    form.set("anno", "2019");
+    form.set("file", new File([await Bun.file(file).arrayBuffer()], "ricaricato.xlsx"));
+    await client.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
+
+    const importing = drainImports(t.deps);
+    const serving = Promise.all(Array.from({ length: 20 }, () => client.request("/placement")));
+    const during = backupDatabase(t.db, join(scratch, "during.db"));
+    await Promise.all([importing, serving]);
+
+    // Restored into a fresh folder, the copy is exactly the backup, and the import is in it whole or not at all.
+    const fresh = join(scratch, "fresh");
+    restoreDatabase({ DATA_DIR: fresh }, t.clock, during.path);
+    const restored = join(fresh, "placement.db");
+    expect(fingerprint(restored)).toEqual(fingerprint(during.path));
+    const check = new Database(restored, { readonly: true });
+    const job = check.query("SELECT id, status, rows_total FROM import_jobs ORDER BY id DESC LIMIT 1").get() as { id: number; status: string; rows_total: number | null };
+    const outcomes = (check.query("SELECT count(*) AS n FROM import_row_outcomes WHERE import_job_id = ?").get(job.id) as { n: number }).n;
+    expect((check.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check).toBe("ok");
+    check.close();
+    if (job.status === "done") expect(outcomes).toBe(job.rows_total!);
+    else expect(outcomes).toBe(0);
+
+    // Once everything is still, a backup equals the live database table by table.
+    const after = backupDatabase(t.db, join(scratch, "after.db"));
+    t.db.$client.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    expect(fingerprint(after.path)).toEqual(fingerprint(join(t.dir, "placement.db")));
+  });
+
+  test("restore refuses while the program runs, and refuses a file that is not a backup", () => {
+    const dir = join(scratch, "running");
+    const copy = backupDatabase(t.db, join(scratch, "for-restore.db"));
+    restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path);
+    writeFileSync(join(dir, "placement.pid"), String(process.pid));
+    expect(() => restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path)).toThrow("the program is running");
+    rmSync(join(dir, "placement.pid"));
+
+    const before = fingerprint(join(dir, "placement.db"));
+    const junk = join(scratch, "junk.db");
+    writeFileSync(junk, "not a database");
+    expect(() => restoreDatabase({ DATA_DIR: dir }, t.clock, junk)).toThrow("is not a Placement database backup");
+    expect(fingerprint(join(dir, "placement.db"))).toEqual(before);
+
+    // A second restore keeps the database it replaces.
+    restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path);
+    expect(readdirSync(dir).some((name) => name.startsWith("placement.db.before-restore-"))).toBe(true);
+  });
+
+  test("scheduled backups keep only the newest ones", () => {
+    const config = { DATA_DIR: join(scratch, "pruned") };
+    const start = Date.parse("2020-09-01T02:30:00Z");
+    for (let day = 0; day < 5; day++) backupDatabase(t.db, backupPath(config, new Date(start + day * 86_400_000), "placement"));
+    const removed = pruneBackups(config, 3);
+    expect(removed).toEqual(["placement-20200902-023000.db", "placement-20200901-023000.db"]);
+    expect(readdirSync(join(config.DATA_DIR, "backups")).sort()).toEqual([
+      "placement-20200903-023000.db",
+      "placement-20200904-023000.db",
+      "placement-20200905-023000.db",
+    ]);
+  });
+
+  test("a copy is taken automatically before migrations run on an existing database", () => {
+    const dir = join(scratch, "old-version");
+    const path = join(dir, "placement.db");
+    Bun.spawnSync(["mkdir", "-p", dir]);
+    // A database left by an older version: every migration but the last.
+    const old = openDatabase(path);
+    const internals = old as unknown as { dialect: { migrate(m: unknown, s: unknown, c: object): void }; session: unknown };
+    internals.dialect.migrate(migrationsMeta().slice(0, -1), internals.session, {});
+    old.$client.close();
+
+    const run = Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "migrate"], { env: { ...process.env, DATA_DIR: dir } });
+    expect(run.exitCode).toBe(0);
+    const backups = readdirSync(join(dir, "backups"));
+    expect(backups).toHaveLength(1);
+    expect(backups[0]).toMatch(/^pre-migration-\d{8}-\d{6}\.db$/);
+    const copy = new Database(join(dir, "backups", backups[0]!), { readonly: true });
+    const applied = (copy.query("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n;
+    copy.close();
+    expect(applied).toBe(migrationsMeta().length - 1);
+
+    // Nothing pending: no further copy.
+    Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "migrate"], { env: { ...process.env, DATA_DIR: dir } });
+    expect(readdirSync(join(dir, "backups"))).toHaveLength(1);
+    expect(existsSync(path)).toBe(true);
+  });
+});
