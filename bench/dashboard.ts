@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../src/app.tsx";
+import { createDeps } from "../src/http.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { silentLogger } from "../src/log.ts";
-import { mailTransportFor } from "../src/mail/transport.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { DEMO_FUND_OPERATOR_EMAIL, generateDataset } from "../src/services/demo-data.ts";
 import { signIn } from "../tests/helpers/http.ts";
@@ -42,7 +42,7 @@ try {
     .get() as { id: number; n: number };
   const rpa = (db.$client.query("SELECT email FROM users WHERE agency_id = ? AND role = 'rpa'").get(agency.id) as { email: string }).email;
 
-  const app = createApp({ db, config, clock: systemClock, log: silentLogger, mail: mailTransportFor(config) });
+  const app = createApp(createDeps({ db, config, log: silentLogger }));
   // Signing in goes through a real server; the timings below call the app directly: server time only.
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   const base = `http://127.0.0.1:${server.port}`;

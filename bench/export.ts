@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
 import { createApp } from "../src/app.tsx";
+import { createDeps } from "../src/http.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { drainExports } from "../src/jobs/exports.ts";
 import { silentLogger } from "../src/log.ts";
-import { mailTransportFor } from "../src/mail/transport.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { generateDataset } from "../src/services/demo-data.ts";
 import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
@@ -73,7 +73,7 @@ async function main() {
     const ours = await measure("ours", dataDir, jobId);
 
     // Latency of a signed-in page, idle and while the export runs in its Worker.
-    const deps = { db, config, clock: systemClock, log: silentLogger, mail: mailTransportFor(config) };
+    const deps = createDeps({ db, config, log: silentLogger });
     const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: createApp(deps).fetch });
     const base = `http://127.0.0.1:${server.port}`;
     const cookie = await signIn(base, user.email);

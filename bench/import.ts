@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
 import { createApp } from "../src/app.tsx";
+import { createDeps } from "../src/http.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase, type Db } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { drainImports } from "../src/jobs/imports.ts";
 import { silentLogger, type Logger } from "../src/log.ts";
-import { mailTransportFor } from "../src/mail/transport.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { generateDataset } from "../src/services/demo-data.ts";
 import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
@@ -53,7 +53,7 @@ async function runOne(kind: "ours" | "bare", dataDir: string, filePath: string):
   const db = openDatabase(dataPaths(config).database);
   let result: { total?: number; parsePeakMb?: number } = {};
   const log: Logger = { ...silentLogger, info: (message, fields) => void (message === "import finished" && (result = fields as typeof result)) };
-  await drainImports({ db, config, clock: systemClock, log, mail: mailTransportFor(config) });
+  await drainImports(createDeps({ db, config, log }));
   const ms = performance.now() - started;
   // Peaks of this process (job thread and worker) and of the parsing child, which overlap in time.
   const peakMb = process.resourceUsage().maxRSS / 1024 + (result.parsePeakMb ?? 0);
@@ -95,7 +95,7 @@ async function main() {
     const ours = measure("ours", dataDir, filePath);
     if (ours.rows !== bare.rows) throw new Error(`ours read ${ours.rows} rows, bare ${bare.rows}`);
 
-    const deps = { db, config, clock: systemClock, log: silentLogger, mail: mailTransportFor(config) };
+    const deps = createDeps({ db, config, log: silentLogger });
     const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: createApp(deps).fetch });
     const base = `http://127.0.0.1:${server.port}`;
     const cookie = await signIn(base, user.email);

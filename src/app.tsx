@@ -72,13 +72,15 @@ export function createApp(deps: Deps) {
     c.set("multipart", null);
     await next();
     const path = new URL(c.req.url).pathname;
-    if (path.startsWith("/static/") || path === "/healthz") return;
+    if (path.startsWith("/static/") || path === "/healthz" || path === "/metrics") return;
+    const ms = performance.now() - started;
+    deps.metrics.observeRequest(c.req.method, c.res.status, ms / 1000);
     deps.log.info("request", {
       id: c.get("requestId"),
       method: c.req.method,
       path,
       status: c.res.status,
-      ms: Math.round(performance.now() - started),
+      ms: Math.round(ms),
       user: c.get("user")?.id,
     });
   });

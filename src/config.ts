@@ -1,4 +1,5 @@
 import { Cron } from "croner";
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 
@@ -48,6 +49,12 @@ const settings = {
   },
   MAIL_FROM: { schema: z.string().min(3), default: "Placement <placement@localhost>", help: "sender of notifications" },
   DEMO: { schema: booleanText, default: "0", help: "load the demo dataset on an empty database (1/0)" },
+  LOG_FORMAT: { schema: z.enum(["text", "json"], { error: "must be text or json" }), default: "text", help: "log lines as text or JSON" },
+  METRICS_TOKEN: {
+    schema: z.union([z.literal(""), z.string().min(16, "must be at least 16 characters")]),
+    default: "",
+    help: "bearer token for GET /metrics (Prometheus); empty turns /metrics off",
+  },
   QUEUE_CRON: { schema: cronExpression, default: "*/2 * * * * *", help: "how often queued jobs are picked up" },
   MAIL_CRON: { schema: cronExpression, default: "*/5 * * * * *", help: "how often the mail outbox is sent" },
   MAINTENANCE_CRON: {
@@ -71,15 +78,26 @@ export class ConfigError extends Error {}
 
 const flagName = (name: string) => `--${name.toLowerCase().replaceAll("_", "-")}`;
 
+/** A secret may come from a file named by NAME_FILE, as container and systemd setups do. */
+function fromFile(env: Record<string, string | undefined>, name: string): string | undefined {
+  const path = env[`${name}_FILE`];
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new ConfigError(`${name}_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
 /**
- * Reads settings from flags (first) and environment variables, validates them and
- * fails with one line that names the offending variable.
+ * Reads settings from flags (first), environment variables and NAME_FILE files, validates
+ * them and fails with one line that names the offending variable.
  */
 export function loadConfig(env: Record<string, string | undefined>, flags: Record<string, string> = {}): Config {
   const values: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(settings) as [SettingName, (typeof settings)[SettingName]][]) {
     const flag = flagName(name);
-    const raw = flags[flag] ?? env[name] ?? setting.default;
+    const raw = flags[flag] ?? env[name] ?? fromFile(env, name) ?? setting.default;
     const parsed = setting.schema.safeParse(raw);
     if (!parsed.success) {
       const source = flags[flag] !== undefined ? flag : name;

@@ -4,12 +4,23 @@ import { HTTPException } from "hono/http-exception";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./log.ts";
-import type { MailTransport } from "./mail/transport.ts";
+import { mailTransportFor, type MailTransport } from "./mail/transport.ts";
 import { hasPlacementPermission, isFundOperator, type User } from "./services/auth.ts";
-import type { Clock } from "./services/clock.ts";
+import { systemClock, type Clock } from "./services/clock.ts";
+import { Metrics } from "./services/metrics.ts";
 import type { Scope } from "./services/scope.ts";
 
-export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport };
+export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport; metrics: Metrics };
+
+/** The program's dependencies, with mail as configured and fresh metrics. */
+export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: Logger }): Deps {
+  return {
+    clock: systemClock,
+    ...parts,
+    mail: mailTransportFor(parts.config),
+    metrics: new Metrics(),
+  };
+}
 
 export type AppEnv = {
   // Under Bun.serve the second argument of fetch is the server.

@@ -6,10 +6,9 @@ import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
 import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { embeddedMigrations } from "./db/migrations.gen.ts";
 import { ROLES, type Role } from "./db/schema.ts";
-import type { Deps } from "./http.ts";
+import { createDeps } from "./http.ts";
 import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { mailTransportFor } from "./mail/transport.ts";
 import { createUser } from "./services/auth.ts";
 import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
 import { systemClock } from "./services/clock.ts";
@@ -86,12 +85,11 @@ const isEmpty = (db: Db) =>
     .n === 0;
 
 async function serve(config: Config): Promise<void> {
-  const log = createLogger();
+  const log = createLogger(config.LOG_FORMAT);
   const db = openStore(config, log);
   // Tells `placement restore` that the program is running.
   writeFileSync(dataPaths(config).pidFile, String(process.pid));
-  const mail = mailTransportFor(config);
-  const deps: Deps = { db, config, clock: systemClock, log, mail };
+  const deps = createDeps({ db, config, log });
   if (config.DEMO) {
     log.info("demo mode is on: demo users sign in with password demo1234");
     if (isEmpty(db)) {
@@ -116,7 +114,7 @@ async function serve(config: Config): Promise<void> {
     url: `http://${config.HOST}:${server.port}`,
     base_url: config.BASE_URL,
     data_dir: config.DATA_DIR,
-    mail: mail.kind === "smtp" ? "smtp" : `files in ${dataPaths(config).mail}`,
+    mail: deps.mail.kind === "smtp" ? "smtp" : `files in ${dataPaths(config).mail}`,
   });
 
   let stopping = false;

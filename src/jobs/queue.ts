@@ -113,16 +113,18 @@ export function failAttempt(
  * and, when it was the last one, lets `onFailed` add its notice in the same transaction.
  */
 export async function runClaimed(
-  deps: Pick<Deps, "db" | "clock" | "log">,
+  deps: Pick<Deps, "db" | "clock" | "log" | "metrics">,
   table: QueueTable,
   claim: Claim,
   work: () => Promise<void>,
   onFailed: (reason: string) => void,
 ): Promise<void> {
-  const { db, clock, log } = deps;
+  const { db, clock, log, metrics } = deps;
   const heartbeat = setInterval(() => renewLease(db, table, claim, clock.now()), HEARTBEAT_MS);
+  const started = performance.now();
   try {
     await work();
+    metrics.observeJob(table, "done", (performance.now() - started) / 1000);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     const final = error instanceof JobError && error.final;
@@ -131,6 +133,7 @@ export async function runClaimed(
       if (what === "failed") onFailed(reason);
       return what;
     });
+    metrics.observeJob(table, outcome, (performance.now() - started) / 1000);
     log.error("job attempt failed", { table, job: claim.id, attempt: claim.attempt, outcome, error: reason });
   } finally {
     clearInterval(heartbeat);

@@ -5,9 +5,8 @@ import { createApp } from "../../src/app.tsx";
 import { dataPaths, loadConfig } from "../../src/config.ts";
 import { openDatabase, type Db } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
-import type { Deps } from "../../src/http.ts";
+import { createDeps } from "../../src/http.ts";
 import { silentLogger } from "../../src/log.ts";
-import { mailTransportFor } from "../../src/mail/transport.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
 
 /** A clock the test moves by hand. */
@@ -31,8 +30,7 @@ export async function createTestApp(options: { env?: Record<string, string>; dat
   const db: Db = openDatabase(dataPaths(config).database);
   migrate(db);
   const clock = new TestClock();
-  const mail = mailTransportFor(config);
-  const deps: Deps = { db, config, clock, log: silentLogger, mail };
+  const deps = createDeps({ db, config, clock, log: silentLogger });
   if (options.dataset !== false) {
     await generateDataset(db, clock, { agencies: 2, enrollments: options.enrollments ?? 240, seed: 7 });
   }
