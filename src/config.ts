@@ -64,7 +64,7 @@ const settings = {
   },
   BACKUP_CRON: { schema: cronExpression, default: "0 30 2 * * *", help: "when the scheduled database backup runs" },
   BACKUP_KEEP: { schema: positiveInt(1000), default: "7", help: "how many scheduled backups are kept" },
-  FILE_RETENTION_DAYS: { schema: positiveInt(3650), default: "30", help: "days generated files are kept" },
+  FILE_RETENTION_DAYS: { schema: positiveInt(3650), default: "30", help: "days generated, uploaded and outcome files are kept" },
   UPLOAD_MAX_MB: { schema: positiveInt(1024), default: "20", help: "largest accepted upload, in MB" },
   SESSION_IDLE_MINUTES: { schema: positiveInt(24 * 60), default: "30", help: "sign-out after this much inactivity" },
   SESSION_MAX_HOURS: { schema: positiveInt(24 * 30), default: "12", help: "sign-out this long after sign-in" },

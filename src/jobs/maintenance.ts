@@ -1,6 +1,7 @@
 import type { Deps } from "../http.ts";
 import { purgeExpiredSessions } from "../services/auth.ts";
 import { expireOldExports } from "../services/exports.ts";
+import { expireOldImportFiles } from "../services/imports.ts";
 import type { Job } from "./registry.ts";
 
 export const maintenanceJob: Job = {
@@ -12,5 +13,6 @@ export const maintenanceJob: Job = {
       absoluteMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
     expireOldExports(db, clock, config.FILE_RETENTION_DAYS);
+    expireOldImportFiles(db, clock, config.FILE_RETENTION_DAYS);
   },
 };

@@ -23,6 +23,14 @@ const FIRST_RETRY_MS = 5_000;
  */
 export function claimNext(db: Db, table: QueueTable, now: Date, options: { onePerAgency?: boolean } = {}): Claim | null {
   const t = now.getTime();
+  // A job whose runner died on each of its attempts is not tried again: it failed.
+  db.$client
+    .query(
+      `UPDATE ${table} SET status = 'failed', lease_until = NULL, finished_at = $now,
+              error = 'L''elaborazione si è interrotta a ogni tentativo: riprova; se si ripete, avvisa il Fondo.'
+       WHERE status = 'running' AND lease_until < $now AND attempts >= $max`,
+    )
+    .run({ now: t, max: MAX_ATTEMPTS });
   const due = `((j.status = 'queued' AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= $now))
                 OR (j.status = 'running' AND j.lease_until < $now))`;
   const serial = options.onePerAgency

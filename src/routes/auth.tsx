@@ -12,8 +12,17 @@ const loginForm = z.object({
   next: z.string().optional(),
 });
 
-/** Only a local path, so that the sign-in page cannot send anyone elsewhere. */
-const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : "/");
+/** Only a path of this site, so that the sign-in page cannot send anyone elsewhere. */
+function safeNext(next: string | undefined): string {
+  if (!next) return "/";
+  try {
+    // Resolved as a browser would (which drops tabs and newlines), then kept only if local.
+    const url = new URL(next, "http://placement.invalid");
+    return url.origin === "http://placement.invalid" ? `${url.pathname}${url.search}` : "/";
+  } catch {
+    return "/";
+  }
+}
 
 // One sentence for an unknown e-mail and a wrong password alike.
 const INVALID_CREDENTIALS = "E-mail o password non corrette. Controlla i dati e riprova.";

@@ -251,8 +251,13 @@ export const placementRoutes = new Hono<AppEnv>()
   .get("/caricamenti/:id/esito", (c) => {
     const { db, clock } = c.get("deps");
     const upload = getUpload(db, signedInScope(c), idParam(c, "id")) ?? notFound();
-    if (!upload.outcomePath || !existsSync(upload.outcomePath)) {
+    if (upload.status === "queued" || upload.status === "running") {
       throw new HTTPException(409, { message: "L'esito non è ancora disponibile: attendi che il caricamento sia completato." });
+    }
+    if (!upload.outcomePath || !existsSync(upload.outcomePath)) {
+      throw new HTTPException(410, {
+        message: `Il file con l'esito non è più disponibile: i file restano per ${c.get("deps").config.FILE_RETENTION_DAYS} giorni. Il riepilogo conserva i conteggi.`,
+      });
     }
     const format = upload.fileFormat === "csv" ? "csv" : "xlsx";
     const name = `esito_${upload.agencyCode}_${upload.year}_${upload.id}.${format}`;

@@ -116,7 +116,8 @@ export const projectRoutes = new Hono<AppEnv>()
         userId: user.id,
         agencyId: user.agencyId,
         target: `enrollment:${line.enrollmentId}`,
-        detail: { change: result.change },
+        // Which fields changed, not their values: trainees' declarations stay out of the log.
+        detail: { fields: [...Object.keys(result.change.placement ?? {}), ...(result.change.fasciaDebole ? ["fasciaDebole"] : [])] },
         address: clientAddress(c),
       });
     }

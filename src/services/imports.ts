@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { rmSync } from "node:fs";
 import { and, asc, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, contractTypes, importJobs, users, vulnerableCategories } from "../db/schema.ts";
@@ -181,12 +182,19 @@ function cellText(cell: RawCell | undefined, column: Column): { text: string } |
     if (column.kind === "date" && cell > 0 && cell < 2_958_466) {
       return { text: new Date(EXCEL_EPOCH + Math.round(cell) * 86_400_000).toISOString().slice(0, 10) };
     }
-    // Excel drops the leading zeros of a partita IVA typed into a number cell.
-    if (column.key === "employerVat" && Number.isInteger(cell)) return { text: String(cell).padStart(11, "0") };
+    // Excel drops the leading zeros of a partita IVA or provisional code typed into a number cell.
+    if ((column.key === "employerVat" || column.key === "codiceFiscale") && Number.isInteger(cell)) {
+      return { text: String(cell).padStart(11, "0") };
+    }
     return { text: String(cell) };
   }
   // The export put a ' before text that starts like a formula; it is not part of the value.
-  return { text: (FORMULA_START.test(cell) ? cell.slice(1) : cell).trim() };
+  const text = (FORMULA_START.test(cell) ? cell.slice(1) : cell).trim();
+  // Excel opening a CSV reads digits as a number and drops the leading zeros it then saves.
+  if ((column.key === "employerVat" || column.key === "codiceFiscale") && /^\d{8,10}$/.test(text)) {
+    return { text: text.padStart(11, "0") };
+  }
+  return { text };
 }
 
 const COLUMN = new Map(TRAINEE_COLUMNS.map((c) => [c.key, c]));
@@ -194,7 +202,9 @@ const COLUMN = new Map(TRAINEE_COLUMNS.map((c) => [c.key, c]));
 /** Applies the rules to each uploaded row, then marks enrollments that appear twice with different values. */
 export class RowEvaluator {
   private outcomes: RowOutcome[] = [];
-  private firstRowOf = new Map<number, RowOutcome>();
+  // Every row that named an enrollment, valid or not, with what it asked for.
+  private rowsOf = new Map<number, { row: RowOutcome; asked: string }[]>();
+  private finished = false;
 
   constructor(
     private positions: Map<keyof TraineeRow, number>,
@@ -204,6 +214,7 @@ export class RowEvaluator {
   ) {}
 
   add(row: SheetRow): void {
+    if (this.finished) throw new Error("rows were added after the outcomes were read");
     const errors: string[] = [];
     const text = (key: keyof TraineeRow): string => {
       const index = this.positions.get(key);
@@ -239,53 +250,70 @@ export class RowEvaluator {
       );
     }
     if (facts) {
+      const asked = JSON.stringify(Object.values(input).map((v) => v.trim().toUpperCase()));
+      const seen = this.rowsOf.get(facts.enrollmentId) ?? [];
+      seen.push({ row: outcome, asked });
+      this.rowsOf.set(facts.enrollmentId, seen);
       const result = checkDeclaration(input, facts, this.codes);
       if (!result.ok) errors.push(...result.errors);
       else if (errors.length === 0) {
         outcome.enrollmentId = facts.enrollmentId;
         outcome.change = result.change;
         outcome.outcome = result.unchanged ? "INVARIATO" : "OK";
-        this.checkDuplicate(outcome);
         return;
       }
     }
     outcome.message = errors.join(" ");
   }
 
-  private checkDuplicate(outcome: RowOutcome): void {
-    const first = this.firstRowOf.get(outcome.enrollmentId!);
-    if (!first) {
-      this.firstRowOf.set(outcome.enrollmentId!, outcome);
-      return;
-    }
-    if (JSON.stringify(first.change) === JSON.stringify(outcome.change)) {
-      // The same values twice: applied once, reported once.
-      outcome.outcome = "INVARIATO";
-      outcome.message = `Stessi valori della riga ${first.line}.`;
-      outcome.change = null;
-      return;
-    }
-    for (const [row, other] of [[first, outcome], [outcome, first]] as const) {
-      const note = `L'iscrizione compare anche alla riga ${other.line} con valori diversi: lasciane una sola.`;
-      row.outcome = "KO";
-      row.message = row.message ? `${row.message} ${note}` : note;
-      row.change = null;
+  /**
+   * An enrollment named by several rows: with the same values, the first counts and the
+   * others are unchanged; with different values, every one of them is an error.
+   */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const rows of this.rowsOf.values()) {
+      if (rows.length < 2) continue;
+      const [first, ...others] = rows as [(typeof rows)[number], ...typeof rows];
+      if (rows.every((r) => r.asked === first.asked)) {
+        if (first.row.outcome === "KO") continue;
+        for (const { row } of others) {
+          row.outcome = "INVARIATO";
+          row.message = `Stessi valori della riga ${first.row.line}.`;
+          row.change = null;
+        }
+        continue;
+      }
+      for (const { row } of rows) {
+        const lines = rows.filter((r) => r.row !== row).map((r) => r.row.line);
+        const note = `L'iscrizione compare anche ${lines.length === 1 ? "alla riga" : "alle righe"} ${lines.join(", ")} con valori diversi: lasciane una sola.`;
+        row.outcome = "KO";
+        row.message = row.message ? `${row.message} ${note}` : note;
+        row.change = null;
+      }
     }
   }
 
+  /** How many rows were added so far. */
+  get size(): number {
+    return this.outcomes.length;
+  }
+
   get rows(): readonly RowOutcome[] {
+    this.finish();
     return this.outcomes;
   }
 
   counts() {
-    const count = (o: RowOutcome["outcome"]) => this.outcomes.filter((r) => r.outcome === o).length;
+    const count = (o: RowOutcome["outcome"]) => this.rows.filter((r) => r.outcome === o).length;
     return { total: this.outcomes.length, ok: count("OK"), ko: count("KO"), unchanged: count("INVARIATO") };
   }
 
   /** The most frequent reasons of KO rows, without the values typed in them. */
   topReasons(limit = 3): { reason: string; rows: number }[] {
     const tally = new Map<string, number>();
-    for (const row of this.outcomes) {
+    for (const row of this.rows) {
       if (row.outcome !== "KO" || !row.message) continue;
       for (const reason of row.message.split(/(?<=\.) (?=[A-ZÈ])/)) {
         const generic = reason.replace(/«[^»]*»/g, "«…»").replace(/riga \d+/g, "riga …");
@@ -365,4 +393,23 @@ export function applyImport(
     notify();
     return true;
   })();
+}
+
+/**
+ * Deletes the uploaded and outcome files of imports finished before the retention period:
+ * they hold trainees' personal data. The job and its counts stay.
+ */
+export function expireOldImportFiles(db: Db, clock: Clock, retentionDays: number): number {
+  const cutoff = clock.now().getTime() - retentionDays * 86_400_000;
+  const old = db.$client
+    .query(
+      `SELECT id, file_path, outcome_path FROM import_jobs
+       WHERE status IN ('done', 'done_with_errors', 'failed') AND finished_at < ? AND (outcome_path IS NOT NULL OR file_path != '')`,
+    )
+    .all(cutoff) as { id: number; file_path: string; outcome_path: string | null }[];
+  for (const job of old) {
+    for (const path of [job.file_path, job.outcome_path]) if (path) rmSync(path, { force: true });
+    db.$client.query("UPDATE import_jobs SET file_path = '', outcome_path = NULL WHERE id = ?").run(job.id);
+  }
+  return old.length;
 }

@@ -52,7 +52,9 @@ export async function acceptUpload(
     if (problem) return { ok: false, error: problem };
     const stored = join(dir, `${crypto.randomUUID()}.${format}`);
     renameSync(pending, stored);
-    const id = queueImport(db, clock, {
+    let id: number;
+    try {
+      id = queueImport(db, clock, {
       agencyId: user.agencyId,
       userId: user.id,
       year: input.year,
@@ -61,7 +63,11 @@ export async function acceptUpload(
       fileSha256: new Bun.CryptoHasher("sha256").update(input.bytes).digest("hex"),
       fileFormat: format,
       fileSize: input.bytes.length,
-    });
+      });
+    } catch (error) {
+      removeQuietly(stored);
+      throw error;
+    }
     return { ok: true, id, fileName: input.fileName };
   } finally {
     removeQuietly(pending);

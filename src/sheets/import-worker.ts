@@ -9,6 +9,7 @@ import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../services/campaigns.ts";
 import { applyImport, loadEnrollmentFacts, referenceCodes, RowEvaluator } from "../services/imports.ts";
 import { agencyRecipients } from "../services/notifications.ts";
+import { removeQuietly } from "../jobs/files.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "./columns.ts";
 import { writeOutcomeFile } from "./outcome-file.ts";
 import { parseInChild, type ChildLimits } from "./upload-runner.ts";
@@ -53,22 +54,26 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
         parsePeakMb = message.peakMb;
       } else if (message.t === "row" && evaluator) {
         evaluator.add(message);
-        if (evaluator.rows.length % PROGRESS_EVERY === 0) progress(evaluator.rows.length, 0);
+        if (evaluator.size % PROGRESS_EVERY === 0) progress(evaluator.size, 0);
       }
     }
     if (!evaluator) throw new JobError("Il file non contiene la riga di intestazione.", true);
 
     const positions = matchHeader(header).positions;
     const partPath = `${input.outcomePath}.part`;
-    const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
-    await writeOutcomeFile(
-      job.fileFormat === "csv" ? "csv" : "xlsx",
-      { header, dateColumn: positions.get(TRAINEE_COLUMNS[dateColumn]!.key), metadata },
-      evaluator.rows,
-      (chunk) => void file.write(chunk),
-    );
-    await file.end();
-    renameSync(partPath, input.outcomePath);
+    try {
+      const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
+      await writeOutcomeFile(
+        job.fileFormat === "csv" ? "csv" : "xlsx",
+        { header, dateColumn: positions.get(TRAINEE_COLUMNS[dateColumn]!.key), metadata },
+        evaluator.rows,
+        (chunk) => void file.write(chunk),
+      );
+      await file.end();
+      renameSync(partPath, input.outcomePath);
+    } finally {
+      removeQuietly(partPath);
+    }
 
     const counts = evaluator.counts();
     const applied = applyImport(db, clock, { id: job.id, attempt: input.attempt, userId: job.userId }, evaluator, input.outcomePath, () =>

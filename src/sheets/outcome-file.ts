@@ -34,7 +34,7 @@ export async function writeOutcomeFile(
 
   if (format === "csv") {
     const csv = csvSink(sink);
-    csv.write(csvLine(header));
+    csv.write(csvLine(header.map(neutralizeFormula)));
     for (const row of rows) {
       csv.write(
         csvLine(
@@ -61,7 +61,7 @@ export async function writeOutcomeFile(
     ...(metadata.length ? [{ name: SHEET_NAMES.metadata, hidden: true, columns: [{ width: 18 }, { width: 30 }] }] : []),
   ]);
   writer.startSheet(SHEET_NAMES.trainees);
-  writer.row(header, header.map(() => Style.header));
+  writer.row(header.map(neutralizeFormula), header.map(() => Style.header));
   for (const row of rows) {
     writer.row(line(row).map((v) => (typeof v === "string" ? neutralizeFormula(v) : v)));
   }

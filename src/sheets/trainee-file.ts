@@ -58,7 +58,7 @@ const lockedFascia = TRAINEE_COLUMNS.map((_, i) => (i === fasciaIndex ? Style.lo
 function legendRows(ctx: TraineeFileContext): { cells: CellValue[]; bold?: boolean }[] {
   const rows: { cells: CellValue[]; bold?: boolean }[] = [
     { cells: [`Fasce deboli e placement ${ctx.year} — ${ctx.agencyName}`], bold: true },
-    { cells: ["Compila le colonne modificabili e ricarica il file nella sezione Placement. Le righe delle aule omogenee (in grigio) non si modificano."] },
+    { cells: ["Compila le colonne modificabili e ricarica il file nella sezione Placement. Nelle aule omogenee la fascia debole (in grigio) non si modifica; i dati di placement vanno compilati per tutti."] },
     { cells: [] },
     { cells: ["Colonna", "Modificabile", "Come compilarla"], bold: true },
     ...TRAINEE_COLUMNS.map((c) => ({ cells: [c.header, c.editable ? "SI" : "NO", c.help] as CellValue[] })),

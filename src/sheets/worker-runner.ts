@@ -30,7 +30,10 @@ export function runSheetWorker<Input, Result>(
 ): Promise<Result> {
   const worker = new Worker(workerUrl(name));
   return new Promise((resolve, reject) => {
+    let settled = false;
     const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
       worker.terminate();
       settle();
     };
@@ -41,6 +44,8 @@ export function runSheetWorker<Input, Result>(
       else finish(() => reject(new JobError(message.message, message.final)));
     };
     worker.onerror = (event) => finish(() => reject(new Error(event.message || `${name} failed`)));
+    // A worker that ends without a word must not leave its job waiting for ever.
+    worker.addEventListener("close", () => finish(() => reject(new Error(`${name} ended without finishing`))));
     worker.postMessage(input);
   });
 }

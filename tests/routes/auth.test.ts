@@ -117,11 +117,22 @@ describe("sign-in", () => {
     expect((await client.get("/progetti")).status).toBe(303);
   });
 
-  test("the sign-in page only redirects to local paths", async () => {
-    const client = t.client("198.51.100.7");
+  test.each(["//evil.example", "/\t/evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"])(
+    "the sign-in page does not redirect to %p",
+    async (next) => {
+      const client = t.client("198.51.100.7");
+      await client.get("/login");
+      const response = await client.post("/login", { email: f.rpaA, password: "demo1234", next });
+      const location = response.headers.get("Location")!;
+      expect(new URL(location, "https://placement.example.org").origin).toBe("https://placement.example.org");
+    },
+  );
+
+  test("the sign-in page returns to the page asked for", async () => {
+    const client = t.client("198.51.100.8");
     await client.get("/login");
-    const response = await client.post("/login", { email: f.rpaA, password: "demo1234", next: "//evil.example" });
-    expect(response.headers.get("Location")).toBe("/");
+    const response = await client.post("/login", { email: f.rpaA, password: "demo1234", next: "/placement/riepilogo?x=1" });
+    expect(response.headers.get("Location")).toBe("/placement/riepilogo?x=1");
   });
 });
 

@@ -3,7 +3,7 @@ import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
 import { drainImports } from "../../src/jobs/imports.ts";
 import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
-import { applyImport, loadEnrollmentFacts, referenceCodes, RowEvaluator } from "../../src/services/imports.ts";
+import { applyImport, expireOldImportFiles, loadEnrollmentFacts, referenceCodes, RowEvaluator } from "../../src/services/imports.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
@@ -335,6 +335,28 @@ describe("rights", () => {
 
     const fund = await signedIn(f.fund);
     expect((await fund.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(200);
+  });
+
+  test("uploaded and outcome files are deleted after the retention period; the counts stay", async () => {
+    const client = await signedIn(f.rpaA);
+    await upload(client, await exportFile(client));
+    await drainImports(t.deps);
+    const job = one<{ id: number; file_path: string; outcome_path: string; rows_total: number }>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
+    expect(await Bun.file(job.file_path).exists()).toBe(true);
+    expect(expireOldImportFiles(t.db, t.clock, 30)).toBe(0);
+    const saved = t.clock.current;
+    t.clock.advance(31 * 86_400_000);
+    try {
+      expect(expireOldImportFiles(t.db, t.clock, 30)).toBeGreaterThanOrEqual(1);
+    } finally {
+      t.clock.current = saved;
+    }
+    expect(await Bun.file(job.file_path).exists()).toBe(false);
+    expect(await Bun.file(job.outcome_path).exists()).toBe(false);
+    const response = await client.request(`/placement/caricamenti/${job.id}/esito`);
+    expect(response.status).toBe(410);
+    expect(await response.text()).toContain("non è più disponibile");
+    expect(one<{ rows_total: number }>("SELECT rows_total FROM import_jobs WHERE id = ?", job.id).rows_total).toBe(job.rows_total);
   });
 
   test("an upload without JavaScript carries its token in the form, and a wrong one is refused", async () => {

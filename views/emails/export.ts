@@ -18,7 +18,7 @@ export function exportReadyMail(input: ExportMailInput & { rows: number; retenti
     subject: `Placement: file fasce deboli ${input.year} disponibile (prenotazione n. ${input.bookingId})`,
     text:
       `Il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
-      `(tipologie formative: ${input.trainingTypes.join(", ")}) è pronto: ${input.rows} righe.\n\n` +
+      `(tipologie formative: ${input.trainingTypes.join(", ")}) è pronto: ${input.rows === 1 ? "1 riga" : `${input.rows} righe`}.\n\n` +
       `Puoi scaricarlo dalla sezione Placement, "Import massivo fasce deboli":\n${input.placementUrl}\n\n` +
       `Il file resta disponibile per ${input.retentionDays} giorni.` +
       FOOTER,

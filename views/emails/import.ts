@@ -19,7 +19,7 @@ export function importDoneMail(
     : "";
   return {
     to: input.to,
-    subject: `Placement: caricamento n. ${input.uploadId} elaborato${counts.ko ? `, ${rowsText(counts.ko)} scartate` : " senza scarti"}`,
+    subject: `Placement: caricamento n. ${input.uploadId} elaborato${counts.ko ? `, ${counts.ko === 1 ? "1 riga scartata" : `${counts.ko} righe scartate`}` : " senza scarti"}`,
     text:
       `Il file caricato il ${input.uploadedAt} per l'anno ${input.year} è stato elaborato.\n\n` +
       `Righe lette: ${counts.total}\nAcquisite (OK): ${counts.ok}\nInvariate: ${counts.unchanged}\nScartate (KO): ${counts.ko}` +

@@ -35,14 +35,17 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
   return (
     <Layout ctx={props.ctx}>
       <h1>Agenzie per il Lavoro</h1>
-      <p class="subtitle">Avanzamento della campagna {props.year} per agenzia.</p>
+      <p class="subtitle">
+        Avanzamento della campagna {props.year} per agenzia. "Fascia nota": iscrizioni con la fascia debole dichiarata,
+        comprese quelle delle aule omogenee, la cui categoria è nota dall'aula.
+      </p>
       {props.years.length > 1 && <YearPicker action="/fondo" years={props.years} selected={props.year} />}
       <table id="agencies">
         <thead>
           <tr>
             {header("Agenzia", "agenzia", false)}
             {header("Iscrizioni", "iscrizioni")}
-            {header("Dichiarate", "dichiarate")}
+            {header("Fascia nota", "dichiarate")}
             {header("Placement", "placement")}
             {header("Ultimo caricamento", "caricamento")}
             {header("Elaborazioni in errore", "errori")}

@@ -42,7 +42,7 @@ export function ProjectPage(props: {
             ) : (
               <span class="badge">Aula non omogenea</span>
             )}{" "}
-            <span class="muted">{cls.trainees.length} allievi</span>
+            <span class="muted">{cls.trainees.length === 1 ? "1 allievo" : `${cls.trainees.length} allievi`}</span>
           </h2>
           <table>
             <thead>

@@ -32,8 +32,9 @@ export function BookingForm(props: {
       <input type="hidden" name="_csrf" value={props.csrfToken} />
       <h2>Prenota il download</h2>
       <p class="muted">
-        Il file contiene un allievo per riga per i progetti dell'agenzia dell'anno e delle tipologie scelte. Riceverai
-        un'e-mail quando è pronto.
+        Il file contiene un allievo per riga per i progetti dell'agenzia dell'anno e delle tipologie scelte. Quando è
+        pronto ne ricevono avviso per e-mail il Responsabile Politiche Attive, i Referenti abilitati al Placement e
+        l'eventuale indirizzo aggiuntivo.
       </p>
       {props.booked && (
         <p class="notice info" role="status">

@@ -33,7 +33,8 @@ export function ImportSection(props: ImportSectionProps) {
           <h2>Carica il file compilato</h2>
           <p class="muted">
             Excel (.xlsx, .xls), LibreOffice (.ods) o CSV, fino a {props.maxMb} MB. Il file viene controllato subito e poi
-            elaborato: l'esito arriva per e-mail e compare qui sotto.
+            elaborato: l'esito compare qui sotto e viene inviato per e-mail al Responsabile Politiche Attive e ai Referenti
+            abilitati al Placement.
           </p>
           {props.queued && (
             <p class="notice info" role="status">
