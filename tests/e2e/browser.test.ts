@@ -77,8 +77,13 @@ describe("in a real browser", () => {
     await page.goto(`${server.url}/login`);
     await page.getByLabel("E-mail").fill("nessuno@example.org");
     await page.getByLabel("Password").fill("sbagliata");
-    await page.getByRole("button", { name: "Accedi" }).click();
-    await expect(page.getByRole("alert").textContent()).resolves.toContain("E-mail o password non corrette");
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/login")),
+      page.getByRole("button", { name: "Accedi" }).click(),
+    ]);
+    expect(response.status()).toBe(401);
+    await page.waitForLoadState();
+    expect(await page.locator("p[role=alert]").textContent()).toContain("E-mail o password non corrette");
     await page.close();
   });
 
