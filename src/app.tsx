@@ -18,6 +18,7 @@ import { authRoutes } from "./routes/auth.tsx";
 import { fundRoutes } from "./routes/fund.tsx";
 import { healthRoutes } from "./routes/health.ts";
 import { placementRoutes } from "./routes/placement.tsx";
+import { profileRoutes } from "./routes/profile.tsx";
 import { projectRoutes } from "./routes/projects.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { isFundOperator, loadSession } from "./services/auth.ts";
@@ -142,6 +143,20 @@ export function createApp(deps: Deps) {
     await next();
   });
 
+  // A one-time password leads to the password page, and only there, until it is changed.
+  app.use(async (c, next) => {
+    const user = c.get("user");
+    const path = new URL(c.req.url).pathname;
+    if (user?.mustChangePassword && path !== "/profilo/password" && path !== "/logout") {
+      if (isHtmx(c)) {
+        c.header("HX-Redirect", "/profilo/password");
+        return c.body(null, 204);
+      }
+      return c.redirect("/profilo/password", 303);
+    }
+    await next();
+  });
+
   app.get("/", (c) => {
     const user = c.get("user");
     if (!user) return c.redirect("/login", 303);
@@ -151,6 +166,7 @@ export function createApp(deps: Deps) {
   app.route("/progetti", projectRoutes);
   app.route("/placement", placementRoutes);
   app.route("/fondo", fundRoutes);
+  app.route("/profilo", profileRoutes);
 
   const renderError = (c: Context<AppEnv>, status: number, message: string) => {
     c.status(status as 400);

@@ -9,7 +9,7 @@ import { ROLES, type Role } from "./db/schema.ts";
 import { createDeps } from "./http.ts";
 import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createUser } from "./services/auth.ts";
+import { createUser, oneTimePassword, resetPassword } from "./services/auth.ts";
 import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
@@ -36,6 +36,8 @@ Commands:
   user create --role ROLE --email EMAIL [--name NAME] [--agency CODE] [--placement]
                                 create a user and print a one-time password;
                                 ROLE is one of ${ROLES.join(", ")}
+  user reset-password --email EMAIL
+                                print a one-time password, to be changed at the next sign-in
 
 Flags and environment variables are equivalent; flags win.
 `;
@@ -167,7 +169,7 @@ async function userCreate(config: Config, flags: Record<string, string>): Promis
     if (!agency) throw new StartupError("--agency must be the code of an existing agency for agency roles");
     agencyId = agency.id;
   }
-  const password = Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("base64url");
+  const password = oneTimePassword();
   try {
     await createUser(db, {
       email,
@@ -176,12 +178,22 @@ async function userCreate(config: Config, flags: Record<string, string>): Promis
       agencyId,
       placementPermission: flags["--placement"] !== undefined,
       password,
+      mustChangePassword: true,
     });
   } catch (error) {
     if (String(error).includes("UNIQUE")) throw new StartupError(`a user with e-mail ${email} already exists`);
     throw error;
   }
-  console.log(`created ${role} ${email.toLowerCase()}; one-time password: ${password}`);
+  console.log(`created ${role} ${email.toLowerCase()}; one-time password: ${password} (to be changed at the first sign-in)`);
+}
+
+async function userResetPassword(config: Config, flags: Record<string, string>): Promise<void> {
+  const email = flags["--email"];
+  if (!email) throw new StartupError("--email is required");
+  const db = openStore(config);
+  const password = await resetPassword(db, email);
+  if (!password) throw new StartupError(`there is no user with e-mail ${email}`);
+  console.log(`one-time password for ${email.toLowerCase()}: ${password} (to be changed at the next sign-in)`);
 }
 
 async function main(args: string[]): Promise<void> {
@@ -202,6 +214,7 @@ async function main(args: string[]): Promise<void> {
     backup: ["--out"],
     seed: ["--agencies", "--enrollments", "--seed"],
     "user create": ["--role", "--email", "--name", "--agency", "--placement"],
+    "user reset-password": ["--email"],
   };
   const restoreFile = positionals[0] === "restore" && positionals.length === 2 ? positionals[1]! : null;
   const allowed = restoreFile ? [] : commandFlags[command];
@@ -235,6 +248,7 @@ async function main(args: string[]): Promise<void> {
       throw error;
     }
   }
+  if (command === "user reset-password") return userResetPassword(config, flags);
   return userCreate(config, flags);
 }
 

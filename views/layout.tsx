@@ -50,6 +50,7 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
               <span>
                 {ctx.agencyName ?? "Fondo"} · {ctx.user.name} ({ROLE_LABELS[ctx.user.role]})
               </span>
+              <a href="/profilo/password">Password</a>
               <form method="post" action="/logout">
                 <input type="hidden" name="_csrf" value={ctx.csrfToken} />
                 <button type="submit" class="link">

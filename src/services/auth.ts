@@ -181,3 +181,49 @@ export function hasPlacementPermission(user: Pick<User, "role" | "placementPermi
 }
 
 export const isFundOperator = (user: Pick<User, "role">) => user.role === "fund_operator";
+
+export const MIN_PASSWORD_LENGTH = 10;
+
+/** Why a new password cannot be used, as a sentence; null when it can. */
+export function passwordProblem(password: string, email: string): string | null {
+  if (password.length < MIN_PASSWORD_LENGTH) return `La nuova password deve avere almeno ${MIN_PASSWORD_LENGTH} caratteri.`;
+  if (password.toLowerCase().includes(email.split("@")[0]!.toLowerCase())) {
+    return "La nuova password non deve contenere il tuo nome utente.";
+  }
+  return null;
+}
+
+/** The user's own change: the current password first, then the new one. */
+export async function changePassword(
+  db: Db,
+  user: User,
+  current: string,
+  next: string,
+): Promise<{ ok: true } | { ok: false; field: "current" | "next"; error: string }> {
+  if (!(await Bun.password.verify(current, user.passwordHash))) {
+    return { ok: false, field: "current", error: "La password attuale non è corretta." };
+  }
+  if (current === next) return { ok: false, field: "next", error: "La nuova password deve essere diversa da quella attuale." };
+  const problem = passwordProblem(next, user.email);
+  if (problem) return { ok: false, field: "next", error: problem };
+  db.update(users)
+    .set({ passwordHash: await hashPassword(next), mustChangePassword: false })
+    .where(eq(users.id, user.id))
+    .run();
+  return { ok: true };
+}
+
+/** A one-time password the user must change at the next sign-in; open sessions end. */
+export async function resetPassword(db: Db, email: string): Promise<string | null> {
+  const user = db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
+  if (!user) return null;
+  const password = oneTimePassword();
+  db.update(users)
+    .set({ passwordHash: await hashPassword(password), mustChangePassword: true })
+    .where(eq(users.id, user.id))
+    .run();
+  db.delete(sessions).where(eq(sessions.userId, user.id)).run();
+  return password;
+}
+
+export const oneTimePassword = () => Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("base64url");

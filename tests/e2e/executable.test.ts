@@ -99,8 +99,21 @@ describe("the executable", () => {
       const base = `http://127.0.0.1:${port}`;
       await waitFor(`${base}/healthz`);
       const cookie = await signIn(base, "admin@fondo.example", password);
-      const page = await fetch(`${base}/fondo`, { headers: { Cookie: cookie } });
-      expect(page.status).toBe(200);
+      const first = await fetch(`${base}/fondo`, { headers: { Cookie: cookie }, redirect: "manual" });
+      expect(first.headers.get("Location")).toBe("/profilo/password");
+      const changed = await fetch(`${base}/profilo/password`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: await csrfToken(base, cookie, "/profilo/password"), attuale: password, nuova: "password-scelta-2020", ripeti: "password-scelta-2020" }),
+      });
+      expect(changed.status).toBe(303);
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie } })).status).toBe(200);
+
+      const reset = run(dir, ["user", "reset-password", "--email", "admin@fondo.example"]);
+      expect(reset.exitCode).toBe(0);
+      expect(reset.stdout).toMatch(/one-time password for admin@fondo\.example: \S+/);
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie }, redirect: "manual" })).status).toBe(303);
     } finally {
       child.kill("SIGTERM");
       await child.exited;

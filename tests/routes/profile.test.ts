@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { resetPassword } from "../../src/services/auth.ts";
+import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+let t: TestApp;
+let f: ReturnType<typeof fixtures>;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  f = fixtures(t.db);
+});
+afterAll(() => t.close());
+
+const change = (client: ReturnType<TestApp["client"]>, attuale: string, nuova: string, ripeti = nuova) =>
+  client.post("/profilo/password", { attuale, nuova, ripeti });
+
+describe("changing one's own password", () => {
+  test("each mistake is named; then the new password works and the old one does not", async () => {
+    const client = t.client("192.0.2.31");
+    await client.login(f.referentA);
+    await client.get("/profilo/password");
+    const cases: [string, string, string, string][] = [
+      ["sbagliata", "una-nuova-password", "una-nuova-password", "La password attuale non è corretta."],
+      ["demo1234", "corta", "corta", "La nuova password deve avere almeno 10 caratteri."],
+      ["demo1234", "una-nuova-password", "un-altra-password", "Le due password nuove non coincidono."],
+    ];
+    for (const [current, next, repeat, message] of cases) {
+      const response = await change(client, current, next, repeat);
+      expect(response.status).toBe(422);
+      expect(await response.text()).toContain(message);
+    }
+    const done = await change(client, "demo1234", "una-nuova-password");
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain("Password cambiata.");
+
+    const again = t.client("192.0.2.32");
+    expect((await again.login(f.referentA, "demo1234")).status).toBe(401);
+    expect((await again.login(f.referentA, "una-nuova-password")).status).toBe(303);
+  });
+});
+
+describe("a one-time password", () => {
+  test("ends open sessions and must be changed before anything else", async () => {
+    const open = t.client("192.0.2.33");
+    await open.login(f.operatorA);
+    expect((await open.get("/progetti")).status).toBe(200);
+
+    const oneTime = (await resetPassword(t.db, f.operatorA))!;
+    expect(oneTime.length).toBeGreaterThanOrEqual(12);
+    expect((await open.get("/progetti")).status).toBe(303);
+
+    const client = t.client("192.0.2.34");
+    await client.login(f.operatorA, oneTime);
+    const page = await client.get("/progetti");
+    expect(page.status).toBe(303);
+    expect(page.headers.get("Location")).toBe("/profilo/password");
+    const htmx = await client.request("/progetti", { headers: { "HX-Request": "true" } });
+    expect(htmx.headers.get("HX-Redirect")).toBe("/profilo/password");
+    expect(await (await client.get("/profilo/password")).text()).toContain("password provvisoria");
+
+    const changed = await change(client, oneTime, "scelta-da-me-2020");
+    expect(changed.status).toBe(303);
+    expect((await client.get("/progetti")).status).toBe(200);
+    expect(await resetPassword(t.db, "nessuno@example.org")).toBeNull();
+  });
+});
