@@ -68,3 +68,43 @@ export async function sendPendingMail(
 export function listOutbox(db: Db, limit = 200) {
   return db.select().from(mailOutbox).orderBy(desc(mailOutbox.id)).limit(limit).all();
 }
+
+/** A failed message goes back to the queue, to be tried again at the next round. */
+export function resendMail(db: Db, id: number): boolean {
+  const resent = db
+    .update(mailOutbox)
+    .set({ status: "pending", attempts: 0, nextAttemptAt: null })
+    .where(and(eq(mailOutbox.id, id), eq(mailOutbox.status, "failed")))
+    .returning({ id: mailOutbox.id })
+    .all();
+  return resent.length === 1;
+}
+
+/** Sends a test message now, through the outbox so that it is listed like the others. */
+export async function sendTestMail(
+  db: Db,
+  clock: Clock,
+  transport: MailTransport,
+  from: string,
+  to: string,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  const row = db
+    .insert(mailOutbox)
+    .values({
+      recipients: [to],
+      subject: "Placement: messaggio di prova",
+      textBody: "Questo è un messaggio di prova inviato da Placement per verificare la configurazione della posta.",
+      createdAt: clock.now(),
+    })
+    .returning()
+    .get();
+  try {
+    await transport.send({ id: row.id, from, to: [to], subject: row.subject, text: row.textBody });
+    db.update(mailOutbox).set({ status: "sent", attempts: 1, sentAt: clock.now() }).where(eq(mailOutbox.id, row.id)).run();
+    return { ok: true };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    db.update(mailOutbox).set({ status: "failed", attempts: 1, lastError: message }).where(eq(mailOutbox.id, row.id)).run();
+    return { ok: false, error: message };
+  }
+}

@@ -9,7 +9,12 @@ const STATUS = {
   failed: <span class="badge ko">non inviato</span>,
 };
 
-export function OutboxPage(props: { ctx: PageContext; messages: ReturnType<typeof listOutbox>; filesDir: string | null }) {
+export function OutboxPage(props: {
+  ctx: PageContext;
+  messages: ReturnType<typeof listOutbox>;
+  filesDir: string | null;
+  test?: { to: string; result: { ok: true } | { ok: false; error: string } | null; error?: string };
+}) {
   return (
     <Layout ctx={props.ctx}>
       <h1>Posta in uscita</h1>
@@ -21,6 +26,32 @@ export function OutboxPage(props: { ctx: PageContext; messages: ReturnType<typeo
       ) : (
         <p class="subtitle">I messaggi vengono inviati tramite il server SMTP configurato; quelli non riusciti sono ritentati.</p>
       )}
+      <form class="card stacked" method="post" action="/fondo/posta/prova">
+        <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />
+        <h2>Prova la configurazione</h2>
+        {props.test?.result?.ok === true && (
+          <p class="notice info" role="status">
+            Messaggio di prova inviato a {props.test.to}.
+          </p>
+        )}
+        {props.test?.result?.ok === false && (
+          <p class="notice error" role="alert">
+            Invio non riuscito: {props.test.result.error}. Controlla SMTP_URL e MAIL_FROM, poi riprova.
+          </p>
+        )}
+        <label>
+          Indirizzo a cui inviare un messaggio di prova
+          <input type="email" name="indirizzo" required value={props.test?.to ?? ""} />
+          {props.test?.error && (
+            <span class="field-error" role="alert">
+              {props.test.error}
+            </span>
+          )}
+        </label>
+        <div>
+          <button type="submit">Invia messaggio di prova</button>
+        </div>
+      </form>
       {props.messages.length === 0 ? (
         <p class="notice info">Nessun messaggio.</p>
       ) : (
@@ -47,7 +78,17 @@ export function OutboxPage(props: { ctx: PageContext; messages: ReturnType<typeo
                 </td>
                 <td>{STATUS[m.status]}</td>
                 <td class="num">{m.attempts}</td>
-                <td class="muted">{m.lastError ?? ""}</td>
+                <td class="muted">
+                  {m.lastError ?? ""}
+                  {m.status === "failed" && (
+                    <form method="post" action={`/fondo/posta/${m.id}/rinvia`}>
+                      <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />
+                      <button type="submit" class="link">
+                        Rinvia
+                      </button>
+                    </form>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startSmtpSink } from "../helpers/smtp-sink.ts";
+import { unusedPort } from "../helpers/ports.ts";
+import { createTestApp, fixtures } from "../helpers/test-app.ts";
+
+let sink: Awaited<ReturnType<typeof startSmtpSink>>;
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+});
+afterAll(() => sink.close());
+
+describe("the fund's mail page", () => {
+  test("the test button sends through the real SMTP server and lists the message", async () => {
+    const t = await createTestApp({ env: { SMTP_URL: `smtp://127.0.0.1:${sink.port}` } });
+    try {
+      const client = t.client();
+      await client.login(fixtures(t.db).fund);
+      await client.get("/fondo/posta");
+      const invalid = await client.post("/fondo/posta/prova", { indirizzo: "non valido" });
+      expect(invalid.status).toBe(422);
+      expect(await invalid.text()).toContain("Scrivi un indirizzo e-mail valido.");
+      const response = await client.post("/fondo/posta/prova", { indirizzo: "sistemi@fondo.example" });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain("Messaggio di prova inviato a sistemi@fondo.example.");
+      expect(sink.messages.map((m) => m.to)).toContainEqual(["sistemi@fondo.example"]);
+      expect(sink.messages.at(-1)!.raw).toContain("Subject: Placement: messaggio di prova");
+      expect(t.db.$client.query("SELECT status FROM mail_outbox").all()).toEqual([{ status: "sent" }]);
+    } finally {
+      t.close();
+    }
+  });
+
+  test("a failure is shown with its cause, and a failed message can be sent again", async () => {
+    const t = await createTestApp({ env: { SMTP_URL: `smtp://127.0.0.1:${unusedPort()}` } });
+    try {
+      const client = t.client();
+      await client.login(fixtures(t.db).fund);
+      await client.get("/fondo/posta");
+      const response = await client.post("/fondo/posta/prova", { indirizzo: "sistemi@fondo.example" });
+      expect(response.status).toBe(422);
+      expect(await response.text()).toContain("Invio non riuscito");
+      const failed = t.db.$client.query("SELECT id, status FROM mail_outbox").get() as { id: number; status: string };
+      expect(failed.status).toBe("failed");
+      const page = await (await client.get("/fondo/posta")).text();
+      expect(page).toContain(`/fondo/posta/${failed.id}/rinvia`);
+      expect((await client.post(`/fondo/posta/${failed.id}/rinvia`, {})).status).toBe(303);
+      expect(t.db.$client.query("SELECT status, attempts FROM mail_outbox").get()).toEqual({ status: "pending", attempts: 0 });
+      expect((await client.post(`/fondo/posta/${failed.id}/rinvia`, {})).status).toBe(404);
+    } finally {
+      t.close();
+    }
+  });
+
+  test("agency users and anonymous visitors do not reach it", async () => {
+    const t = await createTestApp();
+    try {
+      const agency = t.client();
+      await agency.login(fixtures(t.db).rpaA);
+      await agency.get("/progetti");
+      expect((await agency.get("/fondo/posta")).status).toBe(404);
+      expect((await agency.post("/fondo/posta/prova", { indirizzo: "x@example.org" })).status).toBe(404);
+      const anonymous = t.client();
+      expect((await anonymous.get("/fondo/posta")).status).toBe(303);
+    } finally {
+      t.close();
+    }
+  });
+});
