@@ -45,6 +45,7 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
               )}
               {ctx.user.isFund && <NavLink href="/fondo" section="fondo" current={ctx.section} label="Agenzie" />}
               {ctx.user.isFund && <NavLink href="/fondo/posta" section="posta" current={ctx.section} label="Posta" />}
+              {ctx.user.isFund && <NavLink href="/fondo/registro" section="registro" current={ctx.section} label="Registro" />}
             </nav>
             <div class="who">
               <span>

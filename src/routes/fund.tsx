@@ -3,6 +3,7 @@ import { z } from "zod";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FundAgenciesPage, type AgencySort } from "../../views/pages/fund-agencies.tsx";
+import { AuditPage } from "../../views/pages/audit.tsx";
 import { OutboxPage } from "../../views/pages/outbox.tsx";
 import {
   clientAddress,
@@ -16,16 +17,35 @@ import {
   type AppEnv,
 } from "../http.ts";
 import { fundFigures } from "../services/dashboard.ts";
-import { getAgency } from "../services/projects.ts";
+import { getAgency, listAgencies } from "../services/projects.ts";
 import { narrowTo } from "../services/scope.ts";
 import { dataPaths } from "../config.ts";
 import { listOutbox, resendMail, sendTestMail } from "../mail/outbox.ts";
-import { recordAudit } from "../services/audit.ts";
+import { auditActions, recordAudit, searchAudit, type AuditFilters } from "../services/audit.ts";
+import { localDate } from "../services/campaigns.ts";
+import { AUDIT_COLUMNS } from "../sheets/audit-file.ts";
+import { writeTableFile } from "../sheets/table-file.ts";
 import { emlFileName } from "../mail/transport.ts";
 import { renderDashboard } from "./dashboard.tsx";
 import { selectedYear } from "./year.ts";
 
 const AGENCY_SORTS = new Set<AgencySort["column"]>(["agenzia", "iscrizioni", "dichiarate", "placement", "caricamento", "errori"]);
+
+const AUDIT_PAGE_ROWS = 500;
+const AUDIT_FILE_ROWS = 1_000_000;
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().catch(undefined);
+const auditQuery = z.object({
+  agenzia: z.coerce.number().int().positive().optional().catch(undefined),
+  utente: z.string().trim().max(320).optional().catch(undefined),
+  azione: z.string().max(64).optional().catch(undefined),
+  dal: day,
+  al: day,
+});
+
+function auditFilters(c: Context<AppEnv>): AuditFilters {
+  const q = auditQuery.parse(c.req.query());
+  return { agencyId: q.agenzia, user: q.utente || undefined, action: q.azione || undefined, from: q.dal, to: q.al };
+}
 
 function outboxPage(c: Context<AppEnv>, test?: Parameters<typeof OutboxPage>[0]["test"]) {
   const { db, mail, config } = c.get("deps");
@@ -58,6 +78,33 @@ export const fundRoutes = new Hono<AppEnv>()
       action: `/fondo/agenzie/${agency.id}`,
       section: "fondo",
       withJobs: false,
+    });
+  })
+  .get("/registro", (c) => {
+    const { db } = c.get("deps");
+    const filters = auditFilters(c);
+    return c.html(
+      <AuditPage
+        ctx={pageContext(c, "Registro", "registro")}
+        rows={searchAudit(db, filters, AUDIT_PAGE_ROWS)}
+        filters={filters}
+        agencies={listAgencies(db)}
+        actions={auditActions(db)}
+        query={new URL(c.req.url).search}
+        limit={AUDIT_PAGE_ROWS}
+      />,
+    );
+  })
+  .get("/registro/file", async (c) => {
+    const { db, clock } = c.get("deps");
+    const chunks: Uint8Array[] = [];
+    await writeTableFile("csv", "Registro", AUDIT_COLUMNS, searchAudit(db, auditFilters(c), AUDIT_FILE_ROWS), (chunk) => void chunks.push(chunk));
+    return new Response(new Blob(chunks as BlobPart[]), {
+      headers: {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": `attachment; filename="registro_${localDate(clock.now(), "Europe/Rome")}.csv"`,
+        "Cache-Control": "private, no-store",
+      },
     });
   })
   .get("/posta", (c) => c.html(outboxPage(c)))

@@ -101,3 +101,8 @@ export function projectRoster(db: Db, scope: Scope, projectId: number) {
   }
   return [...byClass.values()];
 }
+
+/** Every agency, for the fund's filters. */
+export function listAgencies(db: Db) {
+  return db.select({ id: agencies.id, code: agencies.code, name: agencies.name }).from(agencies).orderBy(asc(agencies.code)).all();
+}
