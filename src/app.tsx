@@ -14,6 +14,7 @@ import {
   type AppEnv,
   type Deps,
 } from "./http.ts";
+import { adminRoutes } from "./routes/admin.tsx";
 import { authRoutes } from "./routes/auth.tsx";
 import { fundRoutes } from "./routes/fund.tsx";
 import { healthRoutes } from "./routes/health.ts";
@@ -167,6 +168,7 @@ export function createApp(deps: Deps) {
   app.route("/placement", placementRoutes);
   app.route("/fondo", fundRoutes);
   app.route("/profilo", profileRoutes);
+  app.route("/amministrazione", adminRoutes);
 
   const renderError = (c: Context<AppEnv>, status: number, message: string) => {
     c.status(status as 400);

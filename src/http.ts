@@ -90,7 +90,7 @@ export function idParam(c: Context<AppEnv>, name: string): number {
   return Number.isSafeInteger(id) ? id : notFound();
 }
 
-export type Section = "progetti" | "placement" | "fondo" | "posta" | "registro";
+export type Section = "progetti" | "placement" | "fondo" | "posta" | "registro" | "admin";
 
 /** What the layout needs to know about the request. */
 export type PageContext = {

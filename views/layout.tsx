@@ -46,6 +46,9 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
               {ctx.user.isFund && <NavLink href="/fondo" section="fondo" current={ctx.section} label="Agenzie" />}
               {ctx.user.isFund && <NavLink href="/fondo/posta" section="posta" current={ctx.section} label="Posta" />}
               {ctx.user.isFund && <NavLink href="/fondo/registro" section="registro" current={ctx.section} label="Registro" />}
+              {ctx.user.isFund && (
+                <NavLink href="/amministrazione/agenzie" section="admin" current={ctx.section} label="Amministrazione" />
+              )}
             </nav>
             <div class="who">
               <span>

@@ -1,0 +1,147 @@
+import { Hono, type Context } from "hono";
+import { AgenciesAdminPage, AgencyAdminPage, CampaignsAdminPage, FundUsersPage, type FormState } from "../../views/pages/admin.tsx";
+import { clientAddress, idParam, notFound, pageContext, requireFundOperator, requireUser, signedInUser, type AppEnv } from "../http.ts";
+import {
+  addUser,
+  agencyUsers,
+  createAgency,
+  getUserAccount,
+  listAgencyAccounts,
+  parseRole,
+  saveCampaign,
+  setTemporaryPassword,
+  updateAgency,
+  updateUser,
+  type AdminResult,
+} from "../services/admin.ts";
+import { recordAudit } from "../services/audit.ts";
+import { listCampaigns } from "../services/campaigns.ts";
+
+type Form = Record<string, string>;
+
+async function formOf(c: Context<AppEnv>): Promise<Form> {
+  const body = await c.req.parseBody();
+  return Object.fromEntries(Object.entries(body).filter(([k, v]) => k !== "_csrf" && typeof v === "string")) as Form;
+}
+
+
+function audit(c: Context<AppEnv>, action: string, target: string, detail?: Record<string, unknown>) {
+  const { db, clock } = c.get("deps");
+  recordAudit(db, clock, { action, userId: signedInUser(c).id, target, detail, address: clientAddress(c) });
+}
+
+function agencyPage(c: Context<AppEnv>, id: number, state: FormState, status: 200 | 422 = 200) {
+  const { db } = c.get("deps");
+  const agency = listAgencyAccounts(db).find((a) => a.id === id) ?? notFound();
+  return c.html(<AgencyAdminPage ctx={pageContext(c, agency.name, "admin")} agency={agency} users={agencyUsers(db, id)} state={state} />, status);
+}
+
+function fundPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 = 200) {
+  return c.html(<FundUsersPage ctx={pageContext(c, "Operatori del Fondo", "admin")} users={agencyUsers(c.get("deps").db, null)} state={state} />, status);
+}
+
+/** The page a user belongs to, for answering a change to that user. */
+function userPage(c: Context<AppEnv>, agencyId: number | null, state: FormState, status: 200 | 422 = 200) {
+  return agencyId === null ? fundPage(c, state, status) : agencyPage(c, agencyId, state, status);
+}
+
+const failed = <T,>(result: AdminResult<T>, values: Form): FormState =>
+  result.ok ? {} : { field: result.field, error: result.error, values };
+
+const newUserNotice = (email: string, password: string) =>
+  `Utente ${email} creato. Password provvisoria, da comunicare all'utente e da cambiare al primo accesso: ${password}`;
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use(requireUser, requireFundOperator)
+  .get("/", (c) => c.redirect("/amministrazione/agenzie", 303))
+  .get("/agenzie", (c) =>
+    c.html(<AgenciesAdminPage ctx={pageContext(c, "Amministrazione", "admin")} agencies={listAgencyAccounts(c.get("deps").db)} state={{}} />),
+  )
+  .post("/agenzie", async (c) => {
+    const { db } = c.get("deps");
+    const form = await formOf(c);
+    const result = createAgency(db, { code: form.codice ?? "", name: form.nome ?? "" });
+    if (!result.ok) {
+      return c.html(<AgenciesAdminPage ctx={pageContext(c, "Amministrazione", "admin")} agencies={listAgencyAccounts(db)} state={failed(result, form)} />, 422);
+    }
+    audit(c, "agency_create", `agency:${result.value}`, { code: form.codice });
+    return c.redirect(`/amministrazione/agenzie/${result.value}`, 303);
+  })
+  .get("/agenzie/:id", (c) => agencyPage(c, idParam(c, "id"), {}))
+  .post("/agenzie/:id", async (c) => {
+    const id = idParam(c, "id");
+    if (!listAgencyAccounts(c.get("deps").db).some((a) => a.id === id)) notFound();
+    const form = await formOf(c);
+    const result = updateAgency(c.get("deps").db, id, { name: form.nome ?? "", disabled: form.disabilitata === "1" });
+    if (!result.ok) return agencyPage(c, id, failed(result, form), 422);
+    audit(c, "agency_update", `agency:${id}`, { disabled: form.disabilitata === "1" });
+    return agencyPage(c, id, { notice: "Agenzia aggiornata." });
+  })
+  .post("/agenzie/:id/utenti", async (c) => {
+    const id = idParam(c, "id");
+    if (!listAgencyAccounts(c.get("deps").db).some((a) => a.id === id)) notFound();
+    const form = await formOf(c);
+    const result = await addUser(c.get("deps").db, {
+      email: form.email ?? "",
+      name: form.nome ?? "",
+      role: parseRole(form.ruolo),
+      agencyId: id,
+      placementPermission: form.placement === "1",
+    });
+    if (!result.ok) return agencyPage(c, id, failed(result, form), 422);
+    audit(c, "user_create", `user:${result.value.id}`, { role: form.ruolo, agency: id });
+    return agencyPage(c, id, { notice: newUserNotice(form.email!.trim().toLowerCase(), result.value.password) });
+  })
+  .get("/fondo", (c) => fundPage(c, {}))
+  .post("/fondo/utenti", async (c) => {
+    const form = await formOf(c);
+    const result = await addUser(c.get("deps").db, {
+      email: form.email ?? "",
+      name: form.nome ?? "",
+      role: "fund_operator",
+      agencyId: null,
+      placementPermission: false,
+    });
+    if (!result.ok) return fundPage(c, failed(result, form), 422);
+    audit(c, "user_create", `user:${result.value.id}`, { role: "fund_operator" });
+    return fundPage(c, { notice: newUserNotice(form.email!.trim().toLowerCase(), result.value.password) });
+  })
+  .post("/utenti/:id", async (c) => {
+    const { db } = c.get("deps");
+    const id = idParam(c, "id");
+    const user = agencyUsersById(c, id);
+    const form = await formOf(c);
+    const result = updateUser(db, id, {
+      name: form.nome ?? "",
+      role: parseRole(form.ruolo),
+      placementPermission: form.placement === "1",
+      disabled: form.disabilitato === "1",
+    });
+    if (!result.ok) return userPage(c, user.agencyId, failed(result, form), 422);
+    audit(c, "user_update", `user:${id}`, { role: form.ruolo, placement: form.placement === "1", disabled: form.disabilitato === "1" });
+    return userPage(c, user.agencyId, { notice: `Utente ${user.email} aggiornato.` });
+  })
+  .post("/utenti/:id/password", async (c) => {
+    const id = idParam(c, "id");
+    const user = agencyUsersById(c, id);
+    const password = (await setTemporaryPassword(c.get("deps").db, id))!;
+    audit(c, "user_temporary_password", `user:${id}`);
+    return userPage(c, user.agencyId, {
+      notice: `Password provvisoria di ${user.email}, da comunicare all'utente e da cambiare al prossimo accesso: ${password}`,
+    });
+  })
+  .get("/campagne", (c) =>
+    c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(c.get("deps").db)} state={{}} />),
+  )
+  .post("/campagne", async (c) => {
+    const { db } = c.get("deps");
+    const form = await formOf(c);
+    const result = saveCampaign(db, { year: Number(form.anno), opensOn: form.apertura ?? "", deadline: form.scadenza ?? "" });
+    const state: FormState = result.ok ? { notice: `Campagna ${form.anno} salvata.` } : failed(result, form);
+    if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza });
+    return c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(db)} state={state} />, result.ok ? 200 : 422);
+  });
+
+function agencyUsersById(c: Context<AppEnv>, id: number) {
+  return getUserAccount(c.get("deps").db, id) ?? notFound();
+}

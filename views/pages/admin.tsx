@@ -1,0 +1,277 @@
+import type { PageContext } from "../../src/http.ts";
+import type { Role } from "../../src/db/schema.ts";
+import { formatDate, type Campaign } from "../../src/services/campaigns.ts";
+import type { User } from "../../src/services/auth.ts";
+import type { listAgencyAccounts } from "../../src/services/admin.ts";
+import { Layout } from "../layout.tsx";
+
+type Agency = ReturnType<typeof listAgencyAccounts>[number];
+export type FormState = { field?: string; error?: string; notice?: string; values?: Record<string, string> };
+
+const ROLE_NAMES: Record<Role, string> = {
+  rpa: "Responsabile Politiche Attive",
+  referent: "Referente",
+  operator: "Operatore ApL",
+  fund_operator: "Operatore Fondo",
+};
+
+function Notice(props: { state: FormState }) {
+  if (props.state.error) {
+    return (
+      <p class="notice error" role="alert">
+        {props.state.error}
+      </p>
+    );
+  }
+  return props.state.notice ? (
+    <p class="notice info" role="status">
+      {props.state.notice}
+    </p>
+  ) : null;
+}
+
+function Csrf(props: { ctx: PageContext }) {
+  return <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />;
+}
+
+function AdminTabs() {
+  return (
+    <nav class="tabs" aria-label="Amministrazione">
+      <a href="/amministrazione/agenzie">Agenzie e utenti</a>
+      <a href="/amministrazione/fondo">Operatori del Fondo</a>
+      <a href="/amministrazione/campagne">Campagne</a>
+    </nav>
+  );
+}
+
+export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[]; state: FormState }) {
+  const v = props.state.values ?? {};
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>Amministrazione</h1>
+      <AdminTabs />
+      <Notice state={props.state} />
+      <table id="agency-accounts">
+        <thead>
+          <tr>
+            <th>Codice</th>
+            <th>Agenzia</th>
+            <th>Stato</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.agencies.map((a) => (
+            <tr>
+              <td class="mono">{a.code}</td>
+              <td>
+                <a href={`/amministrazione/agenzie/${a.id}`}>{a.name}</a>
+              </td>
+              <td>{a.disabled ? <span class="badge ko">disabilitata</span> : <span class="badge ok">attiva</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form class="card stacked" method="post" action="/amministrazione/agenzie">
+        <Csrf ctx={props.ctx} />
+        <h2>Nuova agenzia</h2>
+        <label>
+          Codice
+          <input type="text" name="codice" required value={v.codice ?? ""} />
+        </label>
+        <label>
+          Ragione sociale
+          <input type="text" name="nome" required value={v.nome ?? ""} />
+        </label>
+        <div>
+          <button type="submit">Crea agenzia</button>
+        </div>
+      </form>
+    </Layout>
+  );
+}
+
+function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
+  return (
+    <table id="users">
+      <thead>
+        <tr>
+          <th>E-mail</th>
+          <th>Nome</th>
+          <th>Ruolo</th>
+          <th>Permesso Placement</th>
+          <th>Disabilitato</th>
+          <th></th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.users.map((u) => (
+          <tr data-user={u.email}>
+            <td>{u.email}</td>
+            <td colspan={4}>
+              <form method="post" action={`/amministrazione/utenti/${u.id}`} class="inline">
+                <Csrf ctx={props.ctx} />
+                <input type="text" name="nome" value={u.name} aria-label="Nome" required />
+                <select name="ruolo" aria-label="Ruolo">
+                  {props.roles.map((r) => (
+                    <option value={r} selected={r === u.role}>
+                      {ROLE_NAMES[r]}
+                    </option>
+                  ))}
+                </select>
+                <label class="check">
+                  <input type="checkbox" name="placement" value="1" checked={u.placementPermission} /> Placement
+                </label>
+                <label class="check">
+                  <input type="checkbox" name="disabilitato" value="1" checked={u.disabled} /> Disabilitato
+                </label>
+                <button type="submit">Salva</button>
+              </form>
+            </td>
+            <td>{u.mustChangePassword && <span class="badge warn">password provvisoria</span>}</td>
+            <td>
+              <form method="post" action={`/amministrazione/utenti/${u.id}/password`}>
+                <Csrf ctx={props.ctx} />
+                <button type="submit" class="link">
+                  Password provvisoria
+                </button>
+              </form>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function NewUserForm(props: { ctx: PageContext; action: string; roles: Role[]; state: FormState }) {
+  const v = props.state.values ?? {};
+  return (
+    <form class="card stacked" method="post" action={props.action}>
+      <Csrf ctx={props.ctx} />
+      <h2>Nuovo utente</h2>
+      <label>
+        E-mail
+        <input type="email" name="email" required value={v.email ?? ""} />
+      </label>
+      <label>
+        Nome e cognome
+        <input type="text" name="nome" required value={v.nome ?? ""} />
+      </label>
+      {props.roles.length > 1 ? (
+        <label>
+          Ruolo
+          <select name="ruolo">
+            {props.roles.map((r) => (
+              <option value={r} selected={r === v.ruolo}>
+                {ROLE_NAMES[r]}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : (
+        <input type="hidden" name="ruolo" value={props.roles[0]} />
+      )}
+      {props.roles.length > 1 && (
+        <label class="check">
+          <input type="checkbox" name="placement" value="1" checked={v.placement === "1"} /> Permesso Placement
+        </label>
+      )}
+      <div>
+        <button type="submit">Crea utente</button>
+      </div>
+    </form>
+  );
+}
+
+const AGENCY_ROLES: Role[] = ["rpa", "referent", "operator"];
+
+export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users: User[]; state: FormState }) {
+  const a = props.agency;
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>{a.name}</h1>
+      <AdminTabs />
+      <Notice state={props.state} />
+      <form class="card stacked" method="post" action={`/amministrazione/agenzie/${a.id}`}>
+        <Csrf ctx={props.ctx} />
+        <h2>
+          Agenzia <span class="mono">{a.code}</span>
+        </h2>
+        <label>
+          Ragione sociale
+          <input type="text" name="nome" required value={a.name} />
+        </label>
+        <label class="check">
+          <input type="checkbox" name="disabilitata" value="1" checked={a.disabled} /> Disabilitata
+        </label>
+        <div>
+          <button type="submit">Salva</button>
+        </div>
+      </form>
+      <h2>Utenti</h2>
+      <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} />
+      <NewUserForm ctx={props.ctx} action={`/amministrazione/agenzie/${a.id}/utenti`} roles={AGENCY_ROLES} state={props.state} />
+    </Layout>
+  );
+}
+
+export function FundUsersPage(props: { ctx: PageContext; users: User[]; state: FormState }) {
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>Operatori del Fondo</h1>
+      <AdminTabs />
+      <Notice state={props.state} />
+      <UsersTable ctx={props.ctx} users={props.users} roles={["fund_operator"]} />
+      <NewUserForm ctx={props.ctx} action="/amministrazione/fondo/utenti" roles={["fund_operator"]} state={props.state} />
+    </Layout>
+  );
+}
+
+export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaign[]; state: FormState }) {
+  const v = props.state.values ?? {};
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>Campagne</h1>
+      <AdminTabs />
+      <Notice state={props.state} />
+      <table id="campaigns">
+        <thead>
+          <tr>
+            <th>Anno</th>
+            <th>Apertura</th>
+            <th>Scadenza (fine giornata, ora italiana)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.campaigns.map((c) => (
+            <tr data-year={String(c.year)}>
+              <td>{c.year}</td>
+              <td>{formatDate(c.opensOn)}</td>
+              <td>{formatDate(c.deadline)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form class="card stacked" method="post" action="/amministrazione/campagne">
+        <Csrf ctx={props.ctx} />
+        <h2>Nuova campagna o modifica di una esistente</h2>
+        <label>
+          Anno di riferimento
+          <input type="number" name="anno" required min="2000" max="2100" value={v.anno ?? ""} />
+        </label>
+        <label>
+          Apertura
+          <input type="date" name="apertura" required value={v.apertura ?? ""} />
+        </label>
+        <label>
+          Scadenza
+          <input type="date" name="scadenza" required value={v.scadenza ?? ""} />
+        </label>
+        <div>
+          <button type="submit">Salva campagna</button>
+        </div>
+      </form>
+    </Layout>
+  );
+}
