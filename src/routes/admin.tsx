@@ -1,8 +1,21 @@
 import { Hono, type Context } from "hono";
-import { AgenciesAdminPage, AgencyAdminPage, CampaignsAdminPage, FundUsersPage, type FormState } from "../../views/pages/admin.tsx";
+import {
+  AgenciesAdminPage,
+  AgencyAdminPage,
+  CampaignsAdminPage,
+  FundUsersPage,
+  ReferenceListPage,
+  type FormState,
+} from "../../views/pages/admin.tsx";
 import { clientAddress, idParam, notFound, pageContext, requireFundOperator, requireUser, signedInUser, type AppEnv } from "../http.ts";
 import {
+  addReferenceEntry,
   addUser,
+  deleteReferenceEntry,
+  REFERENCE_LIST_NAMES,
+  referenceEntries,
+  updateReferenceEntry,
+  type ReferenceListName,
   agencyUsers,
   createAgency,
   getUserAccount,
@@ -130,6 +143,36 @@ export const adminRoutes = new Hono<AppEnv>()
       notice: `Password provvisoria di ${user.email}, da comunicare all'utente e da cambiare al prossimo accesso: ${password}`,
     });
   })
+  .get("/liste/:list", (c) => listPage(c, listName(c), {}))
+  .post("/liste/:list", async (c) => {
+    const list = listName(c);
+    const form = await formOf(c);
+    const result = addReferenceEntry(c.get("deps").db, list, { code: form.codice ?? "", description: form.descrizione ?? "" });
+    if (!result.ok) return listPage(c, list, failed(result, form), 422);
+    audit(c, "reference_add", `${list}:${form.codice?.trim().toUpperCase()}`);
+    return listPage(c, list, { notice: "Codice aggiunto." });
+  })
+  .post("/liste/:list/:code", async (c) => {
+    const list = listName(c);
+    const code = c.req.param("code");
+    const form = await formOf(c);
+    const result = updateReferenceEntry(c.get("deps").db, list, code, {
+      description: form.descrizione ?? "",
+      active: form.attivo === "1",
+      sortOrder: Number(form.ordine),
+    });
+    if (!result.ok) return listPage(c, list, failed(result, form), 422);
+    audit(c, "reference_update", `${list}:${code}`, { active: form.attivo === "1" });
+    return listPage(c, list, { notice: `Codice ${code} aggiornato.` });
+  })
+  .post("/liste/:list/:code/elimina", (c) => {
+    const list = listName(c);
+    const code = c.req.param("code");
+    const result = deleteReferenceEntry(c.get("deps").db, list, code);
+    if (!result.ok) return listPage(c, list, failed(result, {}), 422);
+    audit(c, "reference_delete", `${list}:${code}`);
+    return listPage(c, list, { notice: `Codice ${code} eliminato.` });
+  })
   .get("/campagne", (c) =>
     c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(c.get("deps").db)} state={{}} />),
   )
@@ -141,6 +184,18 @@ export const adminRoutes = new Hono<AppEnv>()
     if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza });
     return c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(db)} state={state} />, result.ok ? 200 : 422);
   });
+
+function listName(c: Context<AppEnv>): ReferenceListName {
+  const name = c.req.param("list") as ReferenceListName;
+  return REFERENCE_LIST_NAMES.includes(name) ? name : notFound();
+}
+
+function listPage(c: Context<AppEnv>, list: ReferenceListName, state: FormState, status: 200 | 422 = 200) {
+  return c.html(
+    <ReferenceListPage ctx={pageContext(c, "Liste di codici", "admin")} list={list} entries={referenceEntries(c.get("deps").db, list)} state={state} />,
+    status,
+  );
+}
 
 function agencyUsersById(c: Context<AppEnv>, id: number) {
   return getUserAccount(c.get("deps").db, id) ?? notFound();

@@ -96,4 +96,23 @@ describe("administration pages", () => {
     expect((await fund.post("/amministrazione/campagne", { anno: "2020", apertura: "2021-08-04", scadenza: "2021-12-15" })).status).toBe(200);
     expect(one("SELECT opens_on, deadline FROM campaigns WHERE year = 2020")).toEqual({ opens_on: "2021-08-04", deadline: "2021-12-15" });
   });
+
+  test("reference lists: codes are added and edited; a code in use is only disabled, an unused one deleted", async () => {
+    const base = "/amministrazione/liste/categorie";
+    expect((await fund.post(base, { codice: "no", descrizione: "Riservato" })).status).toBe(422);
+    expect((await fund.post(base, { codice: "NEET", descrizione: "Giovane che non studia e non lavora" })).status).toBe(200);
+    expect(one("SELECT description, active FROM vulnerable_categories WHERE code = 'NEET'")).toEqual({
+      description: "Giovane che non studia e non lavora",
+      active: 1,
+    });
+    const used = one<{ v: string }>("SELECT fascia_debole AS v FROM enrollments WHERE fascia_debole NOT IN ('NO') AND fascia_debole IS NOT NULL LIMIT 1").v;
+    const refused = await fund.post(`${base}/${used}/elimina`, {});
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain(`Il codice ${used} è in uso: disabilitalo invece di eliminarlo.`);
+    expect((await fund.post(`${base}/${used}`, { descrizione: "Descrizione nuova", ordine: "3" })).status).toBe(200);
+    expect(one("SELECT description, active FROM vulnerable_categories WHERE code = ?", used)).toEqual({ description: "Descrizione nuova", active: 0 });
+    expect((await fund.post(`${base}/NEET/elimina`, {})).status).toBe(200);
+    expect(one("SELECT count(*) AS n FROM vulnerable_categories WHERE code = 'NEET'")).toEqual({ n: 0 });
+    expect((await fund.get("/amministrazione/liste/altro")).status).toBe(404);
+  });
 });

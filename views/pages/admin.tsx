@@ -40,6 +40,7 @@ function AdminTabs() {
       <a href="/amministrazione/agenzie">Agenzie e utenti</a>
       <a href="/amministrazione/fondo">Operatori del Fondo</a>
       <a href="/amministrazione/campagne">Campagne</a>
+      <a href="/amministrazione/liste/tipologie">Liste di codici</a>
     </nav>
   );
 }
@@ -270,6 +271,84 @@ export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaig
         </label>
         <div>
           <button type="submit">Salva campagna</button>
+        </div>
+      </form>
+    </Layout>
+  );
+}
+
+const LIST_TITLES = { tipologie: "Tipologie formative", categorie: "Categorie fasce deboli", contratti: "Tipi di contratto" } as const;
+
+export function ReferenceListPage(props: {
+  ctx: PageContext;
+  list: keyof typeof LIST_TITLES;
+  entries: { code: string; description: string; active: boolean; sortOrder: number }[];
+  state: FormState;
+}) {
+  const v = props.state.values ?? {};
+  const base = `/amministrazione/liste/${props.list}`;
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>{LIST_TITLES[props.list]}</h1>
+      <AdminTabs />
+      <p class="subtitle">
+        {Object.entries(LIST_TITLES).map(([name, title]) => (
+          <span>
+            <a href={`/amministrazione/liste/${name}`} aria-current={name === props.list ? "page" : undefined}>
+              {title}
+            </a>{" "}
+          </span>
+        ))}
+      </p>
+      <Notice state={props.state} />
+      <table id="reference-list">
+        <thead>
+          <tr>
+            <th>Codice</th>
+            <th>Descrizione, ordine, attivo</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.entries.map((e) => (
+            <tr data-code={e.code}>
+              <td class="mono">{e.code}</td>
+              <td>
+                <form method="post" action={`${base}/${e.code}`} class="inline">
+                  <Csrf ctx={props.ctx} />
+                  <input type="text" name="descrizione" value={e.description} aria-label="Descrizione" required />
+                  <input type="number" name="ordine" value={String(e.sortOrder)} aria-label="Ordine" min="0" max="999" />
+                  <label class="check">
+                    <input type="checkbox" name="attivo" value="1" checked={e.active} /> Attivo
+                  </label>
+                  <button type="submit">Salva</button>
+                </form>
+              </td>
+              <td>
+                <form method="post" action={`${base}/${e.code}/elimina`}>
+                  <Csrf ctx={props.ctx} />
+                  <button type="submit" class="link">
+                    Elimina
+                  </button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form class="card stacked" method="post" action={base}>
+        <Csrf ctx={props.ctx} />
+        <h2>Nuovo codice</h2>
+        <label>
+          Codice
+          <input type="text" name="codice" required value={v.codice ?? ""} />
+        </label>
+        <label>
+          Descrizione
+          <input type="text" name="descrizione" required value={v.descrizione ?? ""} />
+        </label>
+        <div>
+          <button type="submit">Aggiungi</button>
         </div>
       </form>
     </Layout>
