@@ -6,7 +6,7 @@ const outfile = process.argv[2] ?? join(root, "dist/placement");
 
 const result = await Bun.build({
   // Workers are separate entry points, bundled into the same executable.
-  entrypoints: [join(root, "src/main.ts"), join(root, "src/sheets/export-worker.ts"), join(root, "src/sheets/import-worker.ts")],
+  entrypoints: ["main.ts", "sheets/export-worker.ts", "sheets/import-worker.ts", "sheets/master-worker.ts"].map((entry) => join(root, "src", entry)),
   compile: { outfile },
   sourcemap: "inline",
 });

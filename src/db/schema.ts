@@ -123,16 +123,12 @@ export const participants = sqliteTable("participants", {
   birthDate: text("birth_date"),
 });
 
-/** Columns every queued job has: who asked, for which campaign, and the queue's bookkeeping. */
-const queuedJobColumns = () => ({
+/** The queue's bookkeeping, the same for every kind of job. */
+const queueColumns = () => ({
   id: integer("id").primaryKey(),
-  agencyId: integer("agency_id")
-    .notNull()
-    .references(() => agencies.id),
   userId: integer("user_id")
     .notNull()
     .references(() => users.id),
-  year: integer("year").notNull(),
   progressDone: integer("progress_done").notNull().default(0),
   progressTotal: integer("progress_total").notNull().default(0),
   attempts: integer("attempts").notNull().default(0),
@@ -145,29 +141,45 @@ const queuedJobColumns = () => ({
   finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
 });
 
+/** Jobs of an agency's campaign: who asked, for which campaign, and the bookkeeping. */
+const queuedJobColumns = () => ({
+  ...queueColumns(),
+  agencyId: integer("agency_id")
+    .notNull()
+    .references(() => agencies.id),
+  year: integer("year").notNull(),
+});
+
+/** An uploaded spreadsheet and what came of its rows. */
+const uploadColumns = () => ({
+  fileName: text("file_name").notNull(),
+  filePath: text("file_path").notNull(),
+  fileSha256: text("file_sha256").notNull(),
+  fileFormat: text("file_format", { enum: ["xlsx", "xls", "ods", "csv"] }).notNull(),
+  fileSize: integer("file_size").notNull(),
+  status: text("status", { enum: ["queued", "running", "done", "done_with_errors", "failed"] })
+    .notNull()
+    .default("queued"),
+  rowsTotal: integer("rows_total"),
+  rowsOk: integer("rows_ok"),
+  rowsKo: integer("rows_ko"),
+  rowsUnchanged: integer("rows_unchanged"),
+  outcomePath: text("outcome_path"),
+});
+
 export const importJobs = sqliteTable(
   "import_jobs",
-  {
-    ...queuedJobColumns(),
-    fileName: text("file_name").notNull(),
-    filePath: text("file_path").notNull(),
-    fileSha256: text("file_sha256").notNull(),
-    fileFormat: text("file_format", { enum: ["xlsx", "xls", "ods", "csv"] }).notNull(),
-    fileSize: integer("file_size").notNull(),
-    status: text("status", { enum: ["queued", "running", "done", "done_with_errors", "failed"] })
-      .notNull()
-      .default("queued"),
-    rowsTotal: integer("rows_total"),
-    rowsOk: integer("rows_ok"),
-    rowsKo: integer("rows_ko"),
-    rowsUnchanged: integer("rows_unchanged"),
-    outcomePath: text("outcome_path"),
-  },
+  { ...queuedJobColumns(), ...uploadColumns() },
   (t) => [
     index("import_jobs_agency_idx").on(t.agencyId, t.createdAt),
     index("import_jobs_status_idx").on(t.status),
   ],
 );
+
+/** The fund's loads of projects, classes, trainees and enrollments. */
+export const masterDataJobs = sqliteTable("master_data_jobs", { ...queueColumns(), ...uploadColumns() }, (t) => [
+  index("master_data_jobs_status_idx").on(t.status),
+]);
 
 export const enrollments = sqliteTable(
   "enrollments",

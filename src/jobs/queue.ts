@@ -9,8 +9,8 @@ import { JobError } from "../sheets/worker-runner.ts";
  * runner's fencing token: a runner whose lease was taken over cannot finish the job.
  */
 
-export type QueueTable = "export_jobs" | "import_jobs";
-export type Claim = { id: number; agencyId: number; attempt: number };
+export type QueueTable = "export_jobs" | "import_jobs" | "master_data_jobs";
+export type Claim = { id: number; attempt: number };
 
 export const LEASE_MS = 30_000;
 export const HEARTBEAT_MS = 10_000;
@@ -44,10 +44,10 @@ export function claimNext(db: Db, table: QueueTable, now: Date, options: { onePe
       `UPDATE ${table} SET status = 'running', attempts = attempts + 1, lease_until = $lease,
               started_at = coalesce(started_at, $now)
        WHERE id = (SELECT j.id FROM ${table} j WHERE ${due} ${serial} ORDER BY j.id LIMIT 1)
-       RETURNING id, agency_id, attempts`,
+       RETURNING id, attempts`,
     )
-    .get({ now: t, lease: t + LEASE_MS }) as { id: number; agency_id: number; attempts: number } | null;
-  return row && { id: row.id, agencyId: row.agency_id, attempt: row.attempts };
+    .get({ now: t, lease: t + LEASE_MS }) as { id: number; attempts: number } | null;
+  return row && { id: row.id, attempt: row.attempts };
 }
 
 const OWNED = "id = $id AND attempts = $attempt AND status = 'running'";

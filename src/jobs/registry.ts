@@ -6,6 +6,7 @@ import { exportJob } from "./exports.ts";
 import { importJob } from "./imports.ts";
 import { mailJob } from "./mail.ts";
 import { maintenanceJob } from "./maintenance.ts";
+import { masterDataJob } from "./master-data.ts";
 
 export type Job = {
   name: string;
@@ -14,7 +15,7 @@ export type Job = {
 };
 
 /** Every scheduled job, by name. */
-export const jobs: Job[] = [exportJob, importJob, mailJob, maintenanceJob, backupJob];
+export const jobs: Job[] = [exportJob, importJob, masterDataJob, mailJob, maintenanceJob, backupJob];
 
 export type Scheduler = { stop(): Promise<void> };
 

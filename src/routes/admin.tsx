@@ -4,10 +4,25 @@ import {
   AgencyAdminPage,
   CampaignsAdminPage,
   FundUsersPage,
+  MasterDataPage,
+  MasterJobRow,
   ReferenceListPage,
   type FormState,
 } from "../../views/pages/admin.tsx";
-import { clientAddress, idParam, notFound, pageContext, requireFundOperator, requireUser, signedInUser, type AppEnv } from "../http.ts";
+import { existsSync } from "node:fs";
+import { HTTPException } from "hono/http-exception";
+import {
+  clientAddress,
+  idParam,
+  notFound,
+  pageContext,
+  readMultipart,
+  requireFundOperator,
+  requireUser,
+  signedInUser,
+  tooLargeMessage,
+  type AppEnv,
+} from "../http.ts";
 import {
   addReferenceEntry,
   addUser,
@@ -28,6 +43,11 @@ import {
   type AdminResult,
 } from "../services/admin.ts";
 import { recordAudit } from "../services/audit.ts";
+import { getMasterJob, listMasterJobs } from "../services/master-data.ts";
+import { acceptMasterUpload } from "../services/uploads.ts";
+import { writeMasterTemplate } from "../sheets/master-template.ts";
+import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
+import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
 import { listCampaigns } from "../services/campaigns.ts";
 
 type Form = Record<string, string>;
@@ -173,6 +193,40 @@ export const adminRoutes = new Hono<AppEnv>()
     audit(c, "reference_delete", `${list}:${code}`);
     return listPage(c, list, { notice: `Codice ${code} eliminato.` });
   })
+  .get("/anagrafiche", (c) => masterPage(c, {}))
+  .get("/anagrafiche/modello", async (c) => {
+    const chunks: Uint8Array[] = [];
+    await writeMasterTemplate((chunk) => void chunks.push(chunk));
+    return new Response(new Blob(chunks as BlobPart[]), {
+      headers: { "Content-Type": FILE_CONTENT_TYPES.xlsx, "Content-Disposition": 'attachment; filename="modello-anagrafiche.xlsx"' },
+    });
+  })
+  .post("/anagrafiche", async (c) => {
+    const { db, clock, config } = c.get("deps");
+    const form = await readMultipart(c);
+    if (!form) return masterPage(c, { error: tooLargeMessage(config.UPLOAD_MAX_MB) }, 422);
+    const file = form.get("file");
+    if (!(file instanceof File) || file.name === "") return masterPage(c, { error: "Scegli il file da caricare." }, 422);
+    const result = await acceptMasterUpload({ db, clock, config }, signedInUser(c), { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }, PARSE_LIMITS.header);
+    audit(c, result.ok ? "master_upload" : "master_upload_refused", file.name.slice(0, 255), result.ok ? { job: result.id } : { reason: result.error });
+    if (!result.ok) return masterPage(c, { error: result.error }, 422);
+    return masterPage(c, { notice: `Caricamento n. ${result.id} (${result.fileName}) in coda: lo vedi qui sotto mentre viene elaborato.` });
+  })
+  .get("/anagrafiche/:id", (c) => c.html(<MasterJobRow job={getMasterJob(c.get("deps").db, idParam(c, "id")) ?? notFound()} />))
+  .get("/anagrafiche/:id/esito", (c) => {
+    const job = getMasterJob(c.get("deps").db, idParam(c, "id")) ?? notFound();
+    if (!job.outcomePath || !existsSync(job.outcomePath)) {
+      throw new HTTPException(410, { message: "Il file con l'esito non è disponibile: carica di nuovo il file per riaverlo." });
+    }
+    const format = job.fileFormat === "csv" ? "csv" : "xlsx";
+    return new Response(Bun.file(job.outcomePath), {
+      headers: {
+        "Content-Type": FILE_CONTENT_TYPES[format],
+        "Content-Disposition": `attachment; filename="esito-anagrafiche_${job.id}.${format}"`,
+        "Cache-Control": "private, no-store",
+      },
+    });
+  })
   .get("/campagne", (c) =>
     c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(c.get("deps").db)} state={{}} />),
   )
@@ -195,6 +249,11 @@ function listPage(c: Context<AppEnv>, list: ReferenceListName, state: FormState,
     <ReferenceListPage ctx={pageContext(c, "Liste di codici", "admin")} list={list} entries={referenceEntries(c.get("deps").db, list)} state={state} />,
     status,
   );
+}
+
+function masterPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 = 200) {
+  const { db, config } = c.get("deps");
+  return c.html(<MasterDataPage ctx={pageContext(c, "Anagrafiche", "admin")} jobs={listMasterJobs(db)} state={state} maxMb={config.UPLOAD_MAX_MB} />, status);
 }
 
 function agencyUsersById(c: Context<AppEnv>, id: number) {

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { and, asc, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, contractTypes, importJobs, users, vulnerableCategories } from "../db/schema.ts";
-import { FILE_FORMAT_VERSION, matchHeader, SHEET_NAMES, TRAINEE_COLUMNS, type Column, type TraineeRow } from "../sheets/columns.ts";
+import { FILE_FORMAT_VERSION, matchHeader, SHEET_NAMES, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import type { UploadFormat } from "../sheets/upload-parse.ts";
 import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 import { validateCodiceFiscale } from "./codice-fiscale.ts";
@@ -172,32 +172,36 @@ export type RowOutcome = {
 const FORMULA_START = /^'[=+\-@\t\r]/;
 const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
 
+/** How a column is read: its header for messages, dates, and 11-digit codes that lose leading zeros. */
+export type CellReading = { header: string; date: boolean; elevenDigits: boolean };
+
 /** The text of a cell as the rules read it, or why it cannot be read. */
-function cellText(cell: RawCell | undefined, column: Column): { text: string } | { error: string } {
+export function readCell(cell: RawCell | undefined, column: CellReading): { text: string } | { error: string } {
   if (cell === null || cell === undefined) return { text: "" };
   if (typeof cell === "object") return { error: `${column.header}: contiene una formula; scrivi direttamente il valore.` };
   // A CSV carries a date cell formatted as a number as its Excel serial, in text.
-  if (typeof cell === "string" && column.kind === "date" && /^\d{5}(\.\d+)?$/.test(cell.trim())) cell = Number(cell.trim());
+  if (typeof cell === "string" && column.date && /^\d{5}(\.\d+)?$/.test(cell.trim())) cell = Number(cell.trim());
   if (typeof cell === "number") {
-    if (column.kind === "date" && cell > 0 && cell < 2_958_466) {
+    if (column.date && cell > 0 && cell < 2_958_466) {
       return { text: new Date(EXCEL_EPOCH + Math.round(cell) * 86_400_000).toISOString().slice(0, 10) };
     }
     // Excel drops the leading zeros of a partita IVA or provisional code typed into a number cell.
-    if ((column.key === "employerVat" || column.key === "codiceFiscale") && Number.isInteger(cell)) {
-      return { text: String(cell).padStart(11, "0") };
-    }
+    if (column.elevenDigits && Number.isInteger(cell)) return { text: String(cell).padStart(11, "0") };
     return { text: String(cell) };
   }
   // The export put a ' before text that starts like a formula; it is not part of the value.
   const text = (FORMULA_START.test(cell) ? cell.slice(1) : cell).trim();
   // Excel opening a CSV reads digits as a number and drops the leading zeros it then saves.
-  if ((column.key === "employerVat" || column.key === "codiceFiscale") && /^\d{8,10}$/.test(text)) {
-    return { text: text.padStart(11, "0") };
-  }
+  if (column.elevenDigits && /^\d{8,10}$/.test(text)) return { text: text.padStart(11, "0") };
   return { text };
 }
 
-const COLUMN = new Map(TRAINEE_COLUMNS.map((c) => [c.key, c]));
+const READING = new Map<keyof TraineeRow, CellReading>(
+  TRAINEE_COLUMNS.map((c) => [
+    c.key,
+    { header: c.header, date: c.kind === "date", elevenDigits: c.key === "employerVat" || c.key === "codiceFiscale" },
+  ]),
+);
 
 /** Applies the rules to each uploaded row, then marks enrollments that appear twice with different values. */
 export class RowEvaluator {
@@ -218,7 +222,7 @@ export class RowEvaluator {
     const errors: string[] = [];
     const text = (key: keyof TraineeRow): string => {
       const index = this.positions.get(key);
-      const read = cellText(index === undefined ? null : row.cells[index], COLUMN.get(key)!);
+      const read = readCell(index === undefined ? null : row.cells[index], READING.get(key)!);
       if ("error" in read) {
         errors.push(read.error);
         return "";

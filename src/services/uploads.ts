@@ -2,33 +2,35 @@ import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { dataPaths, type Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import { masterDataJobs } from "../db/schema.ts";
 import { removeQuietly } from "../jobs/files.ts";
+import { MASTER_SHEET } from "../sheets/master-columns.ts";
 import { UploadError } from "../sheets/upload-error.ts";
-import { sniffFormat } from "../sheets/upload-parse.ts";
+import { sniffFormat, type UploadFormat } from "../sheets/upload-parse.ts";
 import { parseInChild, type ChildLimits } from "../sheets/upload-runner.ts";
 import type { User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { campaignClosedReason } from "./exports.ts";
 import { queueImport, uploadHeaderProblem } from "./imports.ts";
+import { matchMasterHeader } from "./master-data.ts";
 
 export type UploadResult = { ok: true; id: number; fileName: string } | { ok: false; error: string };
 
+type StoredFile = { filePath: string; fileSha256: string; fileFormat: UploadFormat; fileSize: number; fileName: string };
+
 /**
- * The checks made while the clerk waits: campaign open, real file type, a readable header
- * with the required columns, metadata of this agency and year. Only then is the file
- * stored, with its SHA-256, and queued; otherwise nothing is kept.
+ * What every upload goes through while the user waits: the real file type, then the
+ * header (and metadata) read by the child process and judged by `check`. Only then is the
+ * file stored, with its SHA-256, and `queue`d; otherwise nothing is kept.
  */
-export async function acceptUpload(
-  deps: { db: Db; clock: Clock; config: Config },
-  user: User,
-  agencyCode: string,
-  input: { fileName: string; bytes: Uint8Array; year: number },
+async function receiveUpload(
+  config: Config,
+  input: { fileName: string; bytes: Uint8Array },
+  sheet: string | undefined,
   limits: ChildLimits,
+  check: (header: string[], metadata: Record<string, string> | null) => string | null,
+  queue: (file: StoredFile) => number,
 ): Promise<UploadResult> {
-  const { db, clock, config } = deps;
-  if (user.agencyId === null) return { ok: false, error: "I caricamenti si fanno per un'agenzia: accedi con un'utenza dell'agenzia." };
-  const closed = campaignClosedReason(db, input.year, clock.now());
-  if (closed) return { ok: false, error: closed };
   try {
     sniffFormat(input.bytes);
   } catch (error) {
@@ -41,35 +43,82 @@ export async function acceptUpload(
   await Bun.write(pending, input.bytes);
   try {
     let problem: string | null = "Il file non può essere letto: salvalo di nuovo dal programma di calcolo e ricaricalo.";
-    let format: "xlsx" | "xls" | "ods" | "csv" = "csv";
-    for await (const message of parseInChild(pending, true, limits)) {
+    let format: UploadFormat = "csv";
+    for await (const message of parseInChild(pending, true, limits, sheet)) {
       if (message.t === "error") problem = message.message;
       if (message.t === "header") {
         format = message.format;
-        problem = uploadHeaderProblem(message.header, message.metadata, { agencyCode, year: input.year });
+        problem = check(message.header, message.metadata);
       }
     }
     if (problem) return { ok: false, error: problem };
     const stored = join(dir, `${crypto.randomUUID()}.${format}`);
     renameSync(pending, stored);
-    let id: number;
     try {
-      id = queueImport(db, clock, {
-      agencyId: user.agencyId,
-      userId: user.id,
-      year: input.year,
-      fileName: input.fileName.slice(0, 255),
-      filePath: stored,
-      fileSha256: new Bun.CryptoHasher("sha256").update(input.bytes).digest("hex"),
-      fileFormat: format,
-      fileSize: input.bytes.length,
+      const id = queue({
+        filePath: stored,
+        fileSha256: new Bun.CryptoHasher("sha256").update(input.bytes).digest("hex"),
+        fileFormat: format,
+        fileSize: input.bytes.length,
+        fileName: input.fileName.slice(0, 255),
       });
+      return { ok: true, id, fileName: input.fileName };
     } catch (error) {
       removeQuietly(stored);
       throw error;
     }
-    return { ok: true, id, fileName: input.fileName };
   } finally {
     removeQuietly(pending);
   }
+}
+
+/** An agency's filled file: the campaign must be open, the metadata of this agency and year. */
+export async function acceptUpload(
+  deps: { db: Db; clock: Clock; config: Config },
+  user: User,
+  agencyCode: string,
+  input: { fileName: string; bytes: Uint8Array; year: number },
+  limits: ChildLimits,
+): Promise<UploadResult> {
+  const { db, clock, config } = deps;
+  const agencyId = user.agencyId;
+  if (agencyId === null) return { ok: false, error: "I caricamenti si fanno per un'agenzia: accedi con un'utenza dell'agenzia." };
+  const closed = campaignClosedReason(db, input.year, clock.now());
+  if (closed) return { ok: false, error: closed };
+  return receiveUpload(
+    config,
+    input,
+    undefined,
+    limits,
+    (header, metadata) => uploadHeaderProblem(header, metadata, { agencyCode, year: input.year }),
+    (file) => queueImport(db, clock, { ...file, agencyId, userId: user.id, year: input.year }),
+  );
+}
+
+/** The fund's master-data file, on the template's "Anagrafica" sheet. */
+export function acceptMasterUpload(
+  deps: { db: Db; clock: Clock; config: Config },
+  user: User,
+  input: { fileName: string; bytes: Uint8Array },
+  limits: ChildLimits,
+): Promise<UploadResult> {
+  const { db, clock, config } = deps;
+  return receiveUpload(
+    config,
+    input,
+    MASTER_SHEET,
+    limits,
+    (header) => {
+      const { missing } = matchMasterHeader(header);
+      return missing.length
+        ? `Nel foglio "${MASTER_SHEET}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il modello scaricabile da questa pagina.`
+        : null;
+    },
+    (file) =>
+      db
+        .insert(masterDataJobs)
+        .values({ ...file, userId: user.id, createdAt: clock.now() })
+        .returning({ id: masterDataJobs.id })
+        .get().id,
+  );
 }

@@ -10,7 +10,7 @@ import { formatDateTime } from "../services/campaigns.ts";
 import { applyImport, loadEnrollmentFacts, referenceCodes, RowEvaluator } from "../services/imports.ts";
 import { agencyRecipients } from "../services/notifications.ts";
 import { removeQuietly } from "../jobs/files.ts";
-import { matchHeader, TRAINEE_COLUMNS } from "./columns.ts";
+import { matchHeader, SHEET_NAMES, TRAINEE_COLUMNS } from "./columns.ts";
 import { writeOutcomeFile } from "./outcome-file.ts";
 import { parseInChild, type ChildLimits } from "./upload-runner.ts";
 import { JobError, serveSheetWorker } from "./worker-runner.ts";
@@ -65,7 +65,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
       const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
       await writeOutcomeFile(
         job.fileFormat === "csv" ? "csv" : "xlsx",
-        { header, dateColumn: positions.get(TRAINEE_COLUMNS[dateColumn]!.key), metadata },
+        { sheet: SHEET_NAMES.trainees, header, dateColumns: new Set([positions.get(TRAINEE_COLUMNS[dateColumn]!.key) ?? -1]), metadata },
         evaluator.rows,
         (chunk) => void file.write(chunk),
       );

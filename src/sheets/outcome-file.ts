@@ -10,12 +10,12 @@ const isoFromSerial = (serial: number) => new Date(EXCEL_EPOCH + Math.round(seri
 
 /**
  * The uploaded rows, in their order, with "Esito" and "Messaggio" added: the clerk fixes
- * the KO rows in this file and uploads it again. A sheet named "Allievi" and the metadata
- * of the upload keep it acceptable as an upload.
+ * the KO rows in this file and uploads it again. The sheet keeps its name and the upload's
+ * metadata, so that the file is acceptable as an upload.
  */
 export async function writeOutcomeFile(
   format: "xlsx" | "csv",
-  upload: { header: readonly string[]; dateColumn: number | undefined; metadata: Record<string, string> | null },
+  upload: { sheet: string; header: readonly string[]; dateColumns: ReadonlySet<number>; metadata: Record<string, string> | null },
   rows: readonly OutcomeRow[],
   sink: (chunk: Uint8Array) => void,
 ): Promise<void> {
@@ -23,7 +23,7 @@ export async function writeOutcomeFile(
   const header = [...upload.header, ...Array(width - upload.header.length).fill(""), "Esito", "Messaggio"];
   const value = (cell: RawCell | undefined, index: number): CellValue => {
     if (cell === null || cell === undefined || typeof cell === "object") return null;
-    if (typeof cell === "number") return index === upload.dateColumn ? { date: isoFromSerial(cell) } : cell;
+    if (typeof cell === "number") return upload.dateColumns.has(index) ? { date: isoFromSerial(cell) } : cell;
     return cell;
   };
   const line = (row: OutcomeRow): CellValue[] => [
@@ -51,16 +51,16 @@ export async function writeOutcomeFile(
   const metadata = Object.entries(upload.metadata ?? {});
   const writer = new XlsxStreamWriter(sink, [
     {
-      name: SHEET_NAMES.trainees,
+      name: upload.sheet,
       header: true,
       columns: header.map((_, i) => ({
         width: i === width + 1 ? 80 : i === width ? 12 : 16,
-        style: i === upload.dateColumn ? Style.date : Style.text,
+        style: upload.dateColumns.has(i) ? Style.date : Style.text,
       })),
     },
     ...(metadata.length ? [{ name: SHEET_NAMES.metadata, hidden: true, columns: [{ width: 18 }, { width: 30 }] }] : []),
   ]);
-  writer.startSheet(SHEET_NAMES.trainees);
+  writer.startSheet(upload.sheet);
   writer.row(header.map(neutralizeFormula), header.map(() => Style.header));
   for (const row of rows) {
     writer.row(line(row).map((v) => (typeof v === "string" ? neutralizeFormula(v) : v)));

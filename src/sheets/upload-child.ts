@@ -6,12 +6,12 @@ import type { ChildMessage } from "./upload-runner.ts";
 
 const UNREADABLE = "Il file non può essere letto: salvalo di nuovo dal programma di calcolo e ricaricalo.";
 
-export async function runUploadChild(path: string, headerOnly: boolean): Promise<void> {
+export async function runUploadChild(path: string, headerOnly: boolean, sheet: string | undefined): Promise<void> {
   const out = Bun.stdout.writer({ highWaterMark: 1024 * 1024 });
   const emit = (message: ChildMessage) => out.write(`${JSON.stringify(message)}\n`);
   try {
     const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
-    const parsed = parseUpload(bytes, { headerOnly });
+    const parsed = parseUpload(bytes, { headerOnly, sheet });
     emit({ t: "header", format: parsed.format, header: parsed.header, metadata: parsed.metadata });
     let rows = 0;
     for (const row of parsed.rows) {

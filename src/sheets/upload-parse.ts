@@ -46,24 +46,29 @@ function fail(message: string): never {
   throw new UploadError(message);
 }
 
-/** Reads the trainee sheet and the metadata of an upload; `headerOnly` stops after the header. */
-export function parseUpload(bytes: Uint8Array, options: { headerOnly?: boolean } = {}): ParsedUpload {
+/**
+ * Reads one sheet (the trainees, unless told) and the metadata of an upload; `headerOnly`
+ * stops after the header.
+ */
+export function parseUpload(bytes: Uint8Array, options: { headerOnly?: boolean; sheet?: string } = {}): ParsedUpload {
+  const headerOnly = options.headerOnly ?? false;
+  const sheet = options.sheet ?? SHEET_NAMES.trainees;
   const family = sniffFormat(bytes);
-  if (family === "csv") return parseCsv(bytes, options.headerOnly ?? false);
-  if (family === "xls") return parseWithSheetJs(bytes, "xls", options.headerOnly ?? false);
+  if (family === "csv") return parseCsv(bytes, headerOnly, sheet);
+  if (family === "xls") return parseWithSheetJs(bytes, "xls", headerOnly, sheet);
   const zip = new ZipArchive(bytes);
-  if (zip.names.includes("xl/workbook.xml")) return parseXlsx(zip, options.headerOnly ?? false);
+  if (zip.names.includes("xl/workbook.xml")) return parseXlsx(zip, headerOnly, sheet);
   if (zip.names.includes("content.xml") && zip.names.includes("mimetype")) {
     // SheetJS inflates everything: every entry is measured within the caps first.
     zip.verifyAll();
-    return parseWithSheetJs(bytes, "ods", options.headerOnly ?? false);
+    return parseWithSheetJs(bytes, "ods", headerOnly, sheet);
   }
   return fail(NOT_A_SPREADSHEET);
 }
 
-const sheetMissing = (names: string[]) =>
+const sheetMissing = (sheet: string, names: string[]) =>
   new UploadError(
-    `Il file non contiene il foglio "${SHEET_NAMES.trainees}"${names.length ? ` (fogli trovati: ${names.join(", ")})` : ""}: carica il file scaricato da Placement senza rinominare il foglio.`,
+    `Il file non contiene il foglio "${sheet}"${names.length ? ` (fogli trovati: ${names.join(", ")})` : ""}: carica il file scaricato da Placement senza rinominare il foglio.`,
   );
 
 /** Splits header and data rows; skips blank rows. */
@@ -71,10 +76,16 @@ function* dataRows(rows: Iterable<ParsedRow>): Generator<ParsedRow> {
   for (const row of rows) if (row.cells.some((c) => c !== null && c !== "")) yield row;
 }
 
-function withHeader(format: UploadFormat, rows: Iterable<ParsedRow>, metadata: Record<string, string> | null, headerOnly: boolean): ParsedUpload {
+function withHeader(
+  format: UploadFormat,
+  sheet: string,
+  rows: Iterable<ParsedRow>,
+  metadata: Record<string, string> | null,
+  headerOnly: boolean,
+): ParsedUpload {
   const iterator = dataRows(rows)[Symbol.iterator]();
   const first = iterator.next();
-  if (first.done) throw new UploadError(`Il foglio "${SHEET_NAMES.trainees}" è vuoto: manca anche la riga di intestazione.`);
+  if (first.done) throw new UploadError(`Il foglio "${sheet}" è vuoto: manca anche la riga di intestazione.`);
   const header = first.value.cells.map((c) => (typeof c === "string" || typeof c === "number" ? String(c) : ""));
   const rest: Iterable<ParsedRow> = headerOnly ? [] : { [Symbol.iterator]: () => iterator };
   return { format, header, metadata, rows: rest };
@@ -90,16 +101,16 @@ function metadataOf(rows: Iterable<SheetRow> | null): Record<string, string> | n
   return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(metadata));
 }
 
-function parseXlsx(zip: ZipArchive, headerOnly: boolean): ParsedUpload {
+function parseXlsx(zip: ZipArchive, headerOnly: boolean, sheet: string): ParsedUpload {
   const book = new XlsxBook(zip);
   const metadata = metadataOf(book.rows(SHEET_NAMES.metadata, { maxRows: 50, maxColumns: 2 }));
-  const rows = book.rows(SHEET_NAMES.trainees, UPLOAD_LIMITS);
-  if (!rows) throw sheetMissing(book.sheetNames);
-  return withHeader("xlsx", rows, metadata, headerOnly);
+  const rows = book.rows(sheet, UPLOAD_LIMITS);
+  if (!rows) throw sheetMissing(sheet, book.sheetNames);
+  return withHeader("xlsx", sheet, rows, metadata, headerOnly);
 }
 
 /** .xls and .ods: SheetJS with everything off that a hostile file could abuse. */
-function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean): ParsedUpload {
+function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean, sheetName: string): ParsedUpload {
   let book: XLSX.WorkBook;
   try {
     book = XLSX.read(bytes, {
@@ -124,11 +135,11 @@ function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: 
     const found = book.SheetNames.find((n) => n.toLowerCase() === name.toLowerCase());
     return found === undefined ? undefined : book.Sheets[found];
   };
-  const sheet = find(SHEET_NAMES.trainees);
-  if (!sheet) throw sheetMissing(book.SheetNames);
+  const sheet = find(sheetName);
+  if (!sheet) throw sheetMissing(sheetName, book.SheetNames);
   const metadataSheet = find(SHEET_NAMES.metadata);
   const metadata = metadataSheet ? metadataOf(sheetJsRows(metadataSheet, { maxRows: 50, maxColumns: 2 })) : null;
-  return withHeader(format, sheetJsRows(sheet, UPLOAD_LIMITS), metadata, headerOnly);
+  return withHeader(format, sheetName, sheetJsRows(sheet, UPLOAD_LIMITS), metadata, headerOnly);
 }
 
 function* sheetJsRows(sheet: XLSX.WorkSheet, limits: SheetLimits): Generator<SheetRow> {
@@ -210,7 +221,7 @@ export function* csvRecords(text: string, delimiter: string): Generator<string[]
   }
 }
 
-function parseCsv(bytes: Uint8Array, headerOnly: boolean): ParsedUpload {
+function parseCsv(bytes: Uint8Array, headerOnly: boolean, sheet: string): ParsedUpload {
   const text = decodeText(bytes);
   const delimiter = detectDelimiter(text.slice(0, text.search(/\r|\n|$/)));
   function* rows(): Generator<ParsedRow> {
@@ -223,5 +234,5 @@ function parseCsv(bytes: Uint8Array, headerOnly: boolean): ParsedUpload {
       yield { line, cells: record.slice(0, UPLOAD_LIMITS.maxColumns) };
     }
   }
-  return withHeader("csv", rows(), null, headerOnly);
+  return withHeader("csv", sheet, rows(), null, headerOnly);
 }

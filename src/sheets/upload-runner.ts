@@ -19,13 +19,14 @@ export const PARSE_LIMITS = {
 } satisfies Record<string, ChildLimits>;
 
 // The executable re-invokes itself; from source, bun runs main.ts.
-const command = (path: string, headerOnly: boolean) => [
+const command = (path: string, headerOnly: boolean, sheet: string | undefined) => [
   process.execPath,
   ...(isCompiled ? [] : [join(import.meta.dir, "../main.ts")]),
   "internal",
   "parse-upload",
   path,
   ...(headerOnly ? ["--header-only"] : []),
+  ...(sheet ? ["--sheet", sheet] : []),
 ];
 
 function residentMb(pid: number): number {
@@ -41,8 +42,13 @@ function residentMb(pid: number): number {
  * Reads an uploaded file in a child process and yields what it finds. The child is killed
  * when it runs out of time or grows past its memory cap; that ends as an error message.
  */
-export async function* parseInChild(path: string, headerOnly: boolean, limits: ChildLimits): AsyncGenerator<ChildMessage> {
-  const child = Bun.spawn(command(path, headerOnly), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+export async function* parseInChild(
+  path: string,
+  headerOnly: boolean,
+  limits: ChildLimits,
+  sheet?: string,
+): AsyncGenerator<ChildMessage> {
+  const child = Bun.spawn(command(path, headerOnly, sheet), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
   let killedFor: "time" | "memory" | null = null;
   const timer = setTimeout(() => {
     killedFor = "time";

@@ -1,6 +1,7 @@
 import type { PageContext } from "../../src/http.ts";
 import type { Role } from "../../src/db/schema.ts";
-import { formatDate, type Campaign } from "../../src/services/campaigns.ts";
+import { formatDate, formatDateTime, type Campaign } from "../../src/services/campaigns.ts";
+import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
 import { Layout } from "../layout.tsx";
@@ -41,6 +42,7 @@ function AdminTabs() {
       <a href="/amministrazione/fondo">Operatori del Fondo</a>
       <a href="/amministrazione/campagne">Campagne</a>
       <a href="/amministrazione/liste/tipologie">Liste di codici</a>
+      <a href="/amministrazione/anagrafiche">Anagrafiche</a>
     </nav>
   );
 }
@@ -351,6 +353,82 @@ export function ReferenceListPage(props: {
           <button type="submit">Aggiungi</button>
         </div>
       </form>
+    </Layout>
+  );
+}
+
+const MASTER_STATUS = {
+  queued: "in coda",
+  running: "in elaborazione",
+  done: "completato",
+  done_with_errors: "completato con scarti",
+  failed: "non elaborato",
+} as const;
+
+/** One load; while it is queued or running it asks for itself again every second. */
+export function MasterJobRow(props: { job: MasterJob }) {
+  const j = props.job;
+  const active = j.status === "queued" || j.status === "running";
+  const polling = active ? { "hx-get": `/amministrazione/anagrafiche/${j.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" } : {};
+  return (
+    <tr id={`master-${j.id}`} data-status={j.status} {...polling}>
+      <td class="num">{j.id}</td>
+      <td>{formatDateTime(new Date(j.createdAt))}</td>
+      <td>{j.uploadedBy}</td>
+      <td>{j.fileName}</td>
+      <td>
+        {MASTER_STATUS[j.status]} {j.error && <span class="muted">{j.error}</span>}
+      </td>
+      <td class="num">{j.rowsTotal ?? ""}</td>
+      <td class="num ok-count">{j.rowsOk ?? ""}</td>
+      <td class="num">{j.rowsUnchanged ?? ""}</td>
+      <td class="num ko-count">{j.rowsKo ?? ""}</td>
+      <td>{j.outcomePath && <a href={`/amministrazione/anagrafiche/${j.id}/esito`}>Esito</a>}</td>
+    </tr>
+  );
+}
+
+export function MasterDataPage(props: { ctx: PageContext; jobs: MasterJob[]; state: FormState; maxMb: number }) {
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>Anagrafiche</h1>
+      <AdminTabs />
+      <p class="subtitle">
+        Progetti, aule, allievi e iscrizioni si caricano dal <a href="/amministrazione/anagrafiche/modello">modello Excel</a>{" "}
+        (foglio "Anagrafica", una riga per iscrizione; il foglio "Istruzioni" spiega ogni colonna).
+      </p>
+      <Notice state={props.state} />
+      <form class="card stacked" method="post" action="/amministrazione/anagrafiche" enctype="multipart/form-data">
+        <Csrf ctx={props.ctx} />
+        <label>
+          File compilato (.xlsx, .xls, .ods o .csv, fino a {props.maxMb} MB)
+          <input type="file" name="file" required accept=".xlsx,.xls,.ods,.csv" />
+        </label>
+        <div>
+          <button type="submit">Carica</button>
+        </div>
+      </form>
+      <table id="master-jobs">
+        <thead>
+          <tr>
+            <th class="num">N.</th>
+            <th>Caricato</th>
+            <th>Da</th>
+            <th>File</th>
+            <th>Stato</th>
+            <th class="num">Righe</th>
+            <th class="num">OK</th>
+            <th class="num">Invariate</th>
+            <th class="num">KO</th>
+            <th>Esito</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.jobs.map((job) => (
+            <MasterJobRow job={job} />
+          ))}
+        </tbody>
+      </table>
     </Layout>
   );
 }

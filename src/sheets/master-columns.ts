@@ -1,0 +1,39 @@
+/** The columns of the master-data template: one row per enrollment, the one definition for template, reading and outcome. */
+
+export type MasterRowValues = {
+  agencyCode: string;
+  projectCode: string;
+  projectTitle: string;
+  trainingType: string;
+  year: string;
+  startDate: string;
+  endDate: string;
+  classCode: string;
+  homogeneous: string;
+  classCategory: string;
+  codiceFiscale: string;
+  surname: string;
+  name: string;
+  birthDate: string;
+};
+
+export type MasterColumn = { key: keyof MasterRowValues; header: string; width: number; date?: boolean; help: string };
+
+export const MASTER_SHEET = "Anagrafica";
+
+export const MASTER_COLUMNS: readonly MasterColumn[] = [
+  { key: "agencyCode", header: "Codice agenzia", width: 12, help: "Codice dell'agenzia, come in Amministrazione (es. APL001)." },
+  { key: "projectCode", header: "Codice progetto", width: 20, help: "Codice del progetto, unico per agenzia." },
+  { key: "projectTitle", header: "Titolo progetto", width: 40, help: "Titolo del progetto." },
+  { key: "trainingType", header: "Tipologia formativa", width: 12, help: "Codice della tipologia formativa (es. BASE, PROF)." },
+  { key: "year", header: "Anno", width: 8, help: "Anno di riferimento (compensazione), es. 2019." },
+  { key: "startDate", header: "Data inizio", width: 12, date: true, help: "Inizio del progetto (gg/mm/aaaa)." },
+  { key: "endDate", header: "Data fine", width: 12, date: true, help: "Fine del progetto (gg/mm/aaaa), non prima dell'inizio." },
+  { key: "classCode", header: "Codice aula", width: 12, help: "Codice dell'aula, unico nel progetto." },
+  { key: "homogeneous", header: "Aula omogenea", width: 10, help: "SI se tutti gli allievi appartengono a una categoria, NO altrimenti." },
+  { key: "classCategory", header: "Categoria aula", width: 12, help: "Con aula omogenea SI: il codice della categoria fasce deboli; altrimenti vuoto." },
+  { key: "codiceFiscale", header: "Codice fiscale", width: 19, help: "Codice fiscale dell'allievo (16 caratteri, o 11 cifre se provvisorio)." },
+  { key: "surname", header: "Cognome", width: 18, help: "Cognome dell'allievo." },
+  { key: "name", header: "Nome", width: 16, help: "Nome dell'allievo." },
+  { key: "birthDate", header: "Data di nascita", width: 12, date: true, help: "Facoltativa (gg/mm/aaaa)." },
+];
