@@ -1,6 +1,7 @@
 import type { PageContext } from "../../src/http.ts";
 import type { Role } from "../../src/db/schema.ts";
 import { formatDate, formatDateTime, type Campaign } from "../../src/services/campaigns.ts";
+import { IMPORT_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
@@ -357,14 +358,6 @@ export function ReferenceListPage(props: {
   );
 }
 
-const MASTER_STATUS = {
-  queued: "in coda",
-  running: "in elaborazione",
-  done: "completato",
-  done_with_errors: "completato con scarti",
-  failed: "non elaborato",
-} as const;
-
 /** One load; while it is queued or running it asks for itself again every second. */
 export function MasterJobRow(props: { job: MasterJob }) {
   const j = props.job;
@@ -377,7 +370,7 @@ export function MasterJobRow(props: { job: MasterJob }) {
       <td>{j.uploadedBy}</td>
       <td>{j.fileName}</td>
       <td>
-        {MASTER_STATUS[j.status]} {j.error && <span class="muted">{j.error}</span>}
+        {IMPORT_STATUS_TEXT[j.status]} {j.error && <span class="muted">{j.error}</span>}
       </td>
       <td class="num">{j.rowsTotal ?? ""}</td>
       <td class="num ok-count">{j.rowsOk ?? ""}</td>
