@@ -1,3 +1,4 @@
+import type { Child, PropsWithChildren } from "hono/jsx";
 import type { PageContext } from "../../src/http.ts";
 import type { Role } from "../../src/db/schema.ts";
 import { formatDate, formatDateTime, type Campaign } from "../../src/services/campaigns.ts";
@@ -48,13 +49,23 @@ function AdminTabs() {
   );
 }
 
+/** Every administration page: its title, the tabs, an optional introduction, the outcome of the last action. */
+function AdminLayout(props: PropsWithChildren<{ ctx: PageContext; title: string; state: FormState; intro?: Child }>) {
+  return (
+    <Layout ctx={props.ctx}>
+      <h1>{props.title}</h1>
+      <AdminTabs />
+      {props.intro}
+      <Notice state={props.state} />
+      {props.children}
+    </Layout>
+  );
+}
+
 export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[]; state: FormState }) {
   const v = props.state.values ?? {};
   return (
-    <Layout ctx={props.ctx}>
-      <h1>Amministrazione</h1>
-      <AdminTabs />
-      <Notice state={props.state} />
+    <AdminLayout ctx={props.ctx} title="Amministrazione" state={props.state}>
       <table id="agency-accounts">
         <thead>
           <tr>
@@ -90,7 +101,7 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
           <button type="submit">Crea agenzia</button>
         </div>
       </form>
-    </Layout>
+    </AdminLayout>
   );
 }
 
@@ -193,10 +204,7 @@ const AGENCY_ROLES: Role[] = ["rpa", "referent", "operator"];
 export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users: User[]; state: FormState }) {
   const a = props.agency;
   return (
-    <Layout ctx={props.ctx}>
-      <h1>{a.name}</h1>
-      <AdminTabs />
-      <Notice state={props.state} />
+    <AdminLayout ctx={props.ctx} title={a.name} state={props.state}>
       <form class="card stacked" method="post" action={`/amministrazione/agenzie/${a.id}`}>
         <Csrf ctx={props.ctx} />
         <h2>
@@ -216,29 +224,23 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
       <h2>Utenti</h2>
       <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} />
       <NewUserForm ctx={props.ctx} action={`/amministrazione/agenzie/${a.id}/utenti`} roles={AGENCY_ROLES} state={props.state} />
-    </Layout>
+    </AdminLayout>
   );
 }
 
 export function FundUsersPage(props: { ctx: PageContext; users: User[]; state: FormState }) {
   return (
-    <Layout ctx={props.ctx}>
-      <h1>Operatori del Fondo</h1>
-      <AdminTabs />
-      <Notice state={props.state} />
+    <AdminLayout ctx={props.ctx} title="Operatori del Fondo" state={props.state}>
       <UsersTable ctx={props.ctx} users={props.users} roles={["fund_operator"]} />
       <NewUserForm ctx={props.ctx} action="/amministrazione/fondo/utenti" roles={["fund_operator"]} state={props.state} />
-    </Layout>
+    </AdminLayout>
   );
 }
 
 export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaign[]; state: FormState }) {
   const v = props.state.values ?? {};
   return (
-    <Layout ctx={props.ctx}>
-      <h1>Campagne</h1>
-      <AdminTabs />
-      <Notice state={props.state} />
+    <AdminLayout ctx={props.ctx} title="Campagne" state={props.state}>
       <table id="campaigns">
         <thead>
           <tr>
@@ -276,7 +278,7 @@ export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaig
           <button type="submit">Salva campagna</button>
         </div>
       </form>
-    </Layout>
+    </AdminLayout>
   );
 }
 
@@ -291,19 +293,22 @@ export function ReferenceListPage(props: {
   const v = props.state.values ?? {};
   const base = `/amministrazione/liste/${props.list}`;
   return (
-    <Layout ctx={props.ctx}>
-      <h1>{LIST_TITLES[props.list]}</h1>
-      <AdminTabs />
-      <p class="subtitle">
-        {Object.entries(LIST_TITLES).map(([name, title]) => (
-          <span>
-            <a href={`/amministrazione/liste/${name}`} aria-current={name === props.list ? "page" : undefined}>
-              {title}
-            </a>{" "}
-          </span>
-        ))}
-      </p>
-      <Notice state={props.state} />
+    <AdminLayout
+      ctx={props.ctx}
+      title={LIST_TITLES[props.list]}
+      state={props.state}
+      intro={
+        <p class="subtitle">
+          {Object.entries(LIST_TITLES).map(([name, title]) => (
+            <span>
+              <a href={`/amministrazione/liste/${name}`} aria-current={name === props.list ? "page" : undefined}>
+                {title}
+              </a>{" "}
+            </span>
+          ))}
+        </p>
+      }
+    >
       <table id="reference-list">
         <thead>
           <tr>
@@ -354,7 +359,7 @@ export function ReferenceListPage(props: {
           <button type="submit">Aggiungi</button>
         </div>
       </form>
-    </Layout>
+    </AdminLayout>
   );
 }
 
@@ -383,14 +388,17 @@ export function MasterJobRow(props: { job: MasterJob }) {
 
 export function MasterDataPage(props: { ctx: PageContext; jobs: MasterJob[]; state: FormState; maxMb: number }) {
   return (
-    <Layout ctx={props.ctx}>
-      <h1>Anagrafiche</h1>
-      <AdminTabs />
-      <p class="subtitle">
-        Progetti, aule, allievi e iscrizioni si caricano dal <a href="/amministrazione/anagrafiche/modello">modello Excel</a>{" "}
-        (foglio "Anagrafica", una riga per iscrizione; il foglio "Istruzioni" spiega ogni colonna).
-      </p>
-      <Notice state={props.state} />
+    <AdminLayout
+      ctx={props.ctx}
+      title="Anagrafiche"
+      state={props.state}
+      intro={
+        <p class="subtitle">
+          Progetti, aule, allievi e iscrizioni si caricano dal <a href="/amministrazione/anagrafiche/modello">modello Excel</a>{" "}
+          (foglio "Anagrafica", una riga per iscrizione; il foglio "Istruzioni" spiega ogni colonna).
+        </p>
+      }
+    >
       <form class="card stacked" method="post" action="/amministrazione/anagrafiche" enctype="multipart/form-data">
         <Csrf ctx={props.ctx} />
         <label>
@@ -422,6 +430,6 @@ export function MasterDataPage(props: { ctx: PageContext; jobs: MasterJob[]; sta
           ))}
         </tbody>
       </table>
-    </Layout>
+    </AdminLayout>
   );
 }
