@@ -88,6 +88,7 @@ async function main() {
         fileSha256: "bench",
         fileFormat: "xlsx",
         fileSize: size,
+        sheetName: null,
       });
 
     const bare = measure("bare", dataDir, filePath);

@@ -200,8 +200,7 @@ async function main(args: string[]): Promise<void> {
   // Internal: the child process that reads an uploaded file (see src/sheets/upload-runner.ts).
   if (args[0] === "internal" && args[1] === "parse-upload" && args[2]) {
     const { runUploadChild } = await import("./sheets/upload-child.ts");
-    const sheet = args.indexOf("--sheet");
-    return runUploadChild(args[2], args.includes("--header-only"), sheet > 0 ? args[sheet + 1] : undefined);
+    return runUploadChild(args[2], args.includes("--header-only"), args[args.indexOf("--kind") + 1] === "master" ? "master" : "trainees");
   }
   const { flags, positionals } = parseFlags(args, ["--placement"]);
   const command = positionals.join(" ") || "serve";

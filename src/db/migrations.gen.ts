@@ -3,10 +3,12 @@ import m0 from "../../migrations/0000_initial.sql" with { type: "text" };
 import m1 from "../../migrations/0001_reference_lists.sql" with { type: "text" };
 import m2 from "../../migrations/0002_dashboard_indexes.sql" with { type: "text" };
 import m3 from "../../migrations/0003_master_data_jobs.sql" with { type: "text" };
+import m4 from "../../migrations/0004_enrollment_history.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
   { tag: "0001_reference_lists", when: 1795956472379, breakpoints: true, sql: m1 },
   { tag: "0002_dashboard_indexes", when: 1795959840538, breakpoints: true, sql: m2 },
   { tag: "0003_master_data_jobs", when: 1795962061983, breakpoints: true, sql: m3 },
+  { tag: "0004_enrollment_history", when: 1796116661429, breakpoints: true, sql: m4 },
 ];

@@ -165,6 +165,8 @@ const uploadColumns = () => ({
   rowsKo: integer("rows_ko"),
   rowsUnchanged: integer("rows_unchanged"),
   outcomePath: text("outcome_path"),
+  // The sheet that was read, when it is not the one the file was made with.
+  sheetName: text("sheet_name"),
 });
 
 export const importJobs = sqliteTable(
@@ -212,6 +214,9 @@ export const enrollments = sqliteTable(
     updatedByUserId: integer("updated_by_user_id").references(() => users.id),
     updatedByImportJobId: integer("updated_by_import_job_id").references(() => importJobs.id),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+    // Counts the changes to the declarations; with the id it makes the "Versione" of an
+    // exported row, so that an upload knows how old each of its rows is.
+    revision: integer("revision").notNull().default(0),
   },
   (t) => [
     uniqueIndex("enrollments_class_participant_idx").on(t.classId, t.participantId),
@@ -289,4 +294,31 @@ export const auditLog = sqliteTable(
     address: text("address"),
   },
   (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_agency_idx").on(t.agencyId, t.at)],
+);
+
+export const CHANGE_SOURCES = ["upload", "edit", "master"] as const;
+export type ChangeSource = (typeof CHANGE_SOURCES)[number];
+
+/**
+ * The history of an enrollment's declarations: one row per field changed, all the rows of
+ * one change sharing the revision it produced.
+ */
+export const enrollmentChanges = sqliteTable(
+  "enrollment_changes",
+  {
+    id: integer("id").primaryKey(),
+    enrollmentId: integer("enrollment_id")
+      .notNull()
+      .references(() => enrollments.id),
+    revision: integer("revision").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    userId: integer("user_id").references(() => users.id),
+    source: text("source", { enum: CHANGE_SOURCES }).notNull(),
+    importJobId: integer("import_job_id").references(() => importJobs.id),
+    masterDataJobId: integer("master_data_job_id").references(() => masterDataJobs.id),
+    field: text("field").notNull(),
+    oldValue: text("old_value"),
+    newValue: text("new_value"),
+  },
+  (t) => [index("enrollment_changes_enrollment_idx").on(t.enrollmentId, t.revision)],
 );

@@ -7,11 +7,14 @@ import { importJobs } from "../db/schema.ts";
 import type { Deps } from "../http.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../services/campaigns.ts";
+import { applyUploadRows, type RowEvaluator } from "../services/imports.ts";
 import { agencyRecipients } from "../services/notifications.ts";
+import type { Clock } from "../services/clock.ts";
+import type { Db } from "../db/client.ts";
 import type { ImportWorkerInput, ImportWorkerResult } from "../sheets/import-worker.ts";
 import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
 import { runSheetWorker } from "../sheets/worker-runner.ts";
-import { drainQueue, recordProgress, runClaimed, type Claim } from "./queue.ts";
+import { completeJob, drainQueue, recordProgress, runClaimed, type Claim } from "./queue.ts";
 import type { Job } from "./registry.ts";
 import { removeQuietly } from "./files.ts";
 
@@ -63,4 +66,45 @@ function runImport(deps: Deps, claim: Claim): Promise<void> {
     }
   };
   return runClaimed(deps, "import_jobs", claim, work, (reason) => queueMail(db, clock, importFailedMail({ ...mailInput, reason })));
+}
+
+const STALE = new Error("an enrollment changed while the upload was judged");
+
+/**
+ * Closes the job, applies its rows and queues its notice in one transaction that first
+ * checks the job is still this runner's: "lost" when it was not, "stale" (nothing written)
+ * when an enrollment changed after its row was judged, so that the rows are judged again.
+ */
+export function finishImport(
+  db: Db,
+  clock: Clock,
+  claim: Claim,
+  userId: number,
+  evaluator: RowEvaluator,
+  outcomePath: string,
+  notify: () => void,
+): "done" | "stale" | "lost" {
+  const counts = evaluator.counts();
+  try {
+    return db.$client.transaction(() => {
+      const now = clock.now();
+      const owned = completeJob(db, "import_jobs", claim, now, counts.ko ? "done_with_errors" : "done", {
+        rows_total: counts.total,
+        rows_ok: counts.ok,
+        rows_ko: counts.ko,
+        rows_unchanged: counts.unchanged,
+        outcome_path: outcomePath,
+        progress_done: counts.total,
+        progress_total: counts.total,
+        error: null,
+      });
+      if (!owned) return "lost" as const;
+      if (!applyUploadRows(db.$client, { id: claim.id, userId }, evaluator.rows, now.getTime())) throw STALE;
+      notify();
+      return "done" as const;
+    })();
+  } catch (error) {
+    if (error === STALE) return "stale";
+    throw error;
+  }
 }

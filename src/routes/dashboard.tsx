@@ -3,8 +3,7 @@ import { DashboardPage, type ProjectSort } from "../../views/pages/dashboard.tsx
 import { pageContext, type AppEnv, type Section } from "../http.ts";
 import { campaignState, daysLeft, getCampaign } from "../services/campaigns.ts";
 import { agencyFigures } from "../services/dashboard.ts";
-import { activeTrainingTypes } from "../services/exports.ts";
-import { referenceList } from "../services/imports.ts";
+import { activeCodes } from "../services/reference-lists.ts";
 import { selectedYear } from "./year.ts";
 
 const SORTS = new Set<ProjectSort["column"]>(["codice", "iscrizioni", "dichiarate", "placement"]);
@@ -16,7 +15,7 @@ export function renderDashboard(
 ) {
   const { db, clock } = c.get("deps");
   const { years, year } = selectedYear(c);
-  const trainingTypes = activeTrainingTypes(db);
+  const trainingTypes = activeCodes(db, "trainingTypes");
   const asked = c.req.query("tipologia") ?? "";
   const trainingType = trainingTypes.some((t) => t.code === asked) ? asked : null;
   const column = c.req.query("ordina") as ProjectSort["column"];
@@ -34,7 +33,7 @@ export function renderDashboard(
       trainingType={trainingType}
       campaign={campaign ? { campaign, daysLeft: daysLeft(campaign, now), open: campaignState(campaign, now) === "open" } : null}
       figures={agencyFigures(db, view.agencyId, year, trainingType)}
-      categories={referenceList(db, "categories")}
+      categories={activeCodes(db, "categories")}
       sort={sort}
       withJobs={view.withJobs}
     />,

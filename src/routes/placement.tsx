@@ -29,7 +29,8 @@ import { campaignState, daysLeft, listCampaigns, localDate } from "../services/c
 import { jobSummary } from "../services/job-summary.ts";
 import { JOB_SUMMARY_COLUMNS } from "../sheets/job-summary-file.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
-import { activeTrainingTypes, bookExport, getBooking, listBookings } from "../services/exports.ts";
+import { bookExport, getBooking, listBookings } from "../services/exports.ts";
+import { activeCodes } from "../services/reference-lists.ts";
 import { getUpload, listUploads } from "../services/imports.ts";
 import { getAgency } from "../services/projects.ts";
 import { acceptUpload } from "../services/uploads.ts";
@@ -71,7 +72,7 @@ function exportSection(
   return {
     csrfToken: c.get("csrfToken"),
     canBook: user.agencyId !== null,
-    trainingTypes: activeTrainingTypes(db),
+    trainingTypes: activeCodes(db, "trainingTypes"),
     years,
     values: form.values ?? { trainingTypes: [], year: years[0] ?? null, extraEmail: "", format: "xlsx" },
     errors: form.errors ?? {},

@@ -5,18 +5,22 @@ import { z } from "zod";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ClassPage } from "../../views/pages/class.tsx";
-import { TraineeEditRow, TraineeRow, type RowContext } from "../../views/partials/trainee-row.tsx";
+import { TraineeEditRow, TraineeHistoryRow, TraineeRow, type RowContext } from "../../views/partials/trainee-row.tsx";
 import { clientAddress, idParam, notFound, pageContext, requireUser, signedInScope, signedInUser, type AppEnv } from "../http.ts";
 import { getProject, listProjects, projectRoster } from "../services/projects.ts";
 import { recordAudit } from "../services/audit.ts";
 import { hasPlacementPermission } from "../services/auth.ts";
-import { classRoster, saveDeclaration, traineeLine } from "../services/enrollments.ts";
+import { classRoster, enrollmentHistory, saveDeclaration, traineeLine } from "../services/enrollments.ts";
 import { campaignClosedReason } from "../services/exports.ts";
-import { referenceList } from "../services/imports.ts";
+import { activeCodes } from "../services/reference-lists.ts";
+import { readVersion } from "../sheets/cells.ts";
 import { selectedYear } from "./year.ts";
 
 const field = z.string().max(200).optional().default("");
-const editForm = z.object({ fascia: field, placement: field, data: field, contratto: field, piva: field, datore: field });
+const editForm = z.object({ fascia: field, placement: field, data: field, contratto: field, piva: field, datore: field, versione: field });
+
+// The class page's table: trainee, its six declarations and the actions.
+const ROSTER_COLUMNS = 9;
 
 /** Agency users with the Placement permission edit while the campaign is open; the fund only reads. */
 function mayEdit(c: Context<AppEnv>): boolean {
@@ -34,8 +38,8 @@ function rowContext(c: Context<AppEnv>, projectId: number, classId: number, open
   return {
     base: `/progetti/${projectId}/aule/${classId}/iscrizioni`,
     editable: open && mayEdit(c),
-    categories: referenceList(db, "categories"),
-    contractTypes: referenceList(db, "contractTypes"),
+    categories: activeCodes(db, "categories"),
+    contractTypes: activeCodes(db, "contractTypes"),
   };
 }
 
@@ -102,12 +106,15 @@ export const projectRoutes = new Hono<AppEnv>()
     assertCanEdit(c, null);
     const user = signedInUser(c);
     const result = saveDeclaration(db, clock, user, line, {
-      fasciaDebole: line.homogeneous ? "" : form.fascia,
-      placed: form.placement,
-      hireDate: form.data,
-      contractType: form.contratto,
-      employerVat: form.piva,
-      employerName: form.datore,
+      input: {
+        fasciaDebole: line.homogeneous ? "" : form.fascia,
+        placed: form.placement,
+        hireDate: form.data,
+        contractType: form.contratto,
+        employerVat: form.piva,
+        employerName: form.datore,
+      },
+      version: readVersion(form.versione),
     });
     if (!result.ok) return c.html(<TraineeEditRow line={line} row={row} input={form} errors={result.errors} />, 422);
     if (!result.unchanged) {
@@ -117,12 +124,17 @@ export const projectRoutes = new Hono<AppEnv>()
         agencyId: user.agencyId,
         target: `enrollment:${line.enrollmentId}`,
         // Which fields changed, not their values: trainees' declarations stay out of the log.
-        detail: { fields: [...Object.keys(result.change.placement ?? {}), ...(result.change.fasciaDebole ? ["fasciaDebole"] : [])] },
+        detail: { fields: Object.keys(result.set) },
         address: clientAddress(c),
       });
     }
     const saved = traineeLine(db, signedInScope(c), classId, line.enrollmentId)!;
     return c.html(<TraineeRow line={saved} row={rowContext(c, projectId, classId, true)} saved />);
+  })
+  .get("/:id/aule/:classId/iscrizioni/:eid/storico", (c) => {
+    const { line } = lineInScope(c);
+    const entries = enrollmentHistory(c.get("deps").db, signedInScope(c), line.enrollmentId);
+    return c.html(<TraineeHistoryRow enrollmentId={line.enrollmentId} entries={entries} columns={ROSTER_COLUMNS} />);
   })
   .get("/:id", (c) => {
     const { db } = c.get("deps");

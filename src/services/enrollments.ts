@@ -1,30 +1,63 @@
+import type { Database, Statement } from "bun:sqlite";
 import type { Db } from "../db/client.ts";
+import type { ChangeSource } from "../db/schema.ts";
+import { versionText, type RowVersion } from "../sheets/cells.ts";
 import type { User } from "./auth.ts";
+import { localDate } from "./campaigns.ts";
 import type { Clock } from "./clock.ts";
-import { checkDeclaration, type DeclarationInput, type DeclarationResult, type EnrollmentFacts } from "./declarations.ts";
-import { referenceCodes } from "./imports.ts";
+import {
+  DECLARATION_FIELDS,
+  judgeDeclaration,
+  type ChangeAuthor,
+  type Declaration,
+  type DeclarationField,
+  type DeclarationInput,
+  type EnrollmentFacts,
+  type Judgement,
+  type SinceVersion,
+} from "./declarations.ts";
+import { referenceCodes } from "./reference-lists.ts";
 import type { Scope } from "./scope.ts";
 
-export type TraineeLine = EnrollmentFacts & { codiceFiscale: string; surname: string; name: string };
+/** An enrollment as the pages, the files and the rules see it. */
+export type Enrollment = EnrollmentFacts & {
+  agencyId: number;
+  year: number;
+  projectCode: string;
+  projectTitle: string;
+  trainingType: string;
+  classCode: string;
+  codiceFiscale: string;
+  surname: string;
+  name: string;
+};
 
-const LINE_SQL = `
-  SELECT e.id AS enrollmentId, c.homogeneous, c.category AS classCategory, p.end_date AS projectEndDate,
+/**
+ * The one reading of enrollments. In a homogeneous class the fascia debole is the class's
+ * category, whatever was declared before the class became homogeneous.
+ */
+export const ENROLLMENT_SQL = `
+  SELECT e.id AS enrollmentId, e.revision, e.agency_id AS agencyId, e.year, c.homogeneous, c.category AS classCategory,
+         p.code AS projectCode, p.title AS projectTitle, p.training_type AS trainingType, p.end_date AS projectEndDate,
+         c.code AS classCode, pa.codice_fiscale AS codiceFiscale, pa.surname, pa.name,
          CASE WHEN c.homogeneous = 1 THEN c.category ELSE e.fascia_debole END AS fasciaDebole,
          e.placed, e.hire_date AS hireDate, e.contract_type AS contractType, e.employer_vat AS employerVat,
-         e.employer_name AS employerName, pa.codice_fiscale AS codiceFiscale, pa.surname, pa.name
+         e.employer_name AS employerName
   FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = e.project_id
   JOIN participants pa ON pa.id = e.participant_id`;
 
+/** A row of ENROLLMENT_SQL with its flags as booleans. */
+export function toEnrollment(raw: unknown): Enrollment {
+  const row = raw as Omit<Enrollment, "homogeneous" | "placed"> & { homogeneous: number; placed: number | null };
+  return { ...row, homogeneous: row.homogeneous === 1, placed: row.placed === null ? null : row.placed === 1 };
+}
+
+/** The "Versione" written in files and forms for the enrollment as it is now. */
+export const currentVersion = (e: Pick<EnrollmentFacts, "enrollmentId" | "revision">) =>
+  versionText({ enrollmentId: e.enrollmentId, revision: e.revision });
+
 // The scope as a bound parameter: null lets the fund see every agency.
 const scopeParams = (scope: Scope) => ({ agency: scope.agencyId === "all" ? null : scope.agencyId });
-
-function toLine(raw: Record<string, unknown>): TraineeLine {
-  return {
-    ...(raw as unknown as TraineeLine),
-    homogeneous: raw.homogeneous === 1,
-    placed: raw.placed === null ? null : raw.placed === 1,
-  };
-}
 
 /** The class of a project in scope, with its trainees; null when either is not in scope. */
 export function classRoster(db: Db, scope: Scope, projectId: number, classId: number) {
@@ -49,54 +82,199 @@ export function classRoster(db: Db, scope: Scope, projectId: number, classId: nu
   } | null;
   if (!cls) return null;
   const lines = db.$client
-    .query(`${LINE_SQL} WHERE e.class_id = $class AND ($agency IS NULL OR e.agency_id = $agency) ORDER BY pa.surname, pa.name, pa.codice_fiscale`)
+    .query(`${ENROLLMENT_SQL} WHERE e.class_id = $class AND ($agency IS NULL OR e.agency_id = $agency) ORDER BY pa.surname, pa.name, pa.codice_fiscale`)
     .all({ class: classId, ...scopeParams(scope) })
-    .map((r) => toLine(r as Record<string, unknown>));
+    .map(toEnrollment);
   return { ...cls, homogeneous: cls.homogeneous === 1, lines };
 }
 
 export type ClassRoster = NonNullable<ReturnType<typeof classRoster>>;
 
 /** One trainee of a class in scope, or null. */
-export function traineeLine(db: Db, scope: Scope, classId: number, enrollmentId: number): TraineeLine | null {
+export function traineeLine(db: Db, scope: Scope, classId: number, enrollmentId: number): Enrollment | null {
   const raw = db.$client
-    .query(`${LINE_SQL} WHERE e.id = $enrollment AND e.class_id = $class AND ($agency IS NULL OR e.agency_id = $agency)`)
+    .query(`${ENROLLMENT_SQL} WHERE e.id = $enrollment AND e.class_id = $class AND ($agency IS NULL OR e.agency_id = $agency)`)
     .get({ enrollment: enrollmentId, class: classId, ...scopeParams(scope) });
-  return raw ? toLine(raw as Record<string, unknown>) : null;
+  return raw ? toEnrollment(raw) : null;
+}
+
+/** Who changes an enrollment, when, and through what. */
+export type ChangeBy = { userId: number | null; at: number; source: ChangeSource; importJobId?: number; masterDataJobId?: number };
+
+// History keeps values as text; a flag as the clerk writes it.
+const storedText = (value: string | boolean | null) => (value === null ? null : typeof value === "boolean" ? (value ? "SI" : "NO") : value);
+const storedValue = (field: DeclarationField, text: string | null) => (text === null ? null : field === "placed" ? text === "SI" : text);
+
+const COLUMN: Record<DeclarationField, string> = {
+  fasciaDebole: "fascia_debole",
+  placed: "placed",
+  hireDate: "hire_date",
+  contractType: "contract_type",
+  employerVat: "employer_vat",
+  employerName: "employer_name",
+};
+
+// Statements prepared once per connection and set of fields: an import writes thousands of rows.
+const statements = new WeakMap<Database, Map<string, Statement>>();
+function prepared(sqlite: Database, key: string, sql: () => string): Statement {
+  let cache = statements.get(sqlite);
+  if (!cache) statements.set(sqlite, (cache = new Map()));
+  let statement = cache.get(key);
+  if (!statement) cache.set(key, (statement = sqlite.prepare(sql())));
+  return statement;
 }
 
 /**
- * Checks one trainee's declaration with the import's rules and saves it. The caller has
- * checked scope, permission and the campaign window.
+ * The one writer of declarations: sets `set` on the enrollment, moves its revision on and
+ * records the history of each field. Call it inside a transaction. False, and nothing
+ * written, when the enrollment is no longer at `revision`: someone changed it meanwhile.
  */
-export function saveDeclaration(db: Db, clock: Clock, user: User, line: TraineeLine, input: DeclarationInput): DeclarationResult {
-  const result = checkDeclaration(input, line, referenceCodes(db));
-  if (!result.ok || result.unchanged) return result;
-  const { fasciaDebole, placement } = result.change;
-  const now = clock.now().getTime();
-  db.$client.transaction(() => {
-    if (fasciaDebole !== undefined) {
-      db.$client
-        .query("UPDATE enrollments SET fascia_debole = ?, updated_by_user_id = ?, updated_by_import_job_id = NULL, updated_at = ? WHERE id = ?")
-        .run(fasciaDebole, user.id, now, line.enrollmentId);
+export function writeDeclaration(
+  sqlite: Database,
+  enrollment: { id: number; revision: number },
+  before: Declaration,
+  set: Partial<Declaration>,
+  by: ChangeBy,
+): boolean {
+  const fields = DECLARATION_FIELDS.filter((f) => f in set);
+  if (fields.length === 0) return true;
+  const update = prepared(sqlite, `update:${fields.join(",")}`, () =>
+    `UPDATE enrollments SET ${fields.map((f) => `${COLUMN[f]} = ?`).join(", ")}, revision = revision + 1,
+            updated_by_user_id = ?, updated_by_import_job_id = ?, updated_at = ?
+     WHERE id = ? AND revision = ?`,
+  );
+  const values = fields.map((f) => {
+    const value = set[f]!;
+    return typeof value === "boolean" ? (value ? 1 : 0) : value;
+  });
+  const result = update.run(...values, by.userId, by.importJobId ?? null, by.at, enrollment.id, enrollment.revision);
+  if (result.changes !== 1) return false;
+  const record = prepared(
+    sqlite,
+    "history",
+    () => `INSERT INTO enrollment_changes (enrollment_id, revision, at, user_id, source, import_job_id, master_data_job_id, field, old_value, new_value)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const field of fields) {
+    record.run(
+      enrollment.id,
+      enrollment.revision + 1,
+      by.at,
+      by.userId,
+      by.source,
+      by.importJobId ?? null,
+      by.masterDataJobId ?? null,
+      field,
+      storedText(before[field]),
+      storedText(set[field]!),
+    );
+  }
+  return true;
+}
+
+type ChangeRow = {
+  field: DeclarationField;
+  old_value: string | null;
+  new_value: string | null;
+  revision: number;
+  at: number;
+  source: ChangeSource;
+  import_job_id: number | null;
+  master_data_job_id: number | null;
+  user_name: string | null;
+};
+
+const CHANGES_SQL = `SELECT c.field, c.old_value, c.new_value, c.revision, c.at, c.source, c.import_job_id, c.master_data_job_id,
+       u.name AS user_name
+  FROM enrollment_changes c LEFT JOIN users u ON u.id = c.user_id`;
+
+const authorOf = (row: ChangeRow): ChangeAuthor => ({
+  at: row.at,
+  by: row.user_name,
+  source: row.source,
+  jobId: row.source === "upload" ? row.import_job_id : row.source === "master" ? row.master_data_job_id : null,
+});
+
+/** What changed after `revision`: the value each field had then, and who changed it last. */
+export function changesSince(sqlite: Database, enrollmentId: number, revision: number): SinceVersion {
+  const rows = prepared(sqlite, "since", () => `${CHANGES_SQL} WHERE c.enrollment_id = ? AND c.revision > ? ORDER BY c.revision, c.id`).all(
+    enrollmentId,
+    revision,
+  ) as ChangeRow[];
+  const since: SinceVersion = { before: {}, changedBy: {} };
+  for (const row of rows) {
+    if (!(row.field in since.before)) (since.before as Record<string, unknown>)[row.field] = storedValue(row.field, row.old_value);
+    since.changedBy[row.field] = authorOf(row);
+  }
+  return since;
+}
+
+export type HistoryEntry = ChangeAuthor & { field: DeclarationField; oldValue: string | null; newValue: string | null; revision: number };
+
+/** Every change of an enrollment in scope, newest first. */
+export function enrollmentHistory(db: Db, scope: Scope, enrollmentId: number): HistoryEntry[] {
+  const rows = db.$client
+    .query(
+      `${CHANGES_SQL} JOIN enrollments e ON e.id = c.enrollment_id
+       WHERE c.enrollment_id = $enrollment AND ($agency IS NULL OR e.agency_id = $agency) ORDER BY c.revision DESC, c.id`,
+    )
+    .all({ enrollment: enrollmentId, ...scopeParams(scope) }) as ChangeRow[];
+  return rows.map((r) => ({ ...authorOf(r), field: r.field, oldValue: r.old_value, newValue: r.new_value, revision: r.revision }));
+}
+
+/**
+ * What changed since the version a file row or a form names: null when it names none (the
+ * two-way rule applies); "other" when it is another enrollment's, "unknown" when this
+ * enrollment never had it.
+ */
+export function sinceVersion(
+  sqlite: Database,
+  facts: Pick<EnrollmentFacts, "enrollmentId" | "revision">,
+  version: RowVersion | null,
+): SinceVersion | null | "other" | "unknown" {
+  if (!version) return null;
+  if (version.enrollmentId !== facts.enrollmentId) return "other";
+  if (version.revision > facts.revision) return "unknown";
+  return version.revision === facts.revision ? { before: {}, changedBy: {} } : changesSince(sqlite, facts.enrollmentId, version.revision);
+}
+
+/**
+ * Judges one trainee's declaration as edited on the page, by the import's rules, and saves
+ * it; all in one transaction, so that a change made meanwhile is seen, never overwritten.
+ * The caller has checked scope, permission and the campaign window.
+ */
+export function saveDeclaration(
+  db: Db,
+  clock: Clock,
+  user: User,
+  line: Enrollment,
+  form: { input: DeclarationInput; version: RowVersion | null },
+): Judgement {
+  const sqlite = db.$client;
+  const now = clock.now();
+  return sqlite.transaction((): Judgement => {
+    const current = traineeLineById(sqlite, line.enrollmentId) ?? line;
+    const since = sinceVersion(sqlite, current, form.version);
+    if (since === "other" || since === "unknown") {
+      return { ok: false, errors: ["La riga non corrisponde più a questa iscrizione: annulla e riapri la modifica."] };
     }
-    if (placement) {
-      db.$client
-        .query(
-          `UPDATE enrollments SET placed = ?, hire_date = ?, contract_type = ?, employer_vat = ?, employer_name = ?,
-                  updated_by_user_id = ?, updated_by_import_job_id = NULL, updated_at = ? WHERE id = ?`,
-        )
-        .run(
-          placement.placed === null ? null : placement.placed ? 1 : 0,
-          placement.hireDate,
-          placement.contractType,
-          placement.employerVat,
-          placement.employerName,
-          user.id,
-          now,
-          line.enrollmentId,
-        );
-    }
+    const judgement = judgeDeclaration(form.input, current, {
+      mode: "form",
+      codes: referenceCodes(db),
+      today: localDate(now, "Europe/Rome"),
+      since,
+    });
+    if (!judgement.ok || judgement.unchanged) return judgement;
+    writeDeclaration(sqlite, { id: current.enrollmentId, revision: current.revision }, current, judgement.set, {
+      userId: user.id,
+      at: now.getTime(),
+      source: "edit",
+    });
+    return judgement;
   })();
-  return result;
+}
+
+function traineeLineById(sqlite: Database, enrollmentId: number): Enrollment | null {
+  const raw = sqlite.query(`${ENROLLMENT_SQL} WHERE e.id = ?`).get(enrollmentId);
+  return raw ? toEnrollment(raw) : null;
 }

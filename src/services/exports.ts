@@ -1,27 +1,20 @@
 import type { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
-import { and, asc, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { agencies, contractTypes, exportJobs, trainingTypes, users, vulnerableCategories } from "../db/schema.ts";
+import { agencies, exportJobs, users } from "../db/schema.ts";
 import type { TraineeRow } from "../sheets/columns.ts";
 import type { TraineeFileContext } from "../sheets/trainee-file.ts";
 import type { User } from "./auth.ts";
 import { campaignState, formatDate, getCampaign } from "./campaigns.ts";
 import type { Clock } from "./clock.ts";
+import { currentVersion, ENROLLMENT_SQL, toEnrollment } from "./enrollments.ts";
+import { activeCodes } from "./reference-lists.ts";
 import { inScope, type Scope } from "./scope.ts";
 
 export type ExportJob = typeof exportJobs.$inferSelect;
 export type BookingInput = { trainingTypes: string[]; year: number; extraEmail: string | null; format: "xlsx" | "csv" };
 export type BookingErrors = Partial<Record<"trainingTypes" | "year" | "form", string>>;
-
-export function activeTrainingTypes(db: Db) {
-  return db
-    .select({ code: trainingTypes.code, description: trainingTypes.description })
-    .from(trainingTypes)
-    .where(eq(trainingTypes.active, true))
-    .orderBy(asc(trainingTypes.sortOrder))
-    .all();
-}
 
 /** Why a campaign refuses bookings and uploads right now, as a sentence; null when open. */
 export function campaignClosedReason(db: Db, year: number, now: Date): string | null {
@@ -47,7 +40,7 @@ export function bookExport(
   if (user.agencyId === null) {
     return { ok: false, errors: { form: "Le prenotazioni si fanno per un'agenzia: accedi con un'utenza dell'agenzia." } };
   }
-  const known = new Set(activeTrainingTypes(db).map((t) => t.code));
+  const known = new Set(activeCodes(db, "trainingTypes").map((t) => t.code));
   const unknown = input.trainingTypes.filter((t) => !known.has(t));
   if (unknown.length) return { ok: false, errors: { trainingTypes: `Tipologia formativa sconosciuta: ${unknown.join(", ")}.` } };
   const closed = campaignClosedReason(db, input.year, clock.now());
@@ -117,13 +110,6 @@ export type Booking = ReturnType<typeof listBookings>[number];
 /** Everything the file says besides the rows: agency, legend lists, metadata. */
 export function traineeFileContext(db: Db, job: ExportJob, generatedAt: Date): TraineeFileContext {
   const agency = db.select().from(agencies).where(eq(agencies.id, job.agencyId)).get()!;
-  const list = (table: typeof vulnerableCategories | typeof contractTypes | typeof trainingTypes) =>
-    db
-      .select({ code: table.code, description: table.description })
-      .from(table)
-      .where(eq(table.active, true))
-      .orderBy(asc(table.sortOrder))
-      .all();
   return {
     bookingId: job.id,
     agencyCode: agency.code,
@@ -131,22 +117,13 @@ export function traineeFileContext(db: Db, job: ExportJob, generatedAt: Date): T
     year: job.year,
     trainingTypes: job.trainingTypes,
     generatedAt,
-    categories: list(vulnerableCategories),
-    contractTypes: list(contractTypes),
-    trainingTypeList: list(trainingTypes),
+    categories: activeCodes(db, "categories"),
+    contractTypes: activeCodes(db, "contractTypes"),
+    trainingTypeList: activeCodes(db, "trainingTypes"),
   };
 }
 
-const TRAINEE_ROWS_SQL = `
-  SELECT p.code AS projectCode, p.title AS projectTitle, p.training_type AS trainingType, c.code AS classCode,
-         c.homogeneous AS homogeneous, pa.codice_fiscale AS codiceFiscale, pa.surname AS surname, pa.name AS name,
-         CASE WHEN c.homogeneous = 1 THEN c.category ELSE e.fascia_debole END AS fasciaDebole,
-         e.placed AS placed, e.hire_date AS hireDate, e.contract_type AS contractType,
-         e.employer_vat AS employerVat, e.employer_name AS employerName
-  FROM enrollments e
-  JOIN classes c ON c.id = e.class_id
-  JOIN projects p ON p.id = e.project_id
-  JOIN participants pa ON pa.id = e.participant_id
+const TRAINEE_ROWS_SQL = `${ENROLLMENT_SQL}
   WHERE e.agency_id = $agency AND e.year = $year AND p.training_type IN (SELECT value FROM json_each($types))`;
 
 /** How many rows the export of a job has. */
@@ -165,8 +142,8 @@ export function* traineeRows(
 ): Generator<TraineeRow> {
   const statement = sqlite.query(`${TRAINEE_ROWS_SQL} ORDER BY p.code, c.code, pa.surname, pa.name, pa.codice_fiscale`);
   for (const raw of statement.iterate({ agency: job.agencyId, year: job.year, types: JSON.stringify(job.trainingTypes) })) {
-    const row = raw as Omit<TraineeRow, "homogeneous" | "placed"> & { homogeneous: number; placed: number | null };
-    yield { ...row, homogeneous: row.homogeneous === 1, placed: row.placed === null ? null : row.placed === 1 };
+    const e = toEnrollment(raw);
+    yield { ...e, version: currentVersion(e) };
   }
 }
 

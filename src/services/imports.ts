@@ -1,34 +1,39 @@
 import type { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
-import { and, asc, desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { agencies, contractTypes, importJobs, users, vulnerableCategories } from "../db/schema.ts";
+import { agencies, importJobs, users } from "../db/schema.ts";
+import { isoFromSerial, parseItalianDate, readTextDate, readVersion, restoreFormula, swapDayMonth, versionText, type RowVersion } from "../sheets/cells.ts";
 import { FILE_FORMAT_VERSION, matchHeader, SHEET_NAMES, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import type { UploadFormat } from "../sheets/upload-parse.ts";
 import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 import { validateCodiceFiscale } from "./codice-fiscale.ts";
 import type { Clock } from "./clock.ts";
 import {
-  checkDeclaration,
-  type DeclarationChange,
+  DECLARATION_FIELDS,
+  judgeDeclaration,
+  type Declaration,
   type DeclarationInput,
   type EnrollmentFacts,
   type ReferenceCodes,
+  type SinceVersion,
 } from "./declarations.ts";
+import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
 import { inScope, type Scope } from "./scope.ts";
 
 export type ImportJob = typeof importJobs.$inferSelect;
 
 /** Why an uploaded header or its metadata cannot be accepted, as a sentence; null when fine. */
 export function uploadHeaderProblem(
-  header: string[],
-  metadata: Record<string, string> | null,
+  found: { header: string[]; metadata: Record<string, string> | null; monthFirstLine: number | null },
   expected: { agencyCode: string; year: number },
 ): string | null {
+  const { header, metadata } = found;
   const { missing } = matchHeader(header);
   if (missing.length) {
     return `Nel foglio "${SHEET_NAMES.trainees}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il file scaricato da Placement e non eliminare colonne.`;
   }
+  if (found.monthFirstLine !== null) return monthFirstProblem([found.monthFirstLine]);
   if (metadata) {
     if (metadata["agency_code"] && metadata["agency_code"] !== expected.agencyCode) {
       return `Il file è stato scaricato per un'altra agenzia (${metadata["agency_code"]}): carica il file della tua agenzia.`;
@@ -55,6 +60,7 @@ export function queueImport(
     fileSha256: string;
     fileFormat: UploadFormat;
     fileSize: number;
+    sheetName: string | null;
   },
 ): number {
   return db
@@ -80,6 +86,7 @@ const uploadColumns = {
   rowsKo: importJobs.rowsKo,
   rowsUnchanged: importJobs.rowsUnchanged,
   outcomePath: importJobs.outcomePath,
+  sheetName: importJobs.sheetName,
   error: importJobs.error,
   createdAt: importJobs.createdAt,
   finishedAt: importJobs.finishedAt,
@@ -110,52 +117,15 @@ export function getUpload(db: Db, scope: Scope, id: number) {
     .get();
 }
 
-const LISTS = { categories: vulnerableCategories, contractTypes } as const;
-
-/** The active codes of a reference list, in the fund's order. */
-export function referenceList(db: Db, list: keyof typeof LISTS) {
-  const table = LISTS[list];
-  return db
-    .select({ code: table.code, description: table.description })
-    .from(table)
-    .where(eq(table.active, true))
-    .orderBy(asc(table.sortOrder))
-    .all();
-}
-
-export function referenceCodes(db: Db): ReferenceCodes {
-  const codes = (list: keyof typeof LISTS) => new Set(referenceList(db, list).map((r) => r.code));
-  return { categories: codes("categories"), contractTypes: codes("contractTypes") };
-}
-
 const factsKey = (projectCode: string, classCode: string, codiceFiscale: string) =>
   `${projectCode.toUpperCase()}\u0000${classCode.toUpperCase()}\u0000${codiceFiscale}`;
 
 /** Every enrollment of an agency's campaign, by project code, class code and codice fiscale. */
 export function loadEnrollmentFacts(sqlite: Database, agencyId: number, year: number): Map<string, EnrollmentFacts> {
-  const rows = sqlite
-    .query(
-      `SELECT e.id, p.code AS project_code, c.code AS class_code, pa.codice_fiscale, c.homogeneous, c.category, p.end_date,
-              e.fascia_debole, e.placed, e.hire_date, e.contract_type, e.employer_vat, e.employer_name
-       FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = e.project_id
-       JOIN participants pa ON pa.id = e.participant_id
-       WHERE e.agency_id = ? AND e.year = ?`,
-    )
-    .all(agencyId, year) as Record<string, string | number | null>[];
   const facts = new Map<string, EnrollmentFacts>();
-  for (const r of rows) {
-    facts.set(factsKey(String(r.project_code), String(r.class_code), String(r.codice_fiscale)), {
-      enrollmentId: Number(r.id),
-      homogeneous: r.homogeneous === 1,
-      classCategory: r.category as string | null,
-      projectEndDate: String(r.end_date),
-      fasciaDebole: r.homogeneous === 1 ? (r.category as string | null) : (r.fascia_debole as string | null),
-      placed: r.placed === null ? null : r.placed === 1,
-      hireDate: r.hire_date as string | null,
-      contractType: r.contract_type as string | null,
-      employerVat: r.employer_vat as string | null,
-      employerName: r.employer_name as string | null,
-    });
+  for (const raw of sqlite.query(`${ENROLLMENT_SQL} WHERE e.agency_id = ? AND e.year = ?`).iterate(agencyId, year)) {
+    const e = toEnrollment(raw);
+    facts.set(factsKey(e.projectCode, e.classCode, e.codiceFiscale), e);
   }
   return facts;
 }
@@ -166,11 +136,9 @@ export type RowOutcome = {
   outcome: "OK" | "KO" | "INVARIATO";
   message: string | null;
   enrollmentId: number | null;
-  change: DeclarationChange | null;
+  /** What an OK row sets, on the enrollment as it was judged. */
+  change: { facts: EnrollmentFacts; set: Partial<Declaration> } | null;
 };
-
-const FORMULA_START = /^'[=+\-@\t\r]/;
-const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
 
 /** How a column is read: its header for messages, dates, and 11-digit codes that lose leading zeros. */
 export type CellReading = { header: string; date: boolean; elevenDigits: boolean };
@@ -182,26 +150,44 @@ export function readCell(cell: RawCell | undefined, column: CellReading): { text
   // A CSV carries a date cell formatted as a number as its Excel serial, in text.
   if (typeof cell === "string" && column.date && /^\d{5}(\.\d+)?$/.test(cell.trim())) cell = Number(cell.trim());
   if (typeof cell === "number") {
-    if (column.date && cell > 0 && cell < 2_958_466) {
-      return { text: new Date(EXCEL_EPOCH + Math.round(cell) * 86_400_000).toISOString().slice(0, 10) };
-    }
+    const date = column.date ? isoFromSerial(cell) : null;
+    if (date) return { text: date };
     // Excel drops the leading zeros of a partita IVA or provisional code typed into a number cell.
     if (column.elevenDigits && Number.isInteger(cell)) return { text: String(cell).padStart(11, "0") };
     return { text: String(cell) };
   }
-  // The export put a ' before text that starts like a formula; it is not part of the value.
-  const text = (FORMULA_START.test(cell) ? cell.slice(1) : cell).trim();
+  const text = restoreFormula(cell).trim();
   // Excel opening a CSV reads digits as a number and drops the leading zeros it then saves.
   if (column.elevenDigits && /^\d{8,10}$/.test(text)) return { text: text.padStart(11, "0") };
   return { text };
 }
 
-const READING = new Map<keyof TraineeRow, CellReading>(
-  TRAINEE_COLUMNS.map((c) => [
-    c.key,
-    { header: c.header, date: c.kind === "date", elevenDigits: c.key === "employerVat" || c.key === "codiceFiscale" },
-  ]),
-);
+export const readingOf = (column: { header: string; kind?: string; elevenDigits?: boolean }): CellReading => ({
+  header: column.header,
+  date: column.kind === "date",
+  elevenDigits: column.elevenDigits === true,
+});
+
+const READING = new Map<keyof TraineeRow, CellReading>(TRAINEE_COLUMNS.map((c) => [c.key, readingOf(c)]));
+
+/** What the rules need besides the rows: the campaign's enrollments and codes, and the day of the upload. */
+export type ImportContext = {
+  positions: Map<keyof TraineeRow, number>;
+  facts: Map<string, EnrollmentFacts>;
+  codes: ReferenceCodes;
+  year: number;
+  today: string;
+  /** What changed since the version a row names (see sinceVersion). */
+  since: (facts: EnrollmentFacts, version: RowVersion | null) => SinceVersion | null | "other" | "unknown";
+};
+
+const DATE_ORDER_ADVICE = "Salva il file con le date nel formato gg/mm/aaaa, oppure in formato .xlsx, e caricalo di nuovo: nessuna riga è stata applicata.";
+const linesText = (list: number[]) =>
+  `${list.length === 1 ? "alla riga" : "alle righe"} ${list.slice(0, 3).join(", ")}${list.length > 3 ? "…" : ""}`;
+
+/** The sentence for a file whose dates are written month-first. */
+export const monthFirstProblem = (lines: number[]) =>
+  `Il file ha date scritte come mese/giorno/anno (${linesText(lines)}), come le salva un programma di calcolo impostato in inglese. ${DATE_ORDER_ADVICE}`;
 
 /** Applies the rules to each uploaded row, then marks enrollments that appear twice with different values. */
 export class RowEvaluator {
@@ -209,20 +195,22 @@ export class RowEvaluator {
   // Every row that named an enrollment, valid or not, with what it asked for.
   private rowsOf = new Map<number, { row: RowOutcome; asked: string }[]>();
   private finished = false;
+  // Evidence that the file's dates are month-first: judged on the file as a whole.
+  private monthFirst: number[] = [];
+  private swapped: number[] = [];
 
-  constructor(
-    private positions: Map<keyof TraineeRow, number>,
-    private facts: Map<string, EnrollmentFacts>,
-    private codes: ReferenceCodes,
-    private year: number,
-  ) {}
+  constructor(private context: ImportContext) {}
 
   add(row: SheetRow): void {
     if (this.finished) throw new Error("rows were added after the outcomes were read");
     const errors: string[] = [];
+    const { positions, facts: allFacts } = this.context;
+    const cellOf = (key: keyof TraineeRow) => {
+      const index = positions.get(key);
+      return index === undefined ? null : row.cells[index];
+    };
     const text = (key: keyof TraineeRow): string => {
-      const index = this.positions.get(key);
-      const read = readCell(index === undefined ? null : row.cells[index], READING.get(key)!);
+      const read = readCell(cellOf(key), READING.get(key)!);
       if ("error" in read) {
         errors.push(read.error);
         return "";
@@ -232,14 +220,8 @@ export class RowEvaluator {
     const projectCode = text("projectCode");
     const classCode = text("classCode");
     const rawCf = text("codiceFiscale");
-    const input: DeclarationInput = {
-      fasciaDebole: text("fasciaDebole"),
-      placed: text("placed"),
-      hireDate: text("hireDate"),
-      contractType: text("contractType"),
-      employerVat: text("employerVat"),
-      employerName: text("employerName"),
-    };
+    const input = Object.fromEntries(DECLARATION_FIELDS.map((field) => [field, text(field)])) as DeclarationInput;
+    const versionCell = text("version");
     const outcome: RowOutcome = { line: row.line, cells: row.cells, outcome: "KO", message: null, enrollmentId: null, change: null };
     this.outcomes.push(outcome);
 
@@ -247,27 +229,64 @@ export class RowEvaluator {
     if (classCode === "") errors.push("Codice aula: mancante.");
     const cf = validateCodiceFiscale(rawCf);
     if (!cf.ok) errors.push(`Codice fiscale: ${cf.error}`);
-    const facts = cf.ok && projectCode && classCode ? this.facts.get(factsKey(projectCode, classCode, cf.value)) : undefined;
+    const facts = cf.ok && projectCode && classCode ? allFacts.get(factsKey(projectCode, classCode, cf.value)) : undefined;
     if (cf.ok && projectCode && classCode && !facts) {
       errors.push(
-        `Nessuna iscrizione della tua agenzia nel ${this.year} con questo codice progetto, codice aula e codice fiscale: controlla le tre colonne.`,
+        `Nessuna iscrizione della tua agenzia nel ${this.context.year} con questo codice progetto, codice aula e codice fiscale: controlla le tre colonne.`,
       );
     }
-    if (facts) {
-      const asked = JSON.stringify(Object.values(input).map((v) => v.trim().toUpperCase()));
-      const seen = this.rowsOf.get(facts.enrollmentId) ?? [];
-      seen.push({ row: outcome, asked });
-      this.rowsOf.set(facts.enrollmentId, seen);
-      const result = checkDeclaration(input, facts, this.codes);
-      if (!result.ok) errors.push(...result.errors);
-      else if (errors.length === 0) {
+    const hireCell = cellOf("hireDate");
+    if (typeof hireCell === "string") {
+      const reading = readTextDate(restoreFormula(hireCell));
+      if (reading.dayFirst === null && reading.monthFirst !== null) this.monthFirst.push(row.line);
+    }
+    if (!facts) {
+      outcome.message = errors.join(" ");
+      return;
+    }
+
+    const asked = JSON.stringify(Object.values(input).map((v) => v.trim().toUpperCase()));
+    const seen = this.rowsOf.get(facts.enrollmentId) ?? [];
+    seen.push({ row: outcome, asked });
+    this.rowsOf.set(facts.enrollmentId, seen);
+
+    const version = versionCell === "" ? null : readVersion(versionCell);
+    const resolved = versionCell !== "" && !version ? "unknown" : this.context.since(facts, version);
+    if (resolved === "unknown") {
+      errors.push("Versione: il valore non è quello scaricato; non modificare questa colonna (nelle righe aggiunte a mano lasciala vuota).");
+    } else if (resolved === "other") {
+      errors.push("Versione: appartiene a un'altra riga del file scaricato; non copiare né spostare le celle di questa colonna.");
+    }
+    const since = typeof resolved === "object" ? resolved : null;
+    // A date read day-first that is the day/month swap of the one downloaded.
+    const downloaded = since && "hireDate" in since.before ? since.before.hireDate! : facts.hireDate;
+    const hire = parseItalianDate(input.hireDate);
+    if (hire && downloaded && hire !== downloaded && swapDayMonth(hire) === downloaded) this.swapped.push(row.line);
+
+    if (errors.length === 0) {
+      const judgement = judgeDeclaration(input, facts, { mode: "file", codes: this.context.codes, today: this.context.today, since });
+      if (!judgement.ok) errors.push(...judgement.errors);
+      else {
         outcome.enrollmentId = facts.enrollmentId;
-        outcome.change = result.change;
-        outcome.outcome = result.unchanged ? "INVARIATO" : "OK";
+        outcome.outcome = judgement.unchanged ? "INVARIATO" : "OK";
+        outcome.change = judgement.unchanged ? null : { facts, set: judgement.set };
+        outcome.message = judgement.notes.length ? judgement.notes.join(" ") : null;
         return;
       }
     }
     outcome.message = errors.join(" ");
+  }
+
+  /**
+   * Why the file as a whole cannot be applied: dates written month-first, as a spreadsheet
+   * in an English locale saves them. One corrected date is not evidence; two swaps are.
+   */
+  dateOrderProblem(): string | null {
+    if (this.monthFirst.length) return monthFirstProblem(this.monthFirst);
+    if (this.swapped.length >= 2) {
+      return `Nel file alcune date di assunzione hanno giorno e mese scambiati rispetto al file scaricato (${linesText(this.swapped)}): il programma di calcolo le ha lette come mese/giorno. ${DATE_ORDER_ADVICE}`;
+    }
+    return null;
   }
 
   /**
@@ -292,8 +311,8 @@ export class RowEvaluator {
       for (const { row } of rows) {
         const lines = rows.filter((r) => r.row !== row).map((r) => r.row.line);
         const note = `L'iscrizione compare anche ${lines.length === 1 ? "alla riga" : "alle righe"} ${lines.join(", ")} con valori diversi: lasciane una sola.`;
+        row.message = row.outcome === "KO" && row.message ? `${row.message} ${note}` : note;
         row.outcome = "KO";
-        row.message = row.message ? `${row.message} ${note}` : note;
         row.change = null;
       }
     }
@@ -310,17 +329,25 @@ export class RowEvaluator {
   }
 
   counts() {
-    const count = (o: RowOutcome["outcome"]) => this.rows.filter((r) => r.outcome === o).length;
-    return { total: this.outcomes.length, ok: count("OK"), ko: count("KO"), unchanged: count("INVARIATO") };
+    const tally = { total: this.outcomes.length, ok: 0, ko: 0, unchanged: 0 };
+    for (const row of this.rows) {
+      if (row.outcome === "OK") tally.ok++;
+      else if (row.outcome === "KO") tally.ko++;
+      else tally.unchanged++;
+    }
+    return tally;
   }
 
-  /** The most frequent reasons of KO rows, without the values typed in them. */
+  /** The most frequent reasons of KO rows, without the values, names and dates written in them. */
   topReasons(limit = 3): { reason: string; rows: number }[] {
     const tally = new Map<string, number>();
     for (const row of this.rows) {
       if (row.outcome !== "KO" || !row.message) continue;
       for (const reason of row.message.split(/(?<=\.) (?=[A-ZÈ])/)) {
-        const generic = reason.replace(/«[^»]*»/g, "«…»").replace(/riga \d+/g, "riga …");
+        const generic = reason
+          .replace(/«[^»]*»/g, "«…»")
+          .replace(/ \([^)]*\)/g, "")
+          .replace(/righ[ae] \d+(, \d+)*/g, (m) => (m.startsWith("righe") ? "righe …" : "riga …"));
         tally.set(generic, (tally.get(generic) ?? 0) + 1);
       }
     }
@@ -328,75 +355,28 @@ export class RowEvaluator {
   }
 }
 
+/** The "Versione" an OK row's enrollment has once applied. */
+export const appliedVersion = (row: RowOutcome) =>
+  row.change ? versionText({ enrollmentId: row.change.facts.enrollmentId, revision: row.change.facts.revision + 1 }) : null;
+
 /**
- * Applies the valid rows, stores every row's outcome and closes the job, all in one
- * transaction that first checks the job is still this runner's. False when it was not.
+ * Writes the OK rows' changes and every row's outcome, inside the caller's transaction.
+ * False when an enrollment changed after the rows were judged: the caller rolls back and
+ * judges them again, so that a change made meanwhile is never lost.
  */
-export function applyImport(
-  db: Db,
-  clock: Clock,
-  job: { id: number; attempt: number; userId: number },
-  evaluator: RowEvaluator,
-  outcomePath: string,
-  notify: () => void,
-): boolean {
-  const sqlite = db.$client;
-  const now = clock.now().getTime();
-  const counts = evaluator.counts();
-  return sqlite.transaction(() => {
-    const closed = sqlite
-      .query(
-        `UPDATE import_jobs SET status = ?, rows_total = ?, rows_ok = ?, rows_ko = ?, rows_unchanged = ?,
-                outcome_path = ?, progress_done = ?, progress_total = ?, error = NULL, lease_until = NULL, finished_at = ?
-         WHERE id = ? AND attempts = ? AND status = 'running'`,
-      )
-      .run(
-        counts.ko ? "done_with_errors" : "done",
-        counts.total,
-        counts.ok,
-        counts.ko,
-        counts.unchanged,
-        outcomePath,
-        counts.total,
-        counts.total,
-        now,
-        job.id,
-        job.attempt,
-      );
-    if (closed.changes !== 1) return false;
-    const setFascia = sqlite.query(
-      `UPDATE enrollments SET fascia_debole = ?, updated_by_import_job_id = ?, updated_by_user_id = ?, updated_at = ? WHERE id = ?`,
-    );
-    const setPlacement = sqlite.query(
-      `UPDATE enrollments SET placed = ?, hire_date = ?, contract_type = ?, employer_vat = ?, employer_name = ?,
-              updated_by_import_job_id = ?, updated_by_user_id = ?, updated_at = ? WHERE id = ?`,
-    );
-    const record = sqlite.query(
-      "INSERT INTO import_row_outcomes (import_job_id, row_number, enrollment_id, outcome, message) VALUES (?, ?, ?, ?, ?)",
-    );
-    sqlite.query("DELETE FROM import_row_outcomes WHERE import_job_id = ?").run(job.id);
-    for (const row of evaluator.rows) {
-      record.run(job.id, row.line, row.enrollmentId, row.outcome, row.message);
-      if (row.outcome !== "OK" || !row.change) continue;
-      const { fasciaDebole, placement } = row.change;
-      if (fasciaDebole !== undefined) setFascia.run(fasciaDebole, job.id, job.userId, now, row.enrollmentId);
-      if (placement) {
-        setPlacement.run(
-          placement.placed === null ? null : placement.placed ? 1 : 0,
-          placement.hireDate,
-          placement.contractType,
-          placement.employerVat,
-          placement.employerName,
-          job.id,
-          job.userId,
-          now,
-          row.enrollmentId,
-        );
-      }
-    }
-    notify();
-    return true;
-  })();
+export function applyUploadRows(sqlite: Database, job: { id: number; userId: number }, rows: readonly RowOutcome[], at: number): boolean {
+  const record = sqlite.query(
+    "INSERT INTO import_row_outcomes (import_job_id, row_number, enrollment_id, outcome, message) VALUES (?, ?, ?, ?, ?)",
+  );
+  sqlite.query("DELETE FROM import_row_outcomes WHERE import_job_id = ?").run(job.id);
+  const by = { userId: job.userId, at, source: "upload" as const, importJobId: job.id };
+  for (const row of rows) {
+    record.run(job.id, row.line, row.enrollmentId, row.outcome, row.message);
+    if (row.outcome !== "OK" || !row.change) continue;
+    const { facts, set } = row.change;
+    if (!writeDeclaration(sqlite, { id: facts.enrollmentId, revision: facts.revision }, facts, set, by)) return false;
+  }
+  return true;
 }
 
 /**

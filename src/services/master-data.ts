@@ -1,10 +1,10 @@
 import type { Db } from "../db/client.ts";
 import { MASTER_COLUMNS, type MasterRowValues } from "../sheets/master-columns.ts";
-import { normalizeHeader } from "../sheets/columns.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
 import { validateCodiceFiscale } from "./codice-fiscale.ts";
-import { parseItalianDate } from "./declarations.ts";
-import { readCell, type RowOutcome } from "./imports.ts";
+import { parseItalianDate } from "../sheets/cells.ts";
+import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
+import { readCell, readingOf, type RowOutcome } from "./imports.ts";
 
 /*
  * Loading the fund's master data: projects, classes, trainees and enrollments, one
@@ -13,17 +13,6 @@ import { readCell, type RowOutcome } from "./imports.ts";
  * dates and classes, never the agencies' declarations.
  */
 
-/** Where each column is in an uploaded header, and which ones are missing. */
-export function matchMasterHeader(header: readonly string[]) {
-  const byName = new Map(MASTER_COLUMNS.map((c) => [normalizeHeader(c.header), c.key]));
-  const positions = new Map<keyof MasterRowValues, number>();
-  header.forEach((text, index) => {
-    const key = byName.get(normalizeHeader(text));
-    if (key && !positions.has(key)) positions.set(key, index);
-  });
-  return { positions, missing: MASTER_COLUMNS.filter((c) => c.key !== "birthDate" && !positions.has(c.key)) };
-}
-
 type Project = { agencyId: number; code: string; title: string; trainingType: string; year: number; startDate: string; endDate: string };
 type Klass = { homogeneous: boolean; category: string | null };
 type Person = { surname: string; name: string; birthDate: string | null };
@@ -31,7 +20,7 @@ type Person = { surname: string; name: string; birthDate: string | null };
 export type MasterPlanRow = { project: Project; classCode: string; klass: Klass; codiceFiscale: string; person: Person };
 
 const READING = new Map(
-  MASTER_COLUMNS.map((c) => [c.key, { header: c.header, date: c.date === true, elevenDigits: c.key === "codiceFiscale" }]),
+  MASTER_COLUMNS.map((c) => [c.key, readingOf({ header: c.header, kind: c.date ? "date" : "text", elevenDigits: c.key === "codiceFiscale" })]),
 );
 
 /** What is on record, as keys to compare with: read once per load. */
@@ -177,7 +166,7 @@ export class MasterEvaluator {
  */
 export function applyMasterData(
   db: Db,
-  job: { id: number; attempt: number },
+  job: { id: number; attempt: number; userId: number },
   evaluator: MasterEvaluator,
   outcomePath: string,
   now: number,
@@ -222,14 +211,26 @@ export function applyMasterData(
       enroll.run(classId, personId, projectId, p.agencyId, p.year, plan.klass.homogeneous ? 1 : 0, plan.klass.category);
       touchedClasses.add(classId);
     }
-    // The copied columns follow their class and project; a homogeneous class's category is its enrollments' value.
+    // A homogeneous class's category is its enrollments' fascia: a change recorded in their history.
+    const stale = sqlite.query(
+      `${ENROLLMENT_SQL} WHERE e.class_id = ? AND c.homogeneous = 1 AND e.fascia_debole IS NOT c.category`,
+    );
+    const stored = sqlite.query("SELECT fascia_debole AS fasciaDebole FROM enrollments WHERE id = ?");
+    // The copied columns follow their class and project.
     const sync = sqlite.query(
-      `UPDATE enrollments SET homogeneous = c.homogeneous, year = p.year,
-              fascia_debole = CASE WHEN c.homogeneous = 1 THEN c.category ELSE enrollments.fascia_debole END
+      `UPDATE enrollments SET homogeneous = c.homogeneous, year = p.year
        FROM classes c JOIN projects p ON p.id = c.project_id
        WHERE enrollments.class_id = c.id AND c.id = ?`,
     );
-    for (const classId of touchedClasses) sync.run(classId);
+    const by = { userId: job.userId, at: now, source: "master" as const, masterDataJobId: job.id };
+    for (const classId of touchedClasses) {
+      for (const raw of stale.all(classId)) {
+        const e = toEnrollment(raw);
+        const before = { ...e, ...(stored.get(e.enrollmentId) as { fasciaDebole: string | null }) };
+        writeDeclaration(sqlite, { id: e.enrollmentId, revision: e.revision }, before, { fasciaDebole: e.classCategory }, by);
+      }
+      sync.run(classId);
+    }
     return true;
   })();
 }

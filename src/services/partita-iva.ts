@@ -24,6 +24,9 @@ export function partitaIvaCheckDigit(first10: string): string {
   return String((10 - (sum % 10)) % 10);
 }
 
+/** Digits 8–10: a provincial office (001–100, 120, 121) or the offices for non-residents (888, 999). */
+const isOfficeCode = (code: number) => (code >= 1 && code <= 100) || code === 120 || code === 121 || code === 888 || code === 999;
+
 export function validatePartitaIva(input: string): PartitaIvaResult {
   const value = normalizePartitaIva(input);
   if (value === "") {
@@ -34,6 +37,17 @@ export function validatePartitaIva(input: string): PartitaIvaResult {
   }
   if (value.length !== 11) {
     return { ok: false, value, error: "La partita IVA deve avere 11 cifre." };
+  }
+  // Digits 1–7 number the taxpayer within the office: never all zeros.
+  if (value.startsWith("0000000")) {
+    return { ok: false, value, error: "La partita IVA non è valida: le prime sette cifre non possono essere tutte zero." };
+  }
+  if (!isOfficeCode(Number(value.slice(7, 10)))) {
+    return {
+      ok: false,
+      value,
+      error: "La partita IVA non è valida: l'ottava, la nona e la decima cifra non indicano un ufficio dell'Agenzia delle Entrate.",
+    };
   }
   if (partitaIvaCheckDigit(value.slice(0, 10)) !== value[10]) {
     return {

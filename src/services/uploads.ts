@@ -4,19 +4,28 @@ import { dataPaths, type Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { masterDataJobs } from "../db/schema.ts";
 import { removeQuietly } from "../jobs/files.ts";
-import { MASTER_SHEET } from "../sheets/master-columns.ts";
+import { MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
 import { UploadError } from "../sheets/upload-error.ts";
-import { sniffFormat, type UploadFormat } from "../sheets/upload-parse.ts";
+import { sheetOf, sniffFormat, type UploadFormat, type UploadKind } from "../sheets/upload-parse.ts";
 import { parseInChild, type ChildLimits } from "../sheets/upload-runner.ts";
 import type { User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { campaignClosedReason } from "./exports.ts";
 import { queueImport, uploadHeaderProblem } from "./imports.ts";
-import { matchMasterHeader } from "./master-data.ts";
 
-export type UploadResult = { ok: true; id: number; fileName: string } | { ok: false; error: string };
+export type UploadResult = { ok: true; id: number; fileName: string; sheetName: string | null } | { ok: false; error: string };
 
-type StoredFile = { filePath: string; fileSha256: string; fileFormat: UploadFormat; fileSize: number; fileName: string };
+type StoredFile = {
+  filePath: string;
+  fileSha256: string;
+  fileFormat: UploadFormat;
+  fileSize: number;
+  fileName: string;
+  /** The sheet read, when it is not the expected one. */
+  sheetName: string | null;
+};
+
+export type HeaderCheck = (header: { header: string[]; metadata: Record<string, string> | null; monthFirstLine: number | null }) => string | null;
 
 /**
  * What every upload goes through while the user waits: the real file type, then the
@@ -26,9 +35,9 @@ type StoredFile = { filePath: string; fileSha256: string; fileFormat: UploadForm
 async function receiveUpload(
   config: Config,
   input: { fileName: string; bytes: Uint8Array },
-  sheet: string | undefined,
+  kind: UploadKind,
   limits: ChildLimits,
-  check: (header: string[], metadata: Record<string, string> | null) => string | null,
+  check: HeaderCheck,
   queue: (file: StoredFile) => number,
 ): Promise<UploadResult> {
   try {
@@ -44,11 +53,13 @@ async function receiveUpload(
   try {
     let problem: string | null = "Il file non può essere letto: salvalo di nuovo dal programma di calcolo e ricaricalo.";
     let format: UploadFormat = "csv";
-    for await (const message of parseInChild(pending, true, limits, sheet)) {
+    let sheetName: string | null = null;
+    for await (const message of parseInChild(pending, true, limits, kind)) {
       if (message.t === "error") problem = message.message;
       if (message.t === "header") {
         format = message.format;
-        problem = check(message.header, message.metadata);
+        sheetName = format === "csv" || message.sheet === sheetOf(kind) ? null : message.sheet;
+        problem = check(message);
       }
     }
     if (problem) return { ok: false, error: problem };
@@ -61,8 +72,9 @@ async function receiveUpload(
         fileFormat: format,
         fileSize: input.bytes.length,
         fileName: input.fileName.slice(0, 255),
+        sheetName,
       });
-      return { ok: true, id, fileName: input.fileName };
+      return { ok: true, id, fileName: input.fileName, sheetName };
     } catch (error) {
       removeQuietly(stored);
       throw error;
@@ -88,9 +100,9 @@ export async function acceptUpload(
   return receiveUpload(
     config,
     input,
-    undefined,
+    "trainees",
     limits,
-    (header, metadata) => uploadHeaderProblem(header, metadata, { agencyCode, year: input.year }),
+    (found) => uploadHeaderProblem(found, { agencyCode, year: input.year }),
     (file) => queueImport(db, clock, { ...file, agencyId, userId: user.id, year: input.year }),
   );
 }
@@ -106,9 +118,9 @@ export function acceptMasterUpload(
   return receiveUpload(
     config,
     input,
-    MASTER_SHEET,
+    "master",
     limits,
-    (header) => {
+    ({ header }) => {
       const { missing } = matchMasterHeader(header);
       return missing.length
         ? `Nel foglio "${MASTER_SHEET}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il modello scaricabile da questa pagina.`

@@ -19,6 +19,7 @@ export type TraineeRow = {
   contractType: string | null;
   employerVat: string | null;
   employerName: string | null;
+  version: string;
 };
 
 export type ColumnKind = "text" | "flag" | "date";
@@ -31,30 +32,34 @@ export type Column = {
   width: number;
   /** Whether the agency fills it in; the others identify the row. */
   editable: boolean;
+  /** Whether an upload must have it: the identifying columns and every editable one. */
+  required: boolean;
+  /** Codes of 11 digits, whose leading zeros a spreadsheet drops when it takes them for numbers. */
+  elevenDigits?: boolean;
   /** How to read or fill the column, for the legend. */
   help: string;
 };
 
 export const TRAINEE_COLUMNS: readonly Column[] = [
-  { key: "projectCode", header: "Codice progetto", kind: "text", width: 20, editable: false, help: "Identifica il progetto. Non modificare." },
-  { key: "projectTitle", header: "Titolo progetto", kind: "text", width: 40, editable: false, help: "Solo per consultazione." },
-  { key: "trainingType", header: "Tipologia formativa", kind: "text", width: 12, editable: false, help: "Codice della tipologia formativa (vedi sotto). Solo per consultazione." },
-  { key: "classCode", header: "Codice aula", kind: "text", width: 12, editable: false, help: "Identifica l'aula del progetto. Non modificare." },
-  { key: "homogeneous", header: "Aula omogenea", kind: "flag", width: 10, editable: false, help: "SI: tutti gli allievi dell'aula appartengono alla categoria dell'aula; la fascia debole non si modifica. NO: aula non omogenea, indicare la fascia debole di ogni allievo." },
-  { key: "codiceFiscale", header: "Codice fiscale", kind: "text", width: 19, editable: false, help: "Identifica l'allievo. Non modificare." },
-  { key: "surname", header: "Cognome", kind: "text", width: 18, editable: false, help: "Solo per consultazione." },
-  { key: "name", header: "Nome", kind: "text", width: 16, editable: false, help: "Solo per consultazione." },
-  { key: "fasciaDebole", header: "Fascia debole", kind: "text", width: 13, editable: true, help: "Codice della categoria fasce deboli (vedi sotto), oppure NO se l'allievo non vi rientra. Vuoto: nessuna modifica." },
-  { key: "placed", header: "Placement", kind: "flag", width: 10, editable: true, help: "SI se l'allievo è stato assunto dopo il corso, NO altrimenti. Vuoto: nessuna modifica." },
-  { key: "hireDate", header: "Data assunzione", kind: "date", width: 14, editable: true, help: "Data di assunzione (gg/mm/aaaa), successiva alla fine del progetto. Obbligatoria con Placement SI." },
-  { key: "contractType", header: "Tipo contratto", kind: "text", width: 13, editable: true, help: "Codice del tipo di contratto (vedi sotto). Obbligatorio con Placement SI." },
-  { key: "employerVat", header: "P.IVA datore di lavoro", kind: "text", width: 16, editable: true, help: "Partita IVA del datore di lavoro: 11 cifre." },
-  { key: "employerName", header: "Datore di lavoro", kind: "text", width: 32, editable: true, help: "Ragione sociale del datore di lavoro." },
+  { key: "projectCode", header: "Codice progetto", kind: "text", width: 20, editable: false, required: true, help: "Identifica il progetto. Non modificare." },
+  { key: "projectTitle", header: "Titolo progetto", kind: "text", width: 40, editable: false, required: false, help: "Solo per consultazione." },
+  { key: "trainingType", header: "Tipologia formativa", kind: "text", width: 12, editable: false, required: false, help: "Codice della tipologia formativa (vedi sotto). Solo per consultazione." },
+  { key: "classCode", header: "Codice aula", kind: "text", width: 12, editable: false, required: true, help: "Identifica l'aula del progetto. Non modificare." },
+  { key: "homogeneous", header: "Aula omogenea", kind: "flag", width: 10, editable: false, required: false, help: "SI: tutti gli allievi dell'aula appartengono alla categoria dell'aula; la fascia debole non si modifica. NO: aula non omogenea, indicare la fascia debole di ogni allievo." },
+  { key: "codiceFiscale", header: "Codice fiscale", kind: "text", width: 19, editable: false, required: true, elevenDigits: true, help: "Identifica l'allievo. Non modificare." },
+  { key: "surname", header: "Cognome", kind: "text", width: 18, editable: false, required: false, help: "Solo per consultazione." },
+  { key: "name", header: "Nome", kind: "text", width: 16, editable: false, required: false, help: "Solo per consultazione." },
+  { key: "fasciaDebole", header: "Fascia debole", kind: "text", width: 13, editable: true, required: true, help: "Codice della categoria fasce deboli (vedi sotto), oppure NO se l'allievo non vi rientra. Vuoto: nessuna modifica." },
+  { key: "placed", header: "Placement", kind: "flag", width: 10, editable: true, required: true, help: "SI se l'allievo è stato assunto dopo il corso; NO se non lo è stato (NO cancella i dati dell'assunzione). Vuoto: nessuna modifica." },
+  { key: "hireDate", header: "Data assunzione", kind: "date", width: 14, editable: true, required: true, help: "Data di assunzione (gg/mm/aaaa), successiva alla fine del progetto e non successiva al giorno del caricamento. Obbligatoria con Placement SI." },
+  { key: "contractType", header: "Tipo contratto", kind: "text", width: 13, editable: true, required: true, help: "Codice del tipo di contratto (vedi sotto). Obbligatorio con Placement SI." },
+  { key: "employerVat", header: "P.IVA datore di lavoro", kind: "text", width: 16, editable: true, required: true, elevenDigits: true, help: "Partita IVA del datore di lavoro: 11 cifre. Scrivi - per cancellarla." },
+  { key: "employerName", header: "Datore di lavoro", kind: "text", width: 32, editable: true, required: true, help: "Ragione sociale del datore di lavoro. Scrivi - per cancellarla." },
+  { key: "version", header: "Versione", kind: "text", width: 12, editable: false, required: false, help: "Identifica la riga com'era al momento del download, perché un file vecchio non annulli modifiche più recenti. Non modificare; nelle righe aggiunte a mano lasciala vuota." },
 ];
 
-/** The identifying columns and every column the agency fills in: an upload needs them all. */
-export const isRequiredOnUpload = (column: Column) =>
-  column.editable || column.key === "projectCode" || column.key === "classCode" || column.key === "codiceFiscale";
+/** The column of a key. */
+export const traineeColumn = (key: keyof TraineeRow): Column => TRAINEE_COLUMNS.find((c) => c.key === key)!;
 
 /** A header as people retype it: accents, case and spacing do not matter. */
 export function normalizeHeader(header: string): string {
@@ -74,7 +79,7 @@ export function matchHeader(header: readonly string[]): { positions: Map<keyof T
     const key = byName.get(normalizeHeader(text));
     if (key && !positions.has(key)) positions.set(key, index);
   });
-  return { positions, missing: TRAINEE_COLUMNS.filter((c) => isRequiredOnUpload(c) && !positions.has(c.key)) };
+  return { positions, missing: TRAINEE_COLUMNS.filter((c) => c.required && !positions.has(c.key)) };
 }
 
 /** Version of the file layout, written in the metadata sheet and checked on upload. */
@@ -95,11 +100,4 @@ export function cellText(column: Column, row: TraineeRow): string {
     return `${d}/${m}/${y}`;
   }
   return String(value);
-}
-
-// A cell that starts like a formula is shown, not run, when the file is opened.
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-export function neutralizeFormula(text: string): string {
-  return FORMULA_START.test(text) ? `'${text}` : text;
 }

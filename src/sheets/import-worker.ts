@@ -5,15 +5,19 @@ import { eq } from "drizzle-orm";
 import { importDoneMail } from "../../views/emails/import.ts";
 import { openDatabase } from "../db/client.ts";
 import { importJobs } from "../db/schema.ts";
-import { queueMail } from "../mail/outbox.ts";
-import { formatDateTime } from "../services/campaigns.ts";
-import { applyImport, loadEnrollmentFacts, referenceCodes, RowEvaluator } from "../services/imports.ts";
-import { agencyRecipients } from "../services/notifications.ts";
 import { removeQuietly } from "../jobs/files.ts";
-import { matchHeader, SHEET_NAMES, TRAINEE_COLUMNS } from "./columns.ts";
+import { finishImport } from "../jobs/imports.ts";
+import { queueMail } from "../mail/outbox.ts";
+import { formatDateTime, localDate } from "../services/campaigns.ts";
+import { sinceVersion } from "../services/enrollments.ts";
+import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/imports.ts";
+import { agencyRecipients } from "../services/notifications.ts";
+import { referenceCodes } from "../services/reference-lists.ts";
+import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "./columns.ts";
 import { writeOutcomeFile } from "./outcome-file.ts";
 import { parseInChild, type ChildLimits } from "./upload-runner.ts";
 import { JobError, serveSheetWorker } from "./worker-runner.ts";
+import type { SheetRow } from "./xlsx-reader.ts";
 
 export type ImportWorkerInput = {
   databasePath: string;
@@ -27,17 +31,20 @@ export type ImportWorkerInput = {
 export type ImportWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number };
 
 const PROGRESS_EVERY = 2000;
-const dateColumn = TRAINEE_COLUMNS.findIndex((c) => c.kind === "date");
+// Judging again is needed only when a page edit lands during the job; it cannot go on for ever.
+const MAX_ROUNDS = 3;
 
 serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) => {
   const db = openDatabase(input.databasePath);
-  const clock = { now: () => new Date(input.now) };
+  // The job's time starts where the scheduler's clock was and runs on from there.
+  const started = performance.now();
+  const clock = { now: () => new Date(Date.parse(input.now) + (performance.now() - started)) };
   try {
     const job = db.select().from(importJobs).where(eq(importJobs.id, input.jobId)).get();
     if (!job) throw new Error(`import job ${input.jobId} not found`);
-    const facts = loadEnrollmentFacts(db.$client, job.agencyId, job.year);
-    let evaluator: RowEvaluator | null = null;
-    let header: string[] = [];
+    const rows: SheetRow[] = [];
+    let header: string[] | null = null;
+    let sheet = "";
     let metadata: Record<string, string> | null = null;
     let parsePeakMb = 0;
     for await (const message of parseInChild(job.filePath, false, input.limits)) {
@@ -47,51 +54,74 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
         if (match.missing.length) {
           throw new JobError(`Mancano le colonne: ${match.missing.map((c) => c.header).join(", ")}.`, true);
         }
-        header = message.header;
-        metadata = message.metadata;
-        evaluator = new RowEvaluator(match.positions, facts, referenceCodes(db), job.year);
+        ({ header, sheet, metadata } = message);
       } else if (message.t === "end") {
         parsePeakMb = message.peakMb;
-      } else if (message.t === "row" && evaluator) {
-        evaluator.add(message);
-        if (evaluator.size % PROGRESS_EVERY === 0) progress(evaluator.size, 0);
+      } else if (message.t === "row" && header) {
+        rows.push(message);
+        if (rows.length % PROGRESS_EVERY === 0) progress(rows.length, 0);
       }
     }
-    if (!evaluator) throw new JobError("Il file non contiene la riga di intestazione.", true);
+    if (!header) throw new JobError("Il file non contiene la riga di intestazione.", true);
 
     const positions = matchHeader(header).positions;
-    const partPath = `${input.outcomePath}.part`;
-    try {
-      const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
-      await writeOutcomeFile(
-        job.fileFormat === "csv" ? "csv" : "xlsx",
-        { sheet: SHEET_NAMES.trainees, header, dateColumns: new Set([positions.get(TRAINEE_COLUMNS[dateColumn]!.key) ?? -1]), metadata },
-        evaluator.rows,
-        (chunk) => void file.write(chunk),
-      );
-      await file.end();
-      renameSync(partPath, input.outcomePath);
-    } finally {
-      removeQuietly(partPath);
-    }
+    const column = (key: keyof TraineeRow) => positions.get(key) ?? -1;
+    const dateColumns = new Set(TRAINEE_COLUMNS.filter((c) => c.kind === "date").map((c) => column(c.key)));
+    for (let round = 1; ; round++) {
+      const evaluator = new RowEvaluator({
+        positions,
+        facts: loadEnrollmentFacts(db.$client, job.agencyId, job.year),
+        codes: referenceCodes(db),
+        year: job.year,
+        today: localDate(job.createdAt, "Europe/Rome"),
+        since: (facts, version) => sinceVersion(db.$client, facts, version),
+      });
+      for (const row of rows) evaluator.add(row);
+      const problem = evaluator.dateOrderProblem();
+      if (problem) throw new JobError(problem, true);
 
-    const counts = evaluator.counts();
-    const applied = applyImport(db, clock, { id: job.id, attempt: input.attempt, userId: job.userId }, evaluator, input.outcomePath, () =>
-      queueMail(
-        db,
-        clock,
-        importDoneMail({
-          to: agencyRecipients(db, job.agencyId, null),
-          uploadId: job.id,
-          year: job.year,
-          uploadedAt: formatDateTime(job.createdAt),
-          placementUrl: input.placementUrl,
-          counts,
-          reasons: evaluator!.topReasons(),
-        }),
-      ),
-    );
-    return { applied, ...counts, parsePeakMb };
+      // Applied rows carry their new version, so that uploading this file again reverts nothing.
+      const versionColumn = column("version");
+      const outcomeRows = evaluator.rows.map((row) => {
+        const version = versionColumn >= 0 ? appliedVersion(row) : null;
+        if (!version) return row;
+        const cells = [...row.cells];
+        cells[versionColumn] = version;
+        return { ...row, cells };
+      });
+      const partPath = `${input.outcomePath}.part`;
+      try {
+        const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
+        await writeOutcomeFile(job.fileFormat === "csv" ? "csv" : "xlsx", { sheet, header, dateColumns, metadata }, outcomeRows, (chunk) =>
+          void file.write(chunk),
+        );
+        await file.end();
+        renameSync(partPath, input.outcomePath);
+      } finally {
+        removeQuietly(partPath);
+      }
+
+      const counts = evaluator.counts();
+      const result = finishImport(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomePath, () =>
+        queueMail(
+          db,
+          clock,
+          importDoneMail({
+            to: agencyRecipients(db, job.agencyId, null),
+            uploadId: job.id,
+            year: job.year,
+            uploadedAt: formatDateTime(job.createdAt),
+            placementUrl: input.placementUrl,
+            counts,
+            reasons: evaluator.topReasons(),
+          }),
+        ),
+      );
+      if (result !== "stale") return { applied: result === "done", ...counts, parsePeakMb };
+      if (round === MAX_ROUNDS) {
+        throw new Error("Le iscrizioni sono cambiate più volte durante l'elaborazione: il caricamento sarà ripreso a breve.");
+      }
+    }
   } finally {
     db.$client.close();
   }

@@ -1,3 +1,5 @@
+import { normalizeHeader } from "./columns.ts";
+
 /** The columns of the master-data template: one row per enrollment, the one definition for template, reading and outcome. */
 
 export type MasterRowValues = {
@@ -37,3 +39,14 @@ export const MASTER_COLUMNS: readonly MasterColumn[] = [
   { key: "name", header: "Nome", width: 16, help: "Nome dell'allievo." },
   { key: "birthDate", header: "Data di nascita", width: 12, date: true, help: "Facoltativa (gg/mm/aaaa)." },
 ];
+
+/** Where each column is in an uploaded header, and which ones are missing. */
+export function matchMasterHeader(header: readonly string[]) {
+  const byName = new Map(MASTER_COLUMNS.map((c) => [normalizeHeader(c.header), c.key]));
+  const positions = new Map<keyof MasterRowValues, number>();
+  header.forEach((text, index) => {
+    const key = byName.get(normalizeHeader(text));
+    if (key && !positions.has(key)) positions.set(key, index);
+  });
+  return { positions, missing: MASTER_COLUMNS.filter((c) => c.key !== "birthDate" && !positions.has(c.key)) };
+}

@@ -5,8 +5,8 @@ import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { masterDataJobs } from "../db/schema.ts";
 import { removeQuietly } from "../jobs/files.ts";
-import { applyMasterData, MasterEvaluator, matchMasterHeader } from "../services/master-data.ts";
-import { MASTER_COLUMNS, MASTER_SHEET } from "./master-columns.ts";
+import { applyMasterData, MasterEvaluator } from "../services/master-data.ts";
+import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "./master-columns.ts";
 import { writeOutcomeFile } from "./outcome-file.ts";
 import { parseInChild, type ChildLimits } from "./upload-runner.ts";
 import { JobError, serveSheetWorker } from "./worker-runner.ts";
@@ -22,7 +22,7 @@ serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress) 
     let evaluator: MasterEvaluator | null = null;
     let header: string[] = [];
     let dateColumns = new Set<number>();
-    for await (const message of parseInChild(job.filePath, false, input.limits, MASTER_SHEET)) {
+    for await (const message of parseInChild(job.filePath, false, input.limits, "master")) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchMasterHeader(message.header);
@@ -46,7 +46,7 @@ serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress) 
     } finally {
       removeQuietly(partPath);
     }
-    const applied = applyMasterData(db, { id: job.id, attempt: input.attempt }, evaluator, input.outcomePath, Date.parse(input.now));
+    const applied = applyMasterData(db, { id: job.id, attempt: input.attempt, userId: job.userId }, evaluator, input.outcomePath, Date.parse(input.now));
     return { applied, ...evaluator.counts() };
   } finally {
     db.$client.close();

@@ -1,12 +1,10 @@
-import { neutralizeFormula, SHEET_NAMES } from "./columns.ts";
+import { isoFromSerial, neutralizeFormula } from "./cells.ts";
+import { SHEET_NAMES } from "./columns.ts";
 import type { RawCell } from "./xlsx-reader.ts";
 import { Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
 import { csvLine, csvSink } from "./trainee-file.ts";
 
 export type OutcomeRow = { cells: readonly RawCell[]; outcome: string; message: string | null };
-
-const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
-const isoFromSerial = (serial: number) => new Date(EXCEL_EPOCH + Math.round(serial) * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * The uploaded rows, in their order, with "Esito" and "Messaggio" added: the clerk fixes
@@ -19,11 +17,16 @@ export async function writeOutcomeFile(
   rows: readonly OutcomeRow[],
   sink: (chunk: Uint8Array) => void,
 ): Promise<void> {
-  const width = Math.max(upload.header.length, ...rows.map((r) => r.cells.length));
+  // A loop, not Math.max(...rows): a spread of 200,000 arguments overflows the stack.
+  let width = upload.header.length;
+  for (const row of rows) width = Math.max(width, row.cells.length);
   const header = [...upload.header, ...Array(width - upload.header.length).fill(""), "Esito", "Messaggio"];
   const value = (cell: RawCell | undefined, index: number): CellValue => {
     if (cell === null || cell === undefined || typeof cell === "object") return null;
-    if (typeof cell === "number") return upload.dateColumns.has(index) ? { date: isoFromSerial(cell) } : cell;
+    if (typeof cell === "number") {
+      const date = upload.dateColumns.has(index) ? isoFromSerial(cell) : null;
+      return date ? { date } : cell;
+    }
     return cell;
   };
   const line = (row: OutcomeRow): CellValue[] => [

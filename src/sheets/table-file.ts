@@ -1,4 +1,4 @@
-import { neutralizeFormula } from "./columns.ts";
+import { neutralizeFormula } from "./cells.ts";
 import { csvLine, csvSink } from "./trainee-file.ts";
 import { Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
 

@@ -1,4 +1,5 @@
-import { cellText, FILE_FORMAT_VERSION, neutralizeFormula, SHEET_NAMES, TRAINEE_COLUMNS, flagText, type TraineeRow } from "./columns.ts";
+import { neutralizeFormula } from "./cells.ts";
+import { cellText, FILE_FORMAT_VERSION, SHEET_NAMES, TRAINEE_COLUMNS, flagText, type TraineeRow } from "./columns.ts";
 import { Style, XlsxStreamWriter, type CellValue, type SheetSpec } from "./xlsx-writer.ts";
 
 type CodeList = { code: string; description: string }[];

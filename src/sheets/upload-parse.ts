@@ -1,5 +1,7 @@
 import * as XLSX from "xlsx";
-import { SHEET_NAMES } from "./columns.ts";
+import { readTextDate, restoreFormula } from "./cells.ts";
+import { matchHeader, normalizeHeader, SHEET_NAMES, TRAINEE_COLUMNS } from "./columns.ts";
+import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "./master-columns.ts";
 import { UploadError } from "./upload-error.ts";
 import { XlsxBook, type RawCell, type SheetLimits, type SheetRow } from "./xlsx-reader.ts";
 import { ZipArchive } from "./zip-guard.ts";
@@ -8,10 +10,30 @@ export type UploadFormat = "xlsx" | "ods" | "xls" | "csv";
 export type ParsedRow = SheetRow;
 export type ParsedUpload = {
   format: UploadFormat;
+  /** The sheet that was read: the expected one, the only one, or the one with the right columns. */
+  sheet: string;
   header: string[];
   metadata: Record<string, string> | null;
   rows: Iterable<ParsedRow>;
 };
+
+/** What an upload is for: its sheet, how to recognise its header, which columns hold dates. */
+export type UploadKind = "trainees" | "master";
+
+const KINDS: Record<UploadKind, { sheet: string; accepts: (header: string[]) => boolean; dateHeaders: string[] }> = {
+  trainees: {
+    sheet: SHEET_NAMES.trainees,
+    accepts: (header) => matchHeader(header).missing.length === 0,
+    dateHeaders: TRAINEE_COLUMNS.filter((c) => c.kind === "date").map((c) => c.header),
+  },
+  master: {
+    sheet: MASTER_SHEET,
+    accepts: (header) => matchMasterHeader(header).missing.length === 0,
+    dateHeaders: MASTER_COLUMNS.filter((c) => c.date).map((c) => c.header),
+  },
+};
+
+export const sheetOf = (kind: UploadKind) => KINDS[kind].sheet;
 
 export const UPLOAD_LIMITS: SheetLimits = { maxRows: 200_001, maxColumns: 60 };
 
@@ -47,48 +69,85 @@ function fail(message: string): never {
 }
 
 /**
- * Reads one sheet (the trainees, unless told) and the metadata of an upload; `headerOnly`
- * stops after the header.
+ * Reads one sheet (the trainees, unless told) and the metadata of an upload. With
+ * `headerOnly`, .xls and .ods are read no further than their first row.
  */
-export function parseUpload(bytes: Uint8Array, options: { headerOnly?: boolean; sheet?: string } = {}): ParsedUpload {
+export function parseUpload(bytes: Uint8Array, options: { headerOnly?: boolean; kind?: UploadKind } = {}): ParsedUpload {
   const headerOnly = options.headerOnly ?? false;
-  const sheet = options.sheet ?? SHEET_NAMES.trainees;
+  const kind = KINDS[options.kind ?? "trainees"];
   const family = sniffFormat(bytes);
-  if (family === "csv") return parseCsv(bytes, headerOnly, sheet);
-  if (family === "xls") return parseWithSheetJs(bytes, "xls", headerOnly, sheet);
+  if (family === "csv") return parseCsv(bytes, kind.sheet);
+  if (family === "xls") return parseWithSheetJs(bytes, "xls", headerOnly, kind);
   const zip = new ZipArchive(bytes);
-  if (zip.names.includes("xl/workbook.xml")) return parseXlsx(zip, headerOnly, sheet);
+  if (zip.names.includes("xl/workbook.xml")) return parseXlsx(zip, kind);
   if (zip.names.includes("content.xml") && zip.names.includes("mimetype")) {
     // SheetJS inflates everything: every entry is measured within the caps first.
     zip.verifyAll();
-    return parseWithSheetJs(bytes, "ods", headerOnly, sheet);
+    return parseWithSheetJs(bytes, "ods", headerOnly, kind);
   }
   return fail(NOT_A_SPREADSHEET);
 }
 
 const sheetMissing = (sheet: string, names: string[]) =>
   new UploadError(
-    `Il file non contiene il foglio "${sheet}"${names.length ? ` (fogli trovati: ${names.join(", ")})` : ""}: carica il file scaricato da Placement senza rinominare il foglio.`,
+    `Il file non contiene il foglio "${sheet}"${names.length ? ` (fogli trovati: ${names.join(", ")})` : ""}, né un altro foglio con le sue colonne: carica il file scaricato da Placement.`,
   );
+
+/**
+ * The sheet to read: the one named as expected; else the only sheet with data (a CSV
+ * export saved as .xlsx or .ods has one, named after the file); else the first whose
+ * header has the expected columns.
+ */
+function chooseSheet(names: string[], kind: (typeof KINDS)[UploadKind], headerOf: (name: string) => string[] | null): string {
+  const exact = names.find((n) => n.toLowerCase() === kind.sheet.toLowerCase());
+  if (exact !== undefined) return exact;
+  const side = new Set([SHEET_NAMES.metadata, SHEET_NAMES.legend].map((n) => n.toLowerCase()));
+  const candidates = names.filter((n) => !side.has(n.toLowerCase()));
+  const withData = candidates.filter((n) => headerOf(n) !== null);
+  if (withData.length === 1) return withData[0]!;
+  const found = withData.find((n) => kind.accepts(headerOf(n)!));
+  if (found === undefined) throw sheetMissing(kind.sheet, names);
+  return found;
+}
+
+/** The first non-blank row of some rows, as header texts; null when there is none. */
+function headerOfRows(rows: Iterable<ParsedRow> | null): string[] | null {
+  if (!rows) return null;
+  for (const row of dataRows(rows)) return headerTexts(row);
+  return null;
+}
+
+const headerTexts = (row: ParsedRow) => row.cells.map((c) => (typeof c === "string" || typeof c === "number" ? String(c) : ""));
+
+/**
+ * The first line whose date column holds a text date that reads only month-first
+ * (10/24/2019), as a spreadsheet in an English locale writes it; null when there is none.
+ */
+export function firstMonthFirstLine(parsed: ParsedUpload, kind: UploadKind = "trainees"): number | null {
+  const wanted = new Set(KINDS[kind].dateHeaders.map(normalizeHeader));
+  const columns = parsed.header.flatMap((h, i) => (wanted.has(normalizeHeader(h)) ? [i] : []));
+  if (columns.length === 0) return null;
+  for (const row of parsed.rows) {
+    for (const column of columns) {
+      const cell = row.cells[column];
+      if (typeof cell !== "string") continue;
+      const reading = readTextDate(restoreFormula(cell));
+      if (reading.dayFirst === null && reading.monthFirst !== null) return row.line;
+    }
+  }
+  return null;
+}
 
 /** Splits header and data rows; skips blank rows. */
 function* dataRows(rows: Iterable<ParsedRow>): Generator<ParsedRow> {
   for (const row of rows) if (row.cells.some((c) => c !== null && c !== "")) yield row;
 }
 
-function withHeader(
-  format: UploadFormat,
-  sheet: string,
-  rows: Iterable<ParsedRow>,
-  metadata: Record<string, string> | null,
-  headerOnly: boolean,
-): ParsedUpload {
+function withHeader(format: UploadFormat, sheet: string, rows: Iterable<ParsedRow>, metadata: Record<string, string> | null): ParsedUpload {
   const iterator = dataRows(rows)[Symbol.iterator]();
   const first = iterator.next();
   if (first.done) throw new UploadError(`Il foglio "${sheet}" è vuoto: manca anche la riga di intestazione.`);
-  const header = first.value.cells.map((c) => (typeof c === "string" || typeof c === "number" ? String(c) : ""));
-  const rest: Iterable<ParsedRow> = headerOnly ? [] : { [Symbol.iterator]: () => iterator };
-  return { format, header, metadata, rows: rest };
+  return { format, sheet, header: headerTexts(first.value), metadata, rows: { [Symbol.iterator]: () => iterator } };
 }
 
 function metadataOf(rows: Iterable<SheetRow> | null): Record<string, string> | null {
@@ -101,16 +160,15 @@ function metadataOf(rows: Iterable<SheetRow> | null): Record<string, string> | n
   return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(metadata));
 }
 
-function parseXlsx(zip: ZipArchive, headerOnly: boolean, sheet: string): ParsedUpload {
+function parseXlsx(zip: ZipArchive, kind: (typeof KINDS)[UploadKind]): ParsedUpload {
   const book = new XlsxBook(zip);
   const metadata = metadataOf(book.rows(SHEET_NAMES.metadata, { maxRows: 50, maxColumns: 2 }));
-  const rows = book.rows(sheet, UPLOAD_LIMITS);
-  if (!rows) throw sheetMissing(sheet, book.sheetNames);
-  return withHeader("xlsx", sheet, rows, metadata, headerOnly);
+  const sheet = chooseSheet(book.sheetNames, kind, (name) => headerOfRows(book.rows(name, UPLOAD_LIMITS)));
+  return withHeader("xlsx", sheet, book.rows(sheet, UPLOAD_LIMITS) ?? fail(DAMAGED), metadata);
 }
 
 /** .xls and .ods: SheetJS with everything off that a hostile file could abuse. */
-function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean, sheetName: string): ParsedUpload {
+function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean, kind: (typeof KINDS)[UploadKind]): ParsedUpload {
   let book: XLSX.WorkBook;
   try {
     book = XLSX.read(bytes, {
@@ -135,11 +193,10 @@ function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: 
     const found = book.SheetNames.find((n) => n.toLowerCase() === name.toLowerCase());
     return found === undefined ? undefined : book.Sheets[found];
   };
-  const sheet = find(sheetName);
-  if (!sheet) throw sheetMissing(sheetName, book.SheetNames);
+  const name = chooseSheet(book.SheetNames, kind, (n) => headerOfRows(sheetJsRows(find(n)!, UPLOAD_LIMITS)));
   const metadataSheet = find(SHEET_NAMES.metadata);
   const metadata = metadataSheet ? metadataOf(sheetJsRows(metadataSheet, { maxRows: 50, maxColumns: 2 })) : null;
-  return withHeader(format, sheetName, sheetJsRows(sheet, UPLOAD_LIMITS), metadata, headerOnly);
+  return withHeader(format, name, sheetJsRows(find(name)!, UPLOAD_LIMITS), metadata);
 }
 
 function* sheetJsRows(sheet: XLSX.WorkSheet, limits: SheetLimits): Generator<SheetRow> {
@@ -167,12 +224,36 @@ function* sheetJsRows(sheet: XLSX.WorkSheet, limits: SheetLimits): Generator<She
   }
 }
 
-/** UTF-8 with or without BOM; otherwise Windows-1252, as Excel saves CSV in Italy. */
+const MIXED_ENCODING =
+  "Il file CSV mescola codifiche di caratteri diverse (alcune lettere accentate risulterebbero alterate): aprilo nel programma di calcolo, salvalo di nuovo come «CSV UTF-8» oppure in formato .xlsx e ricaricalo.";
+
+// Bytes that Windows-1252 leaves undefined: a text that has them is not Windows-1252.
+const UNDEFINED_IN_1252 = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
+
+/** Whether the bytes hold a well-formed UTF-8 sequence of two or more bytes. */
+function hasUtf8Sequence(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const lead = bytes[i]!;
+    const length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    if (length === 0 || i + length > bytes.length) continue;
+    let continued = true;
+    for (let k = 1; k < length; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) continued = false;
+    if (continued) return true;
+  }
+  return false;
+}
+
+/**
+ * UTF-8 with or without BOM; otherwise Windows-1252, as Excel saves CSV in Italy. A file
+ * that is neither (UTF-8 sequences beside bytes UTF-8 cannot hold) is refused rather than
+ * read with garbled letters.
+ */
 export function decodeText(bytes: Uint8Array): string {
   const withoutBom = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? bytes.subarray(3) : bytes;
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(withoutBom);
   } catch {
+    if (withoutBom !== bytes || hasUtf8Sequence(withoutBom) || withoutBom.some((b) => UNDEFINED_IN_1252.has(b))) fail(MIXED_ENCODING);
     return new TextDecoder("windows-1252").decode(withoutBom);
   }
 }
@@ -221,7 +302,7 @@ export function* csvRecords(text: string, delimiter: string): Generator<string[]
   }
 }
 
-function parseCsv(bytes: Uint8Array, headerOnly: boolean, sheet: string): ParsedUpload {
+function parseCsv(bytes: Uint8Array, sheet: string): ParsedUpload {
   const text = decodeText(bytes);
   const delimiter = detectDelimiter(text.slice(0, text.search(/\r|\n|$/)));
   function* rows(): Generator<ParsedRow> {
@@ -234,5 +315,5 @@ function parseCsv(bytes: Uint8Array, headerOnly: boolean, sheet: string): Parsed
       yield { line, cells: record.slice(0, UPLOAD_LIMITS.maxColumns) };
     }
   }
-  return withHeader("csv", sheet, rows(), null, headerOnly);
+  return withHeader("csv", sheet, rows(), null);
 }

@@ -1,11 +1,19 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isCompiled } from "../config.ts";
-import type { UploadFormat } from "./upload-parse.ts";
+import type { UploadFormat, UploadKind } from "./upload-parse.ts";
 import type { RawCell } from "./xlsx-reader.ts";
 
 export type ChildMessage =
-  | { t: "header"; format: UploadFormat; header: string[]; metadata: Record<string, string> | null }
+  | {
+      t: "header";
+      format: UploadFormat;
+      sheet: string;
+      header: string[];
+      metadata: Record<string, string> | null;
+      /** At upload: the first line with a month-first text date, if any. */
+      monthFirstLine: number | null;
+    }
   | { t: "row"; line: number; cells: RawCell[] }
   | { t: "end"; rows: number; peakMb: number }
   | { t: "error"; message: string };
@@ -19,14 +27,15 @@ export const PARSE_LIMITS = {
 } satisfies Record<string, ChildLimits>;
 
 // The executable re-invokes itself; from source, bun runs main.ts.
-const command = (path: string, headerOnly: boolean, sheet: string | undefined) => [
+const command = (path: string, headerOnly: boolean, kind: UploadKind) => [
   process.execPath,
   ...(isCompiled ? [] : [join(import.meta.dir, "../main.ts")]),
   "internal",
   "parse-upload",
   path,
   ...(headerOnly ? ["--header-only"] : []),
-  ...(sheet ? ["--sheet", sheet] : []),
+  "--kind",
+  kind,
 ];
 
 function residentMb(pid: number): number {
@@ -46,9 +55,9 @@ export async function* parseInChild(
   path: string,
   headerOnly: boolean,
   limits: ChildLimits,
-  sheet?: string,
+  kind: UploadKind = "trainees",
 ): AsyncGenerator<ChildMessage> {
-  const child = Bun.spawn(command(path, headerOnly, sheet), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  const child = Bun.spawn(command(path, headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
   let killedFor: "time" | "memory" | null = null;
   const timer = setTimeout(() => {
     killedFor = "time";

@@ -1,4 +1,5 @@
 import { Zip, ZipDeflate } from "fflate";
+import { excelSerial } from "./cells.ts";
 
 /*
  * A streaming .xlsx writer. SheetJS builds the whole workbook in memory before writing
@@ -27,9 +28,9 @@ const MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
 const REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
 const XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
 const FLUSH_AT = 256 * 1024;
-const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
 
-const UNSAFE_XML = /[&<>"\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+// A CR written as itself becomes LF for every XML reader; as a reference it stays a CR.
+const UNSAFE_XML = /[&<>"\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
 export function escapeXml(text: string): string {
   if (!UNSAFE_XML.test(text)) return text;
@@ -38,7 +39,8 @@ export function escapeXml(text: string): string {
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
+    .replace(/"/g, "&quot;")
+    .replace(/\r/g, "&#13;");
 }
 
 export function columnLetter(index: number): string {
@@ -50,10 +52,6 @@ export function columnLetter(index: number): string {
     n = Math.floor((n - 1) / 26);
   }
   return letters;
-}
-
-export function excelSerial(isoDate: string): number {
-  return (Date.parse(`${isoDate}T00:00:00Z`) - EXCEL_EPOCH) / 86_400_000;
 }
 
 const STYLES_XML = `${XML_HEAD}<styleSheet xmlns="${MAIN_NS}">\

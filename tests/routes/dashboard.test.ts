@@ -224,7 +224,7 @@ describe("editing one trainee on the class page", () => {
     const form = await client.request(`${url(line)}/modifica`, { headers: { "HX-Request": "true" } });
     expect(await form.text()).toContain('class="editing"');
     const hire = new Date(Date.parse(line.end_date) + 5 * 86_400_000).toISOString().slice(0, 10);
-    const response = await edit(client, url(line), { fascia: "disab", placement: "SI", data: hire, contratto: "DTI", piva: "12345678903", datore: "Rossi S.r.l." });
+    const response = await edit(client, url(line), { fascia: "disab", placement: "SI", data: hire, contratto: "DTI", piva: "12345670017", datore: "Rossi S.r.l." });
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain("salvato");
@@ -234,7 +234,7 @@ describe("editing one trainee on the class page", () => {
       placed: 1,
       hire_date: hire,
       contract_type: "DTI",
-      employer_vat: "12345678903",
+      employer_vat: "12345670017",
       employer_name: "Rossi S.r.l.",
     });
     expect(one<{ n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'enrollment_edit' AND target = ?", `enrollment:${line.id}`).n).toBe(1);

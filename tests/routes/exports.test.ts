@@ -9,6 +9,7 @@ import { sendPendingMail } from "../../src/mail/outbox.ts";
 import { silentLogger } from "../../src/log.ts";
 import { mailTransportFor } from "../../src/mail/transport.ts";
 import { expireOldExports } from "../../src/services/exports.ts";
+import { versionText } from "../../src/sheets/cells.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
@@ -62,7 +63,7 @@ function expectedRows(agencyId: number, types: string[]) {
   return all<Record<string, string | number | null>>(
     `SELECT p.code, p.title, p.training_type, c.code AS class_code, c.homogeneous, pa.codice_fiscale, pa.surname, pa.name,
             CASE WHEN c.homogeneous = 1 THEN c.category ELSE e.fascia_debole END AS fascia,
-            e.placed, e.hire_date, e.contract_type, e.employer_vat, e.employer_name
+            e.placed, e.hire_date, e.contract_type, e.employer_vat, e.employer_name, e.id, e.revision
      FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = c.project_id
      JOIN participants pa ON pa.id = e.participant_id
      WHERE p.agency_id = ? AND p.year = 2019 AND p.training_type IN (${types.map(() => "?").join(",")})`,
@@ -83,6 +84,7 @@ function expectedRows(agencyId: number, types: string[]) {
     r.contract_type ?? "",
     r.employer_vat ?? "",
     r.employer_name ?? "",
+    versionText({ enrollmentId: Number(r.id), revision: Number(r.revision) }),
   ]);
 }
 

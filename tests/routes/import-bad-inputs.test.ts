@@ -341,7 +341,7 @@ describe("files accepted, then read in full by the job", () => {
     const placedBefore = enrollmentOf(rows[placedIndex]!);
     const category = otherCategory(fasciaBefore.fascia_debole);
     const hire = isoPlusDays(projectEnd(placedBefore.id), 20);
-    const vat = `0123456789${partitaIvaCheckDigit("0123456789")}`;
+    const vat = `0123456058${partitaIvaCheckDigit("0123456058")}`;
     rows[fasciaIndex] = rows[fasciaIndex]!.with(COL.fasciaDebole, category);
     const placed = [...rows[placedIndex]!];
     placed[COL.placed] = "SI";
@@ -351,7 +351,7 @@ describe("files accepted, then read in full by the job", () => {
     placed[COL.employerName] = "Officine Rossi S.r.l.";
     rows[placedIndex] = placed;
     // A fixed shuffle: every column moves.
-    const order = [13, 5, 0, 10, 8, 2, 12, 3, 9, 1, 11, 7, 4, 6];
+    const order = [13, 5, 0, 14, 10, 8, 2, 12, 3, 9, 1, 11, 7, 4, 6];
     expect([...order].sort((a, b) => a - b)).toEqual(HEADER.map((_, i) => i));
     const shuffled = withRows(xlsx, "Allievi", () => rows.map((r) => order.map((i) => r[i])));
     expect(trainees(shuffled)[0]).toEqual(order.map((i) => HEADER[i]));

@@ -3,7 +3,10 @@ import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
 import { drainImports } from "../../src/jobs/imports.ts";
 import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
-import { applyImport, expireOldImportFiles, loadEnrollmentFacts, referenceCodes, RowEvaluator } from "../../src/services/imports.ts";
+import { finishImport } from "../../src/jobs/imports.ts";
+import { sinceVersion } from "../../src/services/enrollments.ts";
+import { expireOldImportFiles, loadEnrollmentFacts, RowEvaluator } from "../../src/services/imports.ts";
+import { referenceCodes } from "../../src/services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
@@ -95,7 +98,7 @@ describe("the round trip", () => {
     c[col("placed")] = "SI";
     c[col("hireDate")] = italian(dayAfter(projectEnd(c)));
     c[col("contractType")] = "std";
-    c[col("employerVat")] = "12345678903";
+    c[col("employerVat")] = "12345670017";
     c[col("employerName")] = "Officine Rossi S.r.l.";
     d[col("placed")] = "NO";
     d[col("hireDate")] = "";
@@ -123,7 +126,7 @@ describe("the round trip", () => {
       placed: 1,
       hire_date: dayAfter(projectEnd(c)),
       contract_type: "STD",
-      employer_vat: "12345678903",
+      employer_vat: "12345670017",
       employer_name: "Officine Rossi S.r.l.",
     });
     expect(enrollmentOf(d)).toMatchObject({ placed: 0, hire_date: null, contract_type: null });
@@ -241,10 +244,17 @@ describe("the queue of uploads", () => {
     const claim = claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })!;
     const job = one<{ id: number; user_id: number; year: number; agency_id: number }>("SELECT * FROM import_jobs WHERE id = ?", claim.id);
     const header = rows[0]!.map(String);
-    const evaluator = new RowEvaluator(matchHeader(header).positions, loadEnrollmentFacts(t.db.$client, job.agency_id, job.year), referenceCodes(t.db), job.year);
+    const evaluator = new RowEvaluator({
+      positions: matchHeader(header).positions,
+      facts: loadEnrollmentFacts(t.db.$client, job.agency_id, job.year),
+      codes: referenceCodes(t.db),
+      year: job.year,
+      today: "2020-09-15",
+      since: (facts, version) => sinceVersion(t.db.$client, facts, version),
+    });
     rows.slice(1).forEach((cells, i) => evaluator.add({ line: i + 2, cells: cells.map((v) => (v === "" ? null : (v as string))) }));
     expect(() =>
-      applyImport(t.db, t.clock, { id: claim.id, attempt: claim.attempt, userId: job.user_id }, evaluator, "/nowhere", () => {
+      finishImport(t.db, t.clock, claim, job.user_id, evaluator, "/nowhere", () => {
         throw new Error("power cut");
       }),
     ).toThrow("power cut");
@@ -267,7 +277,9 @@ describe("the queue of uploads", () => {
     const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")!;
     target[col("fasciaDebole")] = "ADSOLO";
     await upload(client, withRows(original, rows));
+    // Without its version the row follows the two-way rule: the later upload wins.
     target[col("fasciaDebole")] = "GENERE";
+    target[col("version")] = "";
     await upload(client, withRows(original, rows));
     const [first, second] = all<{ id: number }>("SELECT id FROM import_jobs ORDER BY id DESC LIMIT 2").reverse() as [{ id: number }, { id: number }];
 
@@ -278,8 +290,14 @@ describe("the queue of uploads", () => {
     t.clock.advance(LEASE_MS + 1);
 
     await drainImports(t.deps);
-    const finished = all<{ id: number; finished_at: number }>("SELECT id, finished_at FROM import_jobs WHERE id IN (?, ?) ORDER BY finished_at, id", first.id, second.id);
-    expect(finished.map((j) => j.id)).toEqual([first.id, second.id]);
+    // The enrollment's history says in which order the two were applied.
+    const applied = all<{ import_job_id: number }>(
+      "SELECT import_job_id FROM enrollment_changes WHERE enrollment_id = ? AND import_job_id IN (?, ?) ORDER BY revision",
+      Number(enrollmentOf(target).id),
+      first.id,
+      second.id,
+    );
+    expect(applied.map((j) => j.import_job_id)).toEqual([first.id, second.id]);
     expect(enrollmentOf(target).fascia_debole).toBe("GENERE");
   });
 

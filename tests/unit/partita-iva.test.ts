@@ -36,25 +36,36 @@ describe("partitaIvaCheckDigit", () => {
 
 describe("validatePartitaIva", () => {
   test.each([
-    ["12345678903", "12345678903"],
-    ["01234567897", "01234567897"],
-    ["07612345673", "07612345673"],
-    ["IT12345678903", "12345678903"],
-    ["it 123 456 789 03", "12345678903"],
+    ["12345670017", "12345670017"],
+    ["01234560587", "01234560587"],
+    ["07612340153", "07612340153"],
+    ["12345671205", "12345671205"],
+    ["76543219992", "76543219992"],
+    ["IT12345670017", "12345670017"],
+    ["it 123 456 700 17", "12345670017"],
   ])("valida %p", (input, value) => {
     expect(validatePartitaIva(input)).toEqual({ ok: true, value });
   });
 
+  const CHECK = "La cifra di controllo della partita IVA è errata: verifica di averla trascritta correttamente.";
+  const OFFICE = "La partita IVA non è valida: l'ottava, la nona e la decima cifra non indicano un ufficio dell'Agenzia delle Entrate.";
+  const NUMBER = "La partita IVA non è valida: le prime sette cifre non possono essere tutte zero.";
   test.each([
     ["", "", "La partita IVA è vuota."],
     ["   ", "", "La partita IVA è vuota."],
     ["IT", "", "La partita IVA è vuota."],
-    ["12345678904", "12345678904", "La cifra di controllo della partita IVA è errata: verifica di averla trascritta correttamente."],
-    ["12345678930", "12345678930", "La cifra di controllo della partita IVA è errata: verifica di averla trascritta correttamente."],
+    ["12345670018", "12345670018", CHECK],
+    ["12345670071", "12345670071", CHECK],
     ["1234567890A", "1234567890A", "La partita IVA deve contenere solo cifre."],
     ["12345-78903", "12345-78903", "La partita IVA deve contenere solo cifre."],
     ["1234567890", "1234567890", "La partita IVA deve avere 11 cifre."],
     ["123456789033", "123456789033", "La partita IVA deve avere 11 cifre."],
+    // Right check digit, impossible structure.
+    ["00000000000", "00000000000", NUMBER],
+    ["00000000017", "00000000017", NUMBER],
+    ["12345670001", "12345670001", OFFICE],
+    ["12345678903", "12345678903", OFFICE],
+    ["12345671014", "12345671014", OFFICE],
   ])("rifiuta %p", (input, value, error) => {
     expect(validatePartitaIva(input)).toEqual({ ok: false, value, error });
   });

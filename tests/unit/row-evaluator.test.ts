@@ -6,6 +6,7 @@ import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 const CF = "RSSMRA85T10A562S";
 const facts: EnrollmentFacts = {
   enrollmentId: 7,
+  revision: 0,
   homogeneous: false,
   classCategory: null,
   projectEndDate: "2019-05-31",
@@ -16,12 +17,25 @@ const facts: EnrollmentFacts = {
   employerVat: null,
   employerName: null,
 };
-const codes = { categories: new Set(["GIOV", "DISAB"]), contractTypes: new Set(["STD"]) };
+const codes = {
+  categories: new Map([
+    ["GIOV", true],
+    ["DISAB", true],
+  ]),
+  contractTypes: new Map([["STD", true]]),
+};
 const header = TRAINEE_COLUMNS.map((c) => c.header);
 const at = (key: string) => TRAINEE_COLUMNS.findIndex((c) => c.key === key);
 
 function evaluate(rows: Record<string, string>[]) {
-  const evaluator = new RowEvaluator(matchHeader(header).positions, new Map([[`2019-P1\u0000AULA-1\u0000${CF}`, facts]]), codes, 2019);
+  const evaluator = new RowEvaluator({
+    positions: matchHeader(header).positions,
+    facts: new Map([[`2019-P1\u0000AULA-1\u0000${CF}`, facts]]),
+    codes,
+    year: 2019,
+    today: "2020-09-15",
+    since: () => null,
+  });
   rows.forEach((values, i) => {
     const cells: (string | null)[] = header.map(() => null);
     cells[at("projectCode")] = "2019-P1";

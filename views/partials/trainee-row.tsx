@@ -1,12 +1,13 @@
-import { formatDate } from "../../src/services/campaigns.ts";
-import type { TraineeLine } from "../../src/services/enrollments.ts";
-import { flagText } from "../../src/sheets/columns.ts";
+import { formatDate, formatDateTime } from "../../src/services/campaigns.ts";
+import type { DeclarationField } from "../../src/services/declarations.ts";
+import { currentVersion, type Enrollment, type HistoryEntry } from "../../src/services/enrollments.ts";
+import { flagText, traineeColumn } from "../../src/sheets/columns.ts";
 
 type CodeList = { code: string; description: string }[];
 export type RowContext = { base: string; editable: boolean; categories: CodeList; contractTypes: CodeList };
 
-/** A trainee as read; "Modifica" swaps in the editing row. */
-export function TraineeRow(props: { line: TraineeLine; row: RowContext; saved?: boolean }) {
+/** A trainee as read; "Modifica" swaps in the editing row, "Storico" opens its history below. */
+export function TraineeRow(props: { line: Enrollment; row: RowContext; saved?: boolean }) {
   const l = props.line;
   return (
     <tr id={`iscrizione-${l.enrollmentId}`} class={props.saved ? "saved" : undefined}>
@@ -20,7 +21,7 @@ export function TraineeRow(props: { line: TraineeLine; row: RowContext; saved?: 
       <td>{l.contractType ?? ""}</td>
       <td class="mono">{l.employerVat ?? ""}</td>
       <td>{l.employerName ?? ""}</td>
-      <td>
+      <td class="actions">
         {props.row.editable && (
           <button
             type="button"
@@ -31,7 +32,17 @@ export function TraineeRow(props: { line: TraineeLine; row: RowContext; saved?: 
           >
             Modifica
           </button>
-        )}
+        )}{" "}
+        <button
+          type="button"
+          class="link history-toggle"
+          data-history={`storico-${l.enrollmentId}`}
+          hx-get={`${props.row.base}/${l.enrollmentId}/storico`}
+          hx-target="closest tr"
+          hx-swap="afterend"
+        >
+          Storico
+        </button>
         {props.saved && <span class="badge ok">salvato</span>}
       </td>
     </tr>
@@ -51,7 +62,7 @@ function Select(props: { name: string; value: string | null; options: { value: s
 }
 
 /** The same trainee with its editable cells as fields; Esc or "Annulla" puts the row back. */
-export function TraineeEditRow(props: { line: TraineeLine; row: RowContext; input?: Record<string, string>; errors?: string[] }) {
+export function TraineeEditRow(props: { line: Enrollment; row: RowContext; input?: Record<string, string>; errors?: string[] }) {
   const l = props.line;
   const v = (name: string, current: string | null) => props.input?.[name] ?? current ?? "";
   const url = `${props.row.base}/${l.enrollmentId}`;
@@ -114,12 +125,67 @@ export function TraineeEditRow(props: { line: TraineeLine; row: RowContext; inpu
         <input type="text" name="datore" aria-label="Datore di lavoro" maxlength={200} value={v("datore", l.employerName)} />
       </td>
       <td class="actions">
+        <input type="hidden" name="versione" value={props.input?.versione ?? currentVersion(l)} />
         <button type="button" hx-post={url} hx-include="closest tr" hx-target="closest tr" hx-swap="outerHTML">
           Salva
         </button>{" "}
         <button type="button" class="link cancel" hx-get={url} hx-target="closest tr" hx-swap="outerHTML">
           Annulla
         </button>
+      </td>
+    </tr>
+  );
+}
+
+const SOURCE_LABEL = { upload: "Caricamento", edit: "Modifica dalla pagina", master: "Anagrafiche" } as const;
+
+function historyValue(field: DeclarationField, value: string | null) {
+  if (value === null) return <span class="muted">vuoto</span>;
+  return field === "hireDate" ? formatDate(value) : value;
+}
+
+/** Every change of one trainee's declarations, newest first, under the trainee's row. */
+export function TraineeHistoryRow(props: { enrollmentId: number; entries: HistoryEntry[]; columns: number }) {
+  return (
+    <tr id={`storico-${props.enrollmentId}`} class="history">
+      <td colspan={props.columns}>
+        <div class="history-head">
+          <strong>Storico delle modifiche</strong>{" "}
+          <button type="button" class="link history-close">
+            Chiudi
+          </button>
+        </div>
+        {props.entries.length === 0 ? (
+          <p class="muted">Nessuna modifica: i valori sono quelli iniziali.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th>Quando</th>
+                <th>Chi</th>
+                <th>Tramite</th>
+                <th>Campo</th>
+                <th>Prima</th>
+                <th>Dopo</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.entries.map((e) => (
+                <tr>
+                  <td>{formatDateTime(new Date(e.at))}</td>
+                  <td>{e.by ?? <span class="muted">sistema</span>}</td>
+                  <td>
+                    {SOURCE_LABEL[e.source]}
+                    {e.jobId !== null && ` n. ${e.jobId}`}
+                  </td>
+                  <td>{traineeColumn(e.field).header}</td>
+                  <td>{historyValue(e.field, e.oldValue)}</td>
+                  <td>{historyValue(e.field, e.newValue)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </td>
     </tr>
   );

@@ -1,0 +1,126 @@
+/*
+ * Cell conversions shared by every reader and writer: Excel date serials, text dates as
+ * Italian users write them, formula neutralising, and the "Versione" of an exported row.
+ */
+
+const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
+const DAY_MS = 86_400_000;
+
+/** The Excel serial of a calendar date (YYYY-MM-DD). */
+export function excelSerial(isoDate: string): number {
+  return (Date.parse(`${isoDate}T00:00:00Z`) - EXCEL_EPOCH) / DAY_MS;
+}
+
+// Serials between 1 (1900-01-01) and 9999-12-31.
+const MAX_SERIAL = 2_958_466;
+
+/**
+ * The calendar date of an Excel serial, or null outside the calendar. A fraction is a time
+ * of that day: it is dropped, never rounded up to the next day.
+ */
+export function isoFromSerial(serial: number): string | null {
+  if (!Number.isFinite(serial) || serial < 1 || serial >= MAX_SERIAL) return null;
+  return new Date(EXCEL_EPOCH + Math.floor(serial) * DAY_MS).toISOString().slice(0, 10);
+}
+
+function isoOf(year: number, month: number, day: number): string | null {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (year < 1000 || date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return null;
+  }
+  return date.toISOString().slice(0, 10);
+}
+
+// d/m/yyyy with / . or - between the parts, optionally followed by a time of the day.
+const NUMERIC_DATE = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T]+\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?)?$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * How a text date reads day-first (the Italian way) and month-first (the way a spreadsheet
+ * in an English locale writes it); either is null when that reading is not a real date.
+ */
+export function readTextDate(text: string): { dayFirst: string | null; monthFirst: string | null } {
+  const value = text.trim();
+  const iso = value.match(ISO_DATE);
+  if (iso) {
+    const date = isoOf(Number(iso[1]), Number(iso[2]), Number(iso[3]));
+    return { dayFirst: date, monthFirst: date };
+  }
+  const match = value.match(NUMERIC_DATE);
+  if (!match) return { dayFirst: null, monthFirst: null };
+  const [a, b, year] = [Number(match[1]), Number(match[3]), Number(match[4])];
+  return { dayFirst: isoOf(year, b, a), monthFirst: isoOf(year, a, b) };
+}
+
+/** dd/mm/yyyy (or d/m/yyyy, with or without a time, or ISO) to YYYY-MM-DD; null when not a date. */
+export function parseItalianDate(text: string): string | null {
+  return readTextDate(text).dayFirst;
+}
+
+/** The same date with day and month exchanged, when that is another real date. */
+export function swapDayMonth(isoDate: string): string | null {
+  const [y, m, d] = isoDate.split("-").map(Number) as [number, number, number];
+  return m === d ? null : isoOf(y, d, m);
+}
+
+// A cell that starts like a formula is shown, not run, when the file is opened.
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NEUTRALIZED = /^'[=+\-@\t\r]/;
+
+/** The text as written to a file: a leading ' keeps a formula-like start from running. */
+export function neutralizeFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+/** The text as it was before `neutralizeFormula`: what a reader compares with the record. */
+export function restoreFormula(text: string): string {
+  return NEUTRALIZED.test(text) ? text.slice(1) : text;
+}
+
+/*
+ * The "Versione" of an exported row: the enrollment's id and revision written in
+ * consonants, with a check letter. Letters only, so that no spreadsheet program takes it
+ * for a number, a date or a truth value, and it survives every re-save and CSV.
+ */
+const DIGITS = "BCDFGHJKLMNPQRSTVWXZ";
+const SEPARATOR = "Y";
+const VERSION_TEXT = /^([BCDFGHJKLMNPQRSTVWXZ]+)Y([BCDFGHJKLMNPQRSTVWXZ]+)([BCDFGHJKLMNPQRSTVWXZ])$/;
+
+function lettersOf(n: number): string {
+  let text = "";
+  do {
+    text = DIGITS[n % DIGITS.length]! + text;
+    n = Math.floor(n / DIGITS.length);
+  } while (n > 0);
+  return text;
+}
+
+function numberOf(letters: string): number {
+  let n = 0;
+  for (const letter of letters) n = n * DIGITS.length + DIGITS.indexOf(letter);
+  return n;
+}
+
+function checkLetter(body: string): string {
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    const value = body[i] === SEPARATOR ? DIGITS.length : DIGITS.indexOf(body[i]!);
+    sum += (i + 1) * (value + 1);
+  }
+  return DIGITS[sum % DIGITS.length]!;
+}
+
+export type RowVersion = { enrollmentId: number; revision: number };
+
+export function versionText(version: RowVersion): string {
+  const body = `${lettersOf(version.enrollmentId)}${SEPARATOR}${lettersOf(version.revision)}`;
+  return body + checkLetter(body);
+}
+
+/** The version a cell names, or null when it is not one this program wrote. */
+export function readVersion(text: string): RowVersion | null {
+  const match = text.trim().toUpperCase().match(VERSION_TEXT);
+  if (!match || match[1]!.length > 10 || match[2]!.length > 10) return null;
+  if (checkLetter(`${match[1]}${SEPARATOR}${match[2]}`) !== match[3]) return null;
+  return { enrollmentId: numberOf(match[1]!), revision: numberOf(match[2]!) };
+}
