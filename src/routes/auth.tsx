@@ -34,6 +34,8 @@ function safeNext(next: string | undefined, sections: readonly string[]): string
   return path === "/" || sections.includes(section) ? `${path}${url.search}` : "/";
 }
 
+const seconds = (n: number) => (n === 1 ? "1 secondo" : `${n} secondi`);
+
 // One sentence for an unknown e-mail and a wrong password alike.
 const INVALID_CREDENTIALS = "E-mail o password non corrette. Controlla i dati e riprova.";
 
@@ -54,7 +56,7 @@ export const authRoutes = (sections: readonly string[]) =>
         recordAudit(db, clock, { action: "login_failed", target: form.email.toLowerCase(), address });
         const error =
           result.reason === "throttled"
-            ? `Troppi tentativi di accesso non riusciti. Riprova tra ${result.retryAfterSeconds} secondi.`
+            ? `Troppi tentativi di accesso non riusciti. Riprova tra ${seconds(result.retryAfterSeconds)}.`
             : result.reason === "disabled"
               ? "La tua utenza è disabilitata. Rivolgiti al Responsabile Politiche Attive della tua agenzia o al Fondo."
               : INVALID_CREDENTIALS;

@@ -207,6 +207,19 @@ describe("throttling", () => {
     expect(statuses.at(-1)).toBe(429);
     t.clock.advance(16 * 60_000);
   });
+
+  test("the wait is written in the singular for one second, in the plural otherwise", async () => {
+    const client = t.client("203.0.115.2");
+    await client.get("/login");
+    const attempt = (i: number) => client.post("/login", { email: `wait${i}@example.org`, password: "x" });
+    const alertOf = async (response: Response) => (await response.text()).match(/role="alert">([^<]+)</)?.[1];
+    for (let i = 0; i < 5; i++) expect((await attempt(i)).status).toBe(401);
+    expect(await alertOf(await attempt(5))).toBe("Troppi tentativi di accesso non riusciti. Riprova tra 1 secondo.");
+    t.clock.advance(1_001);
+    expect((await attempt(6)).status).toBe(401);
+    expect(await alertOf(await attempt(7))).toBe("Troppi tentativi di accesso non riusciti. Riprova tra 2 secondi.");
+    t.clock.advance(16 * 60_000);
+  });
 });
 
 describe("CSRF", () => {
