@@ -193,24 +193,31 @@ export function passwordProblem(password: string, email: string): string | null 
   return null;
 }
 
-/** The user's own change: the current password first, then the new one. */
+/**
+ * The user's own change: the current password first, then the new one. Every session of
+ * the user ends, since one may belong to whoever knew the old password; the caller goes on
+ * under the fresh session returned.
+ */
 export async function changePassword(
   db: Db,
+  clock: Clock,
   user: User,
   current: string,
   next: string,
-): Promise<{ ok: true } | { ok: false; field: "current" | "next"; error: string }> {
+): Promise<{ ok: true; session: { token: string; csrfToken: string } } | { ok: false; field: "current" | "next"; error: string }> {
   if (!(await Bun.password.verify(current, user.passwordHash))) {
     return { ok: false, field: "current", error: "La password attuale non è corretta." };
   }
   if (current === next) return { ok: false, field: "next", error: "La nuova password deve essere diversa da quella attuale." };
   const problem = passwordProblem(next, user.email);
   if (problem) return { ok: false, field: "next", error: problem };
-  db.update(users)
-    .set({ passwordHash: await hashPassword(next), mustChangePassword: false })
-    .where(eq(users.id, user.id))
-    .run();
-  return { ok: true };
+  const passwordHash = await hashPassword(next);
+  const session = db.transaction(() => {
+    db.update(users).set({ passwordHash, mustChangePassword: false }).where(eq(users.id, user.id)).run();
+    db.delete(sessions).where(eq(sessions.userId, user.id)).run();
+    return createSession(db, clock, user.id);
+  });
+  return { ok: true, session };
 }
 
 /** A one-time password the user must change at the next sign-in; open sessions end. */

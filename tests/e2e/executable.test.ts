@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
-import { csrfToken, signIn } from "../helpers/http.ts";
+import { csrfToken, sessionCookieOf, signIn } from "../helpers/http.ts";
 import { unusedPort } from "../helpers/ports.ts";
 
 // Real browsers and processes: slower than the 5 s default on a loaded machine.
@@ -108,12 +108,15 @@ describe("the executable", () => {
         body: new URLSearchParams({ _csrf: await csrfToken(base, cookie, "/profilo/password"), attuale: password, nuova: "password-scelta-2020", ripeti: "password-scelta-2020" }),
       });
       expect(changed.status).toBe(303);
-      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie } })).status).toBe(200);
+      // The change renews the session id: the old cookie no longer opens anything.
+      const renewed = sessionCookieOf(changed)!;
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).status).toBe(200);
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie }, redirect: "manual" })).status).toBe(303);
 
       const reset = run(dir, ["user", "reset-password", "--email", "admin@fondo.example"]);
       expect(reset.exitCode).toBe(0);
       expect(reset.stdout).toMatch(/one-time password for admin@fondo\.example: \S+/);
-      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie }, redirect: "manual" })).status).toBe(303);
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).status).toBe(303);
     } finally {
       child.kill("SIGTERM");
       await child.exited;
