@@ -1,4 +1,5 @@
 import { eq, lt, or, sql } from "drizzle-orm";
+import { z } from "zod";
 import type { Db } from "../db/client.ts";
 import { agencies, loginThrottle, sessions, users, type Role } from "../db/schema.ts";
 import type { Clock } from "./clock.ts";
@@ -7,6 +8,15 @@ export type User = typeof users.$inferSelect;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+// The one rule for users' addresses, strict enough that the mailer delivers to each.
+const userEmailRule = z.email().max(254);
+
+/** A user's e-mail in its stored form, or null when it is not an address mail can go to. */
+export function parseUserEmail(raw: string): string | null {
+  const email = normalizeEmail(raw);
+  return userEmailRule.safeParse(email).success ? email : null;
 }
 
 export function hashPassword(password: string): Promise<string> {

@@ -89,6 +89,9 @@ describe("the executable", () => {
     const again = run(dir, ["user", "create", "--role", "fund_operator", "--email", "admin@fondo.example"]);
     expect(again.exitCode).toBe(1);
     expect(again.stderr.trim()).toBe("placement: a user with e-mail admin@fondo.example already exists");
+    const hostile = run(dir, ["user", "create", "--role", "fund_operator", "--email", "<svg/onload=alert(4)>@x.it"]);
+    expect(hostile.exitCode).toBe(1);
+    expect(hostile.stderr.trim()).toBe("placement: --email must be an e-mail address such as nome.cognome@fondo.example");
 
     const port = unusedPort();
     const child = Bun.spawn([join(dir, "placement"), "serve", "--port", String(port)], {

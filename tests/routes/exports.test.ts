@@ -425,7 +425,7 @@ describe("notifications", () => {
       expect(pending.attempts).toBe(1);
       expect(String(pending.last_error)).toContain("ECONNREFUSED");
 
-      const sink = await startSmtpSink(port);
+      const sink = await startSmtpSink({ port });
       try {
         expect((await sendPendingMail(app.db, app.clock, app.deps.mail, app.deps.config.MAIL_FROM, silentLogger)).sent).toBe(0);
         app.clock.advance(60_000);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { silentLogger } from "../../src/log.ts";
+import { queueMail, sendPendingMail } from "../../src/mail/outbox.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
 import { createTestApp, fixtures } from "../helpers/test-app.ts";
@@ -49,6 +51,27 @@ describe("the fund's mail page", () => {
       expect((await client.post(`/fondo/posta/${failed.id}/rinvia`, {})).status).toBe(404);
     } finally {
       t.close();
+    }
+  });
+
+  test.each([
+    ["SMTP", ""],
+    ["LMTP", "/?lmtp=true"],
+  ])("a message that an %s server refuses for every recipient is recorded as failed, not sent", async (_, query) => {
+    const refusing = await startSmtpSink({ refuses: (address) => address.startsWith("pieno"), lmtp: query !== "" });
+    const t = await createTestApp({ dataset: false, env: { SMTP_URL: `smtp://127.0.0.1:${refusing.port}${query}` } });
+    try {
+      queueMail(t.db, t.clock, { to: ["pieno@agenzia.example"], subject: "Prova", text: "Prova" });
+      const round = await sendPendingMail(t.db, t.clock, t.deps.mail, t.deps.config.MAIL_FROM, silentLogger);
+      expect(round).toEqual({ sent: 0, failed: 1 });
+      const row = t.db.$client.query("SELECT status, sent_at, last_error FROM mail_outbox").get() as Record<string, unknown>;
+      expect(row.status).toBe("pending");
+      expect(row.sent_at).toBeNull();
+      expect(String(row.last_error)).toMatch(/rejected|rifiutato/);
+      expect(refusing.messages).toEqual([]);
+    } finally {
+      t.close();
+      await refusing.close();
     }
   });
 
