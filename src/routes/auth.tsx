@@ -36,8 +36,12 @@ function safeNext(next: string | undefined, sections: readonly string[]): string
 
 const seconds = (n: number) => (n === 1 ? "1 secondo" : `${n} secondi`);
 
-// One sentence for an unknown e-mail and a wrong password alike.
-const INVALID_CREDENTIALS = "E-mail o password non corrette. Controlla i dati e riprova.";
+const REFUSED = {
+  // One sentence for an unknown e-mail and a wrong password alike.
+  invalid: "E-mail o password non corrette. Controlla i dati e riprova.",
+  disabled: "La tua utenza è disabilitata. Rivolgiti al Responsabile Politiche Attive della tua agenzia o al Fondo.",
+  agency_disabled: "La tua agenzia è disabilitata in Placement. Rivolgiti al Fondo per farla riattivare.",
+};
 
 /** Sign-in and sign-out; after signing in, back to a page under one of `sections`. */
 export const authRoutes = (sections: readonly string[]) =>
@@ -57,9 +61,7 @@ export const authRoutes = (sections: readonly string[]) =>
         const error =
           result.reason === "throttled"
             ? `Troppi tentativi di accesso non riusciti. Riprova tra ${seconds(result.retryAfterSeconds)}.`
-            : result.reason === "disabled"
-              ? "La tua utenza è disabilitata. Rivolgiti al Responsabile Politiche Attive della tua agenzia o al Fondo."
-              : INVALID_CREDENTIALS;
+            : REFUSED[result.reason];
         if (result.reason === "throttled") c.header("Retry-After", String(result.retryAfterSeconds));
         const status = result.reason === "throttled" ? 429 : 401;
         return c.html(

@@ -58,7 +58,7 @@ function recordFailure(db: Db, kind: ThrottleKind, key: string, now: Date): void
 
 export type SignInResult =
   | { ok: true; user: User }
-  | { ok: false; reason: "invalid" | "disabled" }
+  | { ok: false; reason: "invalid" | "disabled" | "agency_disabled" }
   | { ok: false; reason: "throttled"; retryAfterSeconds: number };
 
 export async function signIn(
@@ -74,7 +74,13 @@ export async function signIn(
   );
   if (wait > 0) return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
 
-  const user = db.select().from(users).where(eq(users.email, email)).get();
+  const row = db
+    .select({ user: users, agencyDisabled: agencies.disabled })
+    .from(users)
+    .leftJoin(agencies, eq(agencies.id, users.agencyId))
+    .where(eq(users.email, email))
+    .get();
+  const user = row?.user;
   const valid = await Bun.password.verify(input.password, user?.passwordHash ?? (await decoy()));
   if (!user || !valid) {
     recordFailure(db, "account", email, now);
@@ -82,6 +88,7 @@ export async function signIn(
     return { ok: false, reason: "invalid" };
   }
   if (user.disabled) return { ok: false, reason: "disabled" };
+  if (row.agencyDisabled) return { ok: false, reason: "agency_disabled" };
   db.delete(loginThrottle).where(eq(loginThrottle.key, `account:${email}`)).run();
   return { ok: true, user };
 }
@@ -106,7 +113,7 @@ export type ActiveSession = { user: User; csrfToken: string; agencyName: string 
 const sessionQueries = new WeakMap<Db, ReturnType<typeof buildSessionQuery>>();
 function buildSessionQuery(db: Db) {
   return db
-    .select({ session: sessions, user: users, agencyName: agencies.name })
+    .select({ session: sessions, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .leftJoin(agencies, eq(agencies.id, users.agencyId))
@@ -127,7 +134,8 @@ export function loadSession(db: Db, clock: Clock, token: string, timeouts: Sessi
   const expired =
     now - row.session.lastSeenAt.getTime() > timeouts.idleMs ||
     now - row.session.createdAt.getTime() > timeouts.absoluteMs ||
-    row.user.disabled;
+    row.user.disabled ||
+    row.agencyDisabled === true;
   if (expired) {
     db.delete(sessions).where(eq(sessions.idHash, idHash)).run();
     return null;

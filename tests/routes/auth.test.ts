@@ -58,6 +58,35 @@ describe("sign-in", () => {
     }
   });
 
+  const whileAgencyDisabled = async (agencyId: number, body: () => Promise<void>) => {
+    t.db.$client.query("UPDATE agencies SET disabled = 1 WHERE id = ?").run(agencyId);
+    try {
+      await body();
+    } finally {
+      t.db.$client.query("UPDATE agencies SET disabled = 0 WHERE id = ?").run(agencyId);
+    }
+  };
+
+  test("a disabled agency's users cannot sign in; other agencies' users can", async () => {
+    await whileAgencyDisabled(f.agencyB.id, async () => {
+      const refused = await t.client("198.51.100.10").login(f.rpaB);
+      expect(refused.status).toBe(401);
+      expect(await refused.text()).toContain("La tua agenzia è disabilitata in Placement. Rivolgiti al Fondo per farla riattivare.");
+      expect((await t.client("198.51.100.11").login(f.rpaA)).status).toBe(303);
+    });
+    expect((await t.client("198.51.100.12").login(f.rpaB)).status).toBe(303);
+  });
+
+  test("a disabled agency's users lose their open sessions at once", async () => {
+    const open = t.client("198.51.100.9");
+    await open.login(f.rpaB);
+    expect((await open.get("/progetti")).status).toBe(200);
+    await whileAgencyDisabled(f.agencyB.id, async () => {
+      expect((await open.get("/progetti")).status).toBe(303);
+    });
+    expect((await open.get("/progetti")).status).toBe(303);
+  });
+
   test("sign-in issues a new session id each time", async () => {
     const client = t.client("198.51.100.4");
     await client.login(f.rpaA);

@@ -9,6 +9,7 @@ import { sendPendingMail } from "../../src/mail/outbox.ts";
 import { silentLogger } from "../../src/log.ts";
 import { mailTransportFor } from "../../src/mail/transport.ts";
 import { expireOldExports } from "../../src/services/exports.ts";
+import { agencyRecipients } from "../../src/services/notifications.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
@@ -44,6 +45,9 @@ async function book(client: TestClient, form: Record<string, string | string[]>,
     headers: { "Content-Type": "application/x-www-form-urlencoded", ...(htmx ? { "HX-Request": "true" } : {}) },
   });
 }
+
+const disableAgency = (id: number, disabled: boolean) =>
+  t.db.$client.query("UPDATE agencies SET disabled = ? WHERE id = ?").run(disabled ? 1 : 0, id);
 
 const lastJob = () =>
   one<{ id: number; status: string; file_path: string | null; row_count: number | null; error: string | null; attempts: number }>(
@@ -376,6 +380,35 @@ describe("the queue", () => {
     const mail = one<{ subject: string; text_body: string }>("SELECT subject, text_body FROM mail_outbox ORDER BY id DESC LIMIT 1");
     expect(mail.subject).toContain(`non generato (prenotazione n. ${job.id})`);
     expect(mail.text_body).toContain("Puoi prenotare di nuovo");
+  });
+});
+
+describe("a disabled agency", () => {
+  test("its bookings wait in the queue until it is enabled again", async () => {
+    await drainExports(t.deps);
+    const client = await signedIn(f.rpaB);
+    await book(client, { tipologie: busiestTypes(f.agencyB.id).slice(0, 1), anno: "2019", formato: "csv" });
+    const booked = lastJob();
+    disableAgency(f.agencyB.id, true);
+    try {
+      expect(claimNext(t.db, "export_jobs", t.clock.now())).toBeNull();
+      await drainExports(t.deps);
+      expect(lastJob()).toMatchObject({ id: booked.id, status: "queued", attempts: 0 });
+    } finally {
+      disableAgency(f.agencyB.id, false);
+    }
+    await drainExports(t.deps);
+    expect(lastJob()).toMatchObject({ id: booked.id, status: "ready" });
+  });
+
+  test("is told nothing, not even at a booking's extra address", () => {
+    expect(agencyRecipients(t.db, f.agencyB.id, "ufficio@agenzia.example")).toContain(f.rpaB);
+    disableAgency(f.agencyB.id, true);
+    try {
+      expect(agencyRecipients(t.db, f.agencyB.id, "ufficio@agenzia.example")).toEqual([]);
+    } finally {
+      disableAgency(f.agencyB.id, false);
+    }
   });
 });
 
