@@ -163,12 +163,15 @@ export function createApp(deps: Deps) {
     if (!user) return c.redirect("/login", 303);
     return c.redirect(isFundOperator(user) ? "/fondo" : "/progetti", 303);
   });
-  app.route("/", authRoutes);
-  app.route("/progetti", projectRoutes);
-  app.route("/placement", placementRoutes);
-  app.route("/fondo", fundRoutes);
-  app.route("/profilo", profileRoutes);
-  app.route("/amministrazione", adminRoutes);
+  const sections = [
+    ["/progetti", projectRoutes],
+    ["/placement", placementRoutes],
+    ["/fondo", fundRoutes],
+    ["/profilo", profileRoutes],
+    ["/amministrazione", adminRoutes],
+  ] as const;
+  app.route("/", authRoutes(sections.map(([prefix]) => prefix)));
+  for (const [prefix, routes] of sections) app.route(prefix, routes);
 
   const renderError = (c: Context<AppEnv>, status: number, message: string) => {
     c.status(status as 400);

@@ -15,12 +15,13 @@ const names = {
   favicon: `favicon-${hash(favicon)}.svg`,
 };
 
-export const assets: Record<string, Asset> = {
-  [names.htmx]: { body: htmx, contentType: "text/javascript; charset=utf-8" },
-  [names.css]: { body: css, contentType: "text/css; charset=utf-8" },
-  [names.js]: { body: appJs, contentType: "text/javascript; charset=utf-8" },
-  [names.favicon]: { body: favicon, contentType: "image/svg+xml" },
-};
+// A Map, so that a name such as `__proto__` or `toString` is just not found.
+export const assets = new Map<string, Asset>([
+  [names.htmx, { body: htmx, contentType: "text/javascript; charset=utf-8" }],
+  [names.css, { body: css, contentType: "text/css; charset=utf-8" }],
+  [names.js, { body: appJs, contentType: "text/javascript; charset=utf-8" }],
+  [names.favicon, { body: favicon, contentType: "image/svg+xml" }],
+]);
 
 export const HTMX_URL = `/static/${names.htmx}`;
 export const CSS_URL = `/static/${names.css}`;

@@ -9,7 +9,7 @@ import { ROLES, type Role } from "./db/schema.ts";
 import { createDeps } from "./http.ts";
 import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createUser, oneTimePassword, resetPassword } from "./services/auth.ts";
+import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
 import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
@@ -157,9 +157,9 @@ async function seed(config: Config, flags: Record<string, string>): Promise<void
 
 async function userCreate(config: Config, flags: Record<string, string>): Promise<void> {
   const role = flags["--role"] as Role | undefined;
-  const email = flags["--email"];
+  const email = parseUserEmail(flags["--email"] ?? "");
   if (!role || !ROLES.includes(role)) throw new StartupError(`--role must be one of ${ROLES.join(", ")}`);
-  if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) throw new StartupError("--email must be an e-mail address");
+  if (!email) throw new StartupError("--email must be an e-mail address such as nome.cognome@fondo.example");
   const db = openStore(config);
   let agencyId: number | null = null;
   if (role !== "fund_operator") {
@@ -184,7 +184,7 @@ async function userCreate(config: Config, flags: Record<string, string>): Promis
     if (String(error).includes("UNIQUE")) throw new StartupError(`a user with e-mail ${email} already exists`);
     throw error;
   }
-  console.log(`created ${role} ${email.toLowerCase()}; one-time password: ${password} (to be changed at the first sign-in)`);
+  console.log(`created ${role} ${email}; one-time password: ${password} (to be changed at the first sign-in)`);
 }
 
 async function userResetPassword(config: Config, flags: Record<string, string>): Promise<void> {

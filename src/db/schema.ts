@@ -271,7 +271,8 @@ export const mailOutbox = sqliteTable(
     recipients: text("recipients", { mode: "json" }).$type<string[]>().notNull(),
     subject: text("subject").notNull(),
     textBody: text("text_body").notNull(),
-    status: text("status", { enum: ["pending", "sent", "failed"] }).notNull().default("pending"),
+    // "sending": claimed by a round until next_attempt_at, written before the message leaves.
+    status: text("status", { enum: ["pending", "sending", "sent", "failed"] }).notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
     lastError: text("last_error"),

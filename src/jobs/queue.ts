@@ -10,6 +10,9 @@ import { JobError } from "../sheets/worker-runner.ts";
  */
 
 export type QueueTable = "export_jobs" | "import_jobs" | "master_data_jobs";
+
+// The queues whose jobs belong to an agency: a disabled agency's jobs wait until it is enabled.
+const AGENCY_JOBS: Record<QueueTable, boolean> = { export_jobs: true, import_jobs: true, master_data_jobs: false };
 export type Claim = { id: number; attempt: number };
 
 export const LEASE_MS = 30_000;
@@ -18,8 +21,8 @@ export const MAX_ATTEMPTS = 3;
 const FIRST_RETRY_MS = 5_000;
 
 /**
- * Claims the oldest job that is due. With `onePerAgency`, an agency's jobs run one at a
- * time in the order they were queued.
+ * Claims the oldest job that is due, skipping those of disabled agencies. With
+ * `onePerAgency`, an agency's jobs run one at a time in the order they were queued.
  */
 export function claimNext(db: Db, table: QueueTable, now: Date, options: { onePerAgency?: boolean } = {}): Claim | null {
   const t = now.getTime();
@@ -39,11 +42,12 @@ export function claimNext(db: Db, table: QueueTable, now: Date, options: { onePe
        AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.agency_id = j.agency_id AND r.id != j.id
                        AND r.status = 'running' AND r.lease_until >= $now)`
     : "";
+  const enabled = AGENCY_JOBS[table] ? "AND NOT EXISTS (SELECT 1 FROM agencies a WHERE a.id = j.agency_id AND a.disabled)" : "";
   const row = db.$client
     .query(
       `UPDATE ${table} SET status = 'running', attempts = attempts + 1, lease_until = $lease,
               started_at = coalesce(started_at, $now)
-       WHERE id = (SELECT j.id FROM ${table} j WHERE ${due} ${serial} ORDER BY j.id LIMIT 1)
+       WHERE id = (SELECT j.id FROM ${table} j WHERE ${due} ${enabled} ${serial} ORDER BY j.id LIMIT 1)
        RETURNING id, attempts`,
     )
     .get({ now: t, lease: t + LEASE_MS }) as { id: number; attempts: number } | null;

@@ -11,6 +11,12 @@ const MAX_ATTEMPTS = 10;
 const FIRST_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 60 * 60_000;
 const BATCH = 50;
+// A message is claimed for this long before it is sent. A round that died after sending and
+// before recording leaves it claimed: once the lease runs out it is sent again, that once.
+const SEND_LEASE_MS = 10 * 60_000;
+
+const UNRECORDED =
+  "L'esito dell'ultimo invio non è stato registrato: controlla se il messaggio è arrivato prima di usare Rinvia.";
 
 /** Queues a message; call it inside the transaction that changes the state it reports. */
 export function queueMail(db: Db, clock: Clock, mail: OutgoingMail): void {
@@ -20,7 +26,31 @@ export function queueMail(db: Db, clock: Clock, mail: OutgoingMail): void {
     .run();
 }
 
-/** Sends the messages that are due; a failure waits longer each time, then gives up. */
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+type OutboxRow = typeof mailOutbox.$inferSelect;
+type Outcome = Partial<Pick<OutboxRow, "status" | "sentAt" | "lastError" | "nextAttemptAt">>;
+
+/**
+ * Records what came of attempt `attempt` of message `id`, unless another round has claimed
+ * it since. A refused write is logged: the claim's lease then decides what happens next.
+ */
+function recordOutcome(db: Db, log: Logger, id: number, attempt: number, outcome: Outcome): void {
+  try {
+    db.update(mailOutbox)
+      .set(outcome)
+      .where(and(eq(mailOutbox.id, id), eq(mailOutbox.attempts, attempt)))
+      .run();
+  } catch (error) {
+    log.error("mail outcome not recorded", { outbox_id: id, attempt, error: errorText(error) });
+  }
+}
+
+/**
+ * Sends the messages that are due; a failure waits longer each time, then gives up. Each
+ * message is claimed by a write before it is sent: when the database refuses that write,
+ * nothing is sent.
+ */
 export async function sendPendingMail(
   db: Db,
   clock: Clock,
@@ -32,35 +62,52 @@ export async function sendPendingMail(
   const due = db
     .select()
     .from(mailOutbox)
-    .where(and(eq(mailOutbox.status, "pending"), or(isNull(mailOutbox.nextAttemptAt), lte(mailOutbox.nextAttemptAt, now))))
+    .where(
+      or(
+        and(eq(mailOutbox.status, "pending"), or(isNull(mailOutbox.nextAttemptAt), lte(mailOutbox.nextAttemptAt, now))),
+        and(eq(mailOutbox.status, "sending"), lte(mailOutbox.nextAttemptAt, now)),
+      ),
+    )
     .orderBy(asc(mailOutbox.id))
     .limit(BATCH)
     .all();
   let sent = 0;
   let failed = 0;
   for (const mail of due) {
+    const attempt = mail.attempts + 1;
+    if (mail.status === "sending" && mail.attempts >= MAX_ATTEMPTS) {
+      recordOutcome(db, log, mail.id, mail.attempts, { status: "failed", lastError: UNRECORDED });
+      continue;
+    }
+    let claimed: { id: number }[];
+    try {
+      claimed = db
+        .update(mailOutbox)
+        .set({ status: "sending", attempts: attempt, nextAttemptAt: new Date(clock.now().getTime() + SEND_LEASE_MS) })
+        .where(and(eq(mailOutbox.id, mail.id), eq(mailOutbox.attempts, mail.attempts)))
+        .returning({ id: mailOutbox.id })
+        .all();
+    } catch (error) {
+      // Sending now could not be recorded either, and would be repeated at every round.
+      log.error("mail not sent: the outbox cannot be written", { outbox_id: mail.id, error: errorText(error) });
+      break;
+    }
+    if (claimed.length === 0) continue;
     try {
       await transport.send({ id: mail.id, from, to: mail.recipients, subject: mail.subject, text: mail.textBody });
-      db.update(mailOutbox)
-        .set({ status: "sent", sentAt: clock.now(), attempts: mail.attempts + 1, lastError: null })
-        .where(eq(mailOutbox.id, mail.id))
-        .run();
-      sent++;
     } catch (error) {
       failed++;
-      const attempts = mail.attempts + 1;
-      const message = error instanceof Error ? error.message : String(error);
-      log.warn("mail not sent", { outbox_id: mail.id, attempt: attempts, error: message });
-      db.update(mailOutbox)
-        .set({
-          attempts,
-          lastError: message,
-          status: attempts >= MAX_ATTEMPTS ? "failed" : "pending",
-          nextAttemptAt: new Date(now.getTime() + Math.min(FIRST_RETRY_MS * 2 ** (attempts - 1), MAX_RETRY_MS)),
-        })
-        .where(eq(mailOutbox.id, mail.id))
-        .run();
+      const message = errorText(error);
+      log.warn("mail not sent", { outbox_id: mail.id, attempt, error: message });
+      recordOutcome(db, log, mail.id, attempt, {
+        lastError: message,
+        status: attempt >= MAX_ATTEMPTS ? "failed" : "pending",
+        nextAttemptAt: new Date(now.getTime() + Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS)),
+      });
+      continue;
     }
+    sent++;
+    recordOutcome(db, log, mail.id, attempt, { status: "sent", sentAt: clock.now(), lastError: null, nextAttemptAt: null });
   }
   return { sent, failed };
 }
@@ -87,24 +134,29 @@ export async function sendTestMail(
   transport: MailTransport,
   from: string,
   to: string,
+  log: Logger,
 ): Promise<{ ok: true } | { ok: false; error: string }> {
+  // Claimed from the start, so that the outbox rounds do not send it too.
   const row = db
     .insert(mailOutbox)
     .values({
       recipients: [to],
       subject: "Placement: messaggio di prova",
       textBody: "Questo è un messaggio di prova inviato da Placement per verificare la configurazione della posta.",
+      status: "sending",
+      attempts: 1,
+      nextAttemptAt: new Date(clock.now().getTime() + SEND_LEASE_MS),
       createdAt: clock.now(),
     })
     .returning()
     .get();
   try {
     await transport.send({ id: row.id, from, to: [to], subject: row.subject, text: row.textBody });
-    db.update(mailOutbox).set({ status: "sent", attempts: 1, sentAt: clock.now() }).where(eq(mailOutbox.id, row.id)).run();
-    return { ok: true };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    db.update(mailOutbox).set({ status: "failed", attempts: 1, lastError: message }).where(eq(mailOutbox.id, row.id)).run();
+    const message = errorText(error);
+    recordOutcome(db, log, row.id, 1, { status: "failed", lastError: message, nextAttemptAt: null });
     return { ok: false, error: message };
   }
+  recordOutcome(db, log, row.id, 1, { status: "sent", sentAt: clock.now(), nextAttemptAt: null });
+  return { ok: true };
 }

@@ -16,7 +16,12 @@ export function smtpTransport(url: string): MailTransport {
   return {
     kind: "smtp",
     async send(message) {
-      await transporter.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text });
+      const info = await transporter.sendMail({ from: message.from, to: message.to, subject: message.subject, text: message.text });
+      // An LMTP server refuses recipients after the message, and nodemailer then resolves
+      // with nobody accepted: that is no delivery.
+      if (info.accepted.length === 0) {
+        throw new Error(`il server di posta ha rifiutato ogni destinatario (${message.to.join(", ")})`);
+      }
     },
   };
 }

@@ -12,61 +12,77 @@ const loginForm = z.object({
   next: z.string().optional(),
 });
 
-/** Only a path of this site, so that the sign-in page cannot send anyone elsewhere. */
-function safeNext(next: string | undefined): string {
+const BASE = "http://placement.invalid";
+
+/**
+ * Only a path into one of this site's sections (`sections` are their prefixes, such as
+ * "/progetti"), so that the sign-in page cannot send anyone elsewhere.
+ */
+function safeNext(next: string | undefined, sections: readonly string[]): string {
   if (!next) return "/";
+  let url: URL;
   try {
-    // Resolved as a browser would (which drops tabs and newlines), then kept only if local.
-    const url = new URL(next, "http://placement.invalid");
-    return url.origin === "http://placement.invalid" ? `${url.pathname}${url.search}` : "/";
+    // Resolved as a browser would (dropping tabs and newlines, reading `\` as `/`, removing
+    // dot segments), so that what is checked is the path the browser will ask for.
+    url = new URL(next, BASE);
   } catch {
     return "/";
   }
+  const path = url.pathname;
+  if (url.origin !== BASE || !path.startsWith("/") || path.startsWith("//")) return "/";
+  const section = `/${path.split("/")[1]}`;
+  return path === "/" || sections.includes(section) ? `${path}${url.search}` : "/";
 }
 
-// One sentence for an unknown e-mail and a wrong password alike.
-const INVALID_CREDENTIALS = "E-mail o password non corrette. Controlla i dati e riprova.";
+const seconds = (n: number) => (n === 1 ? "1 secondo" : `${n} secondi`);
 
-export const authRoutes = new Hono<AppEnv>()
-  .get("/login", (c) => {
-    if (c.get("user")) return c.redirect("/", 303);
-    return c.html(<LoginPage ctx={pageContext(c, "Accesso")} next={c.req.query("next")} />);
-  })
-  .post("/login", async (c) => {
-    const { db, clock, config } = c.get("deps");
-    const parsed = loginForm.safeParse(await c.req.parseBody());
-    const form = parsed.success ? parsed.data : { email: "", password: "", next: undefined };
-    const address = clientAddress(c);
-    const result = await signIn(db, clock, { email: form.email, password: form.password, address });
-    if (!result.ok) {
-      recordAudit(db, clock, { action: "login_failed", target: form.email.toLowerCase(), address });
-      const error =
-        result.reason === "throttled"
-          ? `Troppi tentativi di accesso non riusciti. Riprova tra ${result.retryAfterSeconds} secondi.`
-          : result.reason === "disabled"
-            ? "La tua utenza è disabilitata. Rivolgiti al Responsabile Politiche Attive della tua agenzia o al Fondo."
-            : INVALID_CREDENTIALS;
-      if (result.reason === "throttled") c.header("Retry-After", String(result.retryAfterSeconds));
-      const status = result.reason === "throttled" ? 429 : 401;
-      return c.html(
-        <LoginPage ctx={pageContext(c, "Accesso")} email={form.email} error={error} next={form.next} />,
-        status,
-      );
-    }
-    const oldToken = getCookie(c, sessionCookie(config).name);
-    if (oldToken) deleteSession(db, oldToken);
-    const session = createSession(db, clock, result.user.id);
-    const cookie = sessionCookie(config);
-    setCookie(c, cookie.name, session.token, cookie.options);
-    deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
-    recordAudit(db, clock, { action: "login", userId: result.user.id, agencyId: result.user.agencyId, address });
-    return c.redirect(safeNext(form.next), 303);
-  })
-  .post("/logout", (c) => {
-    const { db, config } = c.get("deps");
-    const cookie = sessionCookie(config);
-    const token = getCookie(c, cookie.name);
-    if (token) deleteSession(db, token);
-    deleteCookie(c, cookie.name, { path: "/", secure: cookie.options.secure });
-    return c.redirect("/login", 303);
-  });
+const REFUSED = {
+  // One sentence for an unknown e-mail and a wrong password alike.
+  invalid: "E-mail o password non corrette. Controlla i dati e riprova.",
+  disabled: "La tua utenza è disabilitata. Rivolgiti al Responsabile Politiche Attive della tua agenzia o al Fondo.",
+  agency_disabled: "La tua agenzia è disabilitata in Placement. Rivolgiti al Fondo per farla riattivare.",
+};
+
+/** Sign-in and sign-out; after signing in, back to a page under one of `sections`. */
+export const authRoutes = (sections: readonly string[]) =>
+  new Hono<AppEnv>()
+    .get("/login", (c) => {
+      if (c.get("user")) return c.redirect("/", 303);
+      return c.html(<LoginPage ctx={pageContext(c, "Accesso")} next={c.req.query("next")} />);
+    })
+    .post("/login", async (c) => {
+      const { db, clock, config } = c.get("deps");
+      const parsed = loginForm.safeParse(await c.req.parseBody());
+      const form = parsed.success ? parsed.data : { email: "", password: "", next: undefined };
+      const address = clientAddress(c);
+      const result = await signIn(db, clock, { email: form.email, password: form.password, address });
+      if (!result.ok) {
+        recordAudit(db, clock, { action: "login_failed", target: form.email.toLowerCase(), address });
+        const error =
+          result.reason === "throttled"
+            ? `Troppi tentativi di accesso non riusciti. Riprova tra ${seconds(result.retryAfterSeconds)}.`
+            : REFUSED[result.reason];
+        if (result.reason === "throttled") c.header("Retry-After", String(result.retryAfterSeconds));
+        const status = result.reason === "throttled" ? 429 : 401;
+        return c.html(
+          <LoginPage ctx={pageContext(c, "Accesso")} email={form.email} error={error} next={form.next} />,
+          status,
+        );
+      }
+      const oldToken = getCookie(c, sessionCookie(config).name);
+      if (oldToken) deleteSession(db, oldToken);
+      const session = createSession(db, clock, result.user.id);
+      const cookie = sessionCookie(config);
+      setCookie(c, cookie.name, session.token, cookie.options);
+      deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
+      recordAudit(db, clock, { action: "login", userId: result.user.id, agencyId: result.user.agencyId, address });
+      return c.redirect(safeNext(form.next, sections), 303);
+    })
+    .post("/logout", (c) => {
+      const { db, config } = c.get("deps");
+      const cookie = sessionCookie(config);
+      const token = getCookie(c, cookie.name);
+      if (token) deleteSession(db, token);
+      deleteCookie(c, cookie.name, { path: "/", secure: cookie.options.secure });
+      return c.redirect("/login", 303);
+    });

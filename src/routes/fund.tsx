@@ -109,12 +109,12 @@ export const fundRoutes = new Hono<AppEnv>()
   })
   .get("/posta", (c) => c.html(outboxPage(c)))
   .post("/posta/prova", async (c) => {
-    const { db, clock, mail, config } = c.get("deps");
+    const { db, clock, mail, config, log } = c.get("deps");
     const parsed = z.email().safeParse(String((await c.req.parseBody())["indirizzo"] ?? "").trim());
     if (!parsed.success) {
       return c.html(outboxPage(c, { to: "", result: null, error: "Scrivi un indirizzo e-mail valido." }), 422);
     }
-    const result = await sendTestMail(db, clock, mail, config.MAIL_FROM, parsed.data);
+    const result = await sendTestMail(db, clock, mail, config.MAIL_FROM, parsed.data, log);
     recordAudit(db, clock, { action: "mail_test", userId: signedInUser(c).id, target: parsed.data, address: clientAddress(c) });
     return c.html(outboxPage(c, { to: parsed.data, result }), result.ok ? 200 : 422);
   })

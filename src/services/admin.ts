@@ -1,7 +1,7 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, campaigns, contractTypes, ROLES, trainingTypes, users, vulnerableCategories, type Role } from "../db/schema.ts";
-import { createUser, hashPassword, normalizeEmail, oneTimePassword } from "./auth.ts";
+import { createUser, hashPassword, oneTimePassword, parseUserEmail } from "./auth.ts";
 
 /*
  * What the fund's staff manage: agencies, their users, campaigns. Each change returns
@@ -68,8 +68,8 @@ export type UserInput = { email: string; name: string; role: Role; agencyId: num
 
 /** Creates a user with a one-time password, returned to be handed over once. */
 export async function addUser(db: Db, input: UserInput): Promise<AdminResult<{ id: number; password: string }>> {
-  const email = normalizeEmail(input.email);
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return fail("email", "Scrivi un indirizzo e-mail valido.");
+  const email = parseUserEmail(input.email);
+  if (!email) return fail("email", "Scrivi un indirizzo e-mail valido, nella forma nome.cognome@dominio.it.");
   if (input.name.trim().length < 2) return fail("name", "Scrivi nome e cognome.");
   if (input.role !== "fund_operator" && input.agencyId === null) return fail("role", "Gli utenti di agenzia appartengono a un'agenzia.");
   if (input.role === "fund_operator" && input.agencyId !== null) return fail("role", "Gli operatori del Fondo non appartengono a un'agenzia.");

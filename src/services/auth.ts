@@ -1,4 +1,5 @@
 import { eq, lt, or, sql } from "drizzle-orm";
+import { z } from "zod";
 import type { Db } from "../db/client.ts";
 import { agencies, loginThrottle, sessions, users, type Role } from "../db/schema.ts";
 import type { Clock } from "./clock.ts";
@@ -7,6 +8,15 @@ export type User = typeof users.$inferSelect;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+// The one rule for users' addresses, strict enough that the mailer delivers to each.
+const userEmailRule = z.email().max(254);
+
+/** A user's e-mail in its stored form, or null when it is not an address mail can go to. */
+export function parseUserEmail(raw: string): string | null {
+  const email = normalizeEmail(raw);
+  return userEmailRule.safeParse(email).success ? email : null;
 }
 
 export function hashPassword(password: string): Promise<string> {
@@ -48,7 +58,7 @@ function recordFailure(db: Db, kind: ThrottleKind, key: string, now: Date): void
 
 export type SignInResult =
   | { ok: true; user: User }
-  | { ok: false; reason: "invalid" | "disabled" }
+  | { ok: false; reason: "invalid" | "disabled" | "agency_disabled" }
   | { ok: false; reason: "throttled"; retryAfterSeconds: number };
 
 export async function signIn(
@@ -64,7 +74,13 @@ export async function signIn(
   );
   if (wait > 0) return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
 
-  const user = db.select().from(users).where(eq(users.email, email)).get();
+  const row = db
+    .select({ user: users, agencyDisabled: agencies.disabled })
+    .from(users)
+    .leftJoin(agencies, eq(agencies.id, users.agencyId))
+    .where(eq(users.email, email))
+    .get();
+  const user = row?.user;
   const valid = await Bun.password.verify(input.password, user?.passwordHash ?? (await decoy()));
   if (!user || !valid) {
     recordFailure(db, "account", email, now);
@@ -72,6 +88,7 @@ export async function signIn(
     return { ok: false, reason: "invalid" };
   }
   if (user.disabled) return { ok: false, reason: "disabled" };
+  if (row.agencyDisabled) return { ok: false, reason: "agency_disabled" };
   db.delete(loginThrottle).where(eq(loginThrottle.key, `account:${email}`)).run();
   return { ok: true, user };
 }
@@ -96,7 +113,7 @@ export type ActiveSession = { user: User; csrfToken: string; agencyName: string 
 const sessionQueries = new WeakMap<Db, ReturnType<typeof buildSessionQuery>>();
 function buildSessionQuery(db: Db) {
   return db
-    .select({ session: sessions, user: users, agencyName: agencies.name })
+    .select({ session: sessions, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .leftJoin(agencies, eq(agencies.id, users.agencyId))
@@ -117,7 +134,8 @@ export function loadSession(db: Db, clock: Clock, token: string, timeouts: Sessi
   const expired =
     now - row.session.lastSeenAt.getTime() > timeouts.idleMs ||
     now - row.session.createdAt.getTime() > timeouts.absoluteMs ||
-    row.user.disabled;
+    row.user.disabled ||
+    row.agencyDisabled === true;
   if (expired) {
     db.delete(sessions).where(eq(sessions.idHash, idHash)).run();
     return null;
@@ -193,24 +211,31 @@ export function passwordProblem(password: string, email: string): string | null 
   return null;
 }
 
-/** The user's own change: the current password first, then the new one. */
+/**
+ * The user's own change: the current password first, then the new one. Every session of
+ * the user ends, since one may belong to whoever knew the old password; the caller goes on
+ * under the fresh session returned.
+ */
 export async function changePassword(
   db: Db,
+  clock: Clock,
   user: User,
   current: string,
   next: string,
-): Promise<{ ok: true } | { ok: false; field: "current" | "next"; error: string }> {
+): Promise<{ ok: true; session: { token: string; csrfToken: string } } | { ok: false; field: "current" | "next"; error: string }> {
   if (!(await Bun.password.verify(current, user.passwordHash))) {
     return { ok: false, field: "current", error: "La password attuale non è corretta." };
   }
   if (current === next) return { ok: false, field: "next", error: "La nuova password deve essere diversa da quella attuale." };
   const problem = passwordProblem(next, user.email);
   if (problem) return { ok: false, field: "next", error: problem };
-  db.update(users)
-    .set({ passwordHash: await hashPassword(next), mustChangePassword: false })
-    .where(eq(users.id, user.id))
-    .run();
-  return { ok: true };
+  const passwordHash = await hashPassword(next);
+  const session = db.transaction(() => {
+    db.update(users).set({ passwordHash, mustChangePassword: false }).where(eq(users.id, user.id)).run();
+    db.delete(sessions).where(eq(sessions.userId, user.id)).run();
+    return createSession(db, clock, user.id);
+  });
+  return { ok: true, session };
 }
 
 /** A one-time password the user must change at the next sign-in; open sessions end. */

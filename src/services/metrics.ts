@@ -45,7 +45,7 @@ export class Metrics {
       [labels({ queue: "exports" }), depth("export_jobs")],
       [labels({ queue: "imports" }), depth("import_jobs")],
     ]);
-    const pending = (db.$client.query("SELECT count(*) AS n FROM mail_outbox WHERE status = 'pending'").get() as { n: number }).n;
+    const pending = (db.$client.query("SELECT count(*) AS n FROM mail_outbox WHERE status IN ('pending', 'sending')").get() as { n: number }).n;
     family("placement_outbox_pending", "gauge", "Messages waiting to be sent.", [["", pending]]);
     return `${lines.join("\n")}\n`;
   }

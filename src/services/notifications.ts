@@ -1,12 +1,15 @@
 import { and, eq, or } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { users } from "../db/schema.ts";
+import { agencies, users } from "../db/schema.ts";
 
 /**
  * Who hears about an agency's jobs (SPEC §9): its Responsabile Politiche Attive, each
  * Referente holding the placement permission, and the extra address of the booking.
  */
 export function agencyRecipients(db: Db, agencyId: number, extraEmail: string | null): string[] {
+  // A disabled agency hears nothing, not even at the booking's extra address.
+  const agency = db.select({ disabled: agencies.disabled }).from(agencies).where(eq(agencies.id, agencyId)).get();
+  if (!agency || agency.disabled) return [];
   const rows = db
     .select({ email: users.email })
     .from(users)

@@ -142,7 +142,8 @@ async function writeXlsx(
   return count;
 }
 
-const CSV_SPECIAL = /[";\r\n]/;
+// A comma too: a program set to a comma locale splits the line there.
+const CSV_SPECIAL = /[";,\r\n]/;
 const csvField = (value: string) => (CSV_SPECIAL.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /** One CSV line as Italian Excel reads it: `;`-separated, CRLF. */

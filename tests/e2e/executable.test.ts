@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
-import { csrfToken, signIn } from "../helpers/http.ts";
+import { csrfToken, sessionCookieOf, signIn } from "../helpers/http.ts";
 import { unusedPort } from "../helpers/ports.ts";
 
 // Real browsers and processes: slower than the 5 s default on a loaded machine.
@@ -89,6 +89,9 @@ describe("the executable", () => {
     const again = run(dir, ["user", "create", "--role", "fund_operator", "--email", "admin@fondo.example"]);
     expect(again.exitCode).toBe(1);
     expect(again.stderr.trim()).toBe("placement: a user with e-mail admin@fondo.example already exists");
+    const hostile = run(dir, ["user", "create", "--role", "fund_operator", "--email", "<svg/onload=alert(4)>@x.it"]);
+    expect(hostile.exitCode).toBe(1);
+    expect(hostile.stderr.trim()).toBe("placement: --email must be an e-mail address such as nome.cognome@fondo.example");
 
     const port = unusedPort();
     const child = Bun.spawn([join(dir, "placement"), "serve", "--port", String(port)], {
@@ -108,12 +111,15 @@ describe("the executable", () => {
         body: new URLSearchParams({ _csrf: await csrfToken(base, cookie, "/profilo/password"), attuale: password, nuova: "password-scelta-2020", ripeti: "password-scelta-2020" }),
       });
       expect(changed.status).toBe(303);
-      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie } })).status).toBe(200);
+      // The change renews the session id: the old cookie no longer opens anything.
+      const renewed = sessionCookieOf(changed)!;
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).status).toBe(200);
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie }, redirect: "manual" })).status).toBe(303);
 
       const reset = run(dir, ["user", "reset-password", "--email", "admin@fondo.example"]);
       expect(reset.exitCode).toBe(0);
       expect(reset.stdout).toMatch(/one-time password for admin@fondo\.example: \S+/);
-      expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie }, redirect: "manual" })).status).toBe(303);
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).status).toBe(303);
     } finally {
       child.kill("SIGTERM");
       await child.exited;

@@ -11,9 +11,14 @@ export async function signIn(base: string, email: string, password = "demo1234")
     headers: { Cookie: loginCookie, "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ _csrf: token, email, password }),
   });
-  const session = response.headers.getSetCookie().find((c) => c.includes("placement_session="));
+  const session = sessionCookieOf(response);
   if (!session) throw new Error(`sign-in as ${email} failed: ${response.status}`);
-  return session.split(";")[0]!;
+  return session;
+}
+
+/** The Cookie header of the session a response sets, if it sets one. */
+export function sessionCookieOf(response: Response): string | undefined {
+  return response.headers.getSetCookie().find((c) => c.includes("placement_session="))?.split(";")[0];
 }
 
 /** The CSRF token of a signed-in page. */

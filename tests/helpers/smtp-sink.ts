@@ -2,35 +2,57 @@ import { SMTPServer } from "smtp-server";
 
 export type ReceivedMail = { from: string; to: string[]; raw: string };
 
-/** A real SMTP server on loopback that keeps what it receives. */
-export async function startSmtpSink(port = 0) {
+export type SmtpSinkOptions = {
+  port?: number;
+  /** The recipients to refuse, as a real server refuses an unknown or full mailbox. */
+  refuses?: (address: string) => boolean;
+  /** Speak LMTP, which refuses recipients after the message rather than before it. */
+  lmtp?: boolean;
+};
+
+const mailboxUnavailable = () => Object.assign(new Error("mailbox unavailable"), { responseCode: 550 });
+
+/** A real SMTP (or LMTP) server on loopback that keeps what it receives. */
+export async function startSmtpSink(options: SmtpSinkOptions = {}) {
   const messages: ReceivedMail[] = [];
+  const refuses = options.refuses ?? (() => false);
+  const lmtp = options.lmtp ?? false;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     logger: false,
+    lmtp,
+    onRcptTo(address, _session, callback) {
+      callback(!lmtp && refuses(address.address) ? mailboxUnavailable() : undefined);
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => {
-        messages.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString("utf8"),
-        });
-        callback();
+        const to = session.envelope.rcptTo.map((r) => r.address);
+        const accepted = to.filter((address) => !refuses(address));
+        if (accepted.length) {
+          messages.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+            to: accepted,
+            raw: Buffer.concat(chunks).toString("utf8"),
+          });
+        }
+        if (!lmtp) return callback();
+        // LMTP answers once per recipient; smtp-server's types know only SMTP's single answer.
+        const replies = to.map((address) => (refuses(address) ? mailboxUnavailable() : "OK: message accepted"));
+        (callback as (error: null, replies: (Error | string)[]) => void)(null, replies);
       });
     },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
   const address = server.server.address();
   return {
-    port: typeof address === "object" && address ? address.port : port,
+    port: typeof address === "object" && address ? address.port : (options.port ?? 0),
     messages,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
-

@@ -85,8 +85,20 @@ describe("administration pages", () => {
     expect(created.status).toBe(200);
     expect(one("SELECT role, agency_id FROM users WHERE email = 'collega@fondo.example'")).toEqual({ role: "fund_operator", agency_id: null });
     const invalid = await fund.post("/amministrazione/fondo/utenti", { email: "non-una-mail", nome: "X Y" });
-    expect(await invalid.text()).toContain("Scrivi un indirizzo e-mail valido.");
+    expect(await invalid.text()).toContain("Scrivi un indirizzo e-mail valido");
   });
+
+  test.each(["<svg/onload=alert(4)>@x.it", "a b@x.it", "nome@x", "nome@@x.it", ".nome@x.it", "nome@x.it, altro@x.it"])(
+    "a user e-mail such as %p is refused, for agencies and the fund alike",
+    async (email) => {
+      for (const path of [`/amministrazione/agenzie/${f.agencyA.id}/utenti`, "/amministrazione/fondo/utenti"]) {
+        const refused = await fund.post(path, { email, nome: "Nome Cognome", ruolo: "operator" });
+        expect(refused.status).toBe(422);
+        expect(await refused.text()).toContain("Scrivi un indirizzo e-mail valido, nella forma nome.cognome@dominio.it.");
+      }
+      expect(one("SELECT count(*) AS n FROM users WHERE name = 'Nome Cognome'")).toEqual({ n: 0 });
+    },
+  );
 
   test("campaigns are created and edited; a deadline before the opening is refused", async () => {
     const wrong = await fund.post("/amministrazione/campagne", { anno: "2020", apertura: "2021-08-04", scadenza: "2021-07-30" });

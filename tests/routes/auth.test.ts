@@ -58,6 +58,35 @@ describe("sign-in", () => {
     }
   });
 
+  const whileAgencyDisabled = async (agencyId: number, body: () => Promise<void>) => {
+    t.db.$client.query("UPDATE agencies SET disabled = 1 WHERE id = ?").run(agencyId);
+    try {
+      await body();
+    } finally {
+      t.db.$client.query("UPDATE agencies SET disabled = 0 WHERE id = ?").run(agencyId);
+    }
+  };
+
+  test("a disabled agency's users cannot sign in; other agencies' users can", async () => {
+    await whileAgencyDisabled(f.agencyB.id, async () => {
+      const refused = await t.client("198.51.100.10").login(f.rpaB);
+      expect(refused.status).toBe(401);
+      expect(await refused.text()).toContain("La tua agenzia è disabilitata in Placement. Rivolgiti al Fondo per farla riattivare.");
+      expect((await t.client("198.51.100.11").login(f.rpaA)).status).toBe(303);
+    });
+    expect((await t.client("198.51.100.12").login(f.rpaB)).status).toBe(303);
+  });
+
+  test("a disabled agency's users lose their open sessions at once", async () => {
+    const open = t.client("198.51.100.9");
+    await open.login(f.rpaB);
+    expect((await open.get("/progetti")).status).toBe(200);
+    await whileAgencyDisabled(f.agencyB.id, async () => {
+      expect((await open.get("/progetti")).status).toBe(303);
+    });
+    expect((await open.get("/progetti")).status).toBe(303);
+  });
+
   test("sign-in issues a new session id each time", async () => {
     const client = t.client("198.51.100.4");
     await client.login(f.rpaA);
@@ -117,23 +146,44 @@ describe("sign-in", () => {
     expect((await client.get("/progetti")).status).toBe(303);
   });
 
-  test.each(["//evil.example", "/\t/evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"])(
-    "the sign-in page does not redirect to %p",
+  const hostileNext = [
+    "//evil.example",
+    "/\t/evil.example/x",
+    "/\\evil.example",
+    "/\\/evil.example",
+    "/.//evil.example",
+    "/..//evil.example",
+    "/a/..//evil.example",
+    "/%2e//evil.example",
+    "/%2e%2e//evil.example",
+    "/.\\/evil.example",
+    "/progetti/..//evil.example",
+    "/%5cevil.example",
+    "/login",
+    "/static/app.js",
+    "/progettiX",
+    "https://evil.example/",
+    "javascript:alert(1)",
+  ];
+  test.each(hostileNext)("the sign-in page does not redirect to %p", async (next) => {
+    const client = t.client("198.51.100.7");
+    await client.get("/login");
+    const response = await client.post("/login", { email: f.rpaA, password: "demo1234", next });
+    const location = response.headers.get("Location")!;
+    expect(location).not.toStartWith("//");
+    expect(new URL(location, "https://placement.example.org").origin).toBe("https://placement.example.org");
+    expect(location).toBe("/");
+  });
+
+  test.each(["/placement/riepilogo?x=1", "/progetti/12?anno=2019&tipo=A", "/fondo", "/profilo/password", "/amministrazione/agenzie", "/?a=b"])(
+    "the sign-in page returns to %p",
     async (next) => {
-      const client = t.client("198.51.100.7");
+      const client = t.client("198.51.100.8");
       await client.get("/login");
       const response = await client.post("/login", { email: f.rpaA, password: "demo1234", next });
-      const location = response.headers.get("Location")!;
-      expect(new URL(location, "https://placement.example.org").origin).toBe("https://placement.example.org");
+      expect(response.headers.get("Location")).toBe(next);
     },
   );
-
-  test("the sign-in page returns to the page asked for", async () => {
-    const client = t.client("198.51.100.8");
-    await client.get("/login");
-    const response = await client.post("/login", { email: f.rpaA, password: "demo1234", next: "/placement/riepilogo?x=1" });
-    expect(response.headers.get("Location")).toBe("/placement/riepilogo?x=1");
-  });
 });
 
 describe("throttling", () => {
@@ -184,6 +234,19 @@ describe("throttling", () => {
       statuses.push((await client.post("/login", { email: `user${i}@example.org`, password: "x" })).status);
     }
     expect(statuses.at(-1)).toBe(429);
+    t.clock.advance(16 * 60_000);
+  });
+
+  test("the wait is written in the singular for one second, in the plural otherwise", async () => {
+    const client = t.client("203.0.115.2");
+    await client.get("/login");
+    const attempt = (i: number) => client.post("/login", { email: `wait${i}@example.org`, password: "x" });
+    const alertOf = async (response: Response) => (await response.text()).match(/role="alert">([^<]+)</)?.[1];
+    for (let i = 0; i < 5; i++) expect((await attempt(i)).status).toBe(401);
+    expect(await alertOf(await attempt(5))).toBe("Troppi tentativi di accesso non riusciti. Riprova tra 1 secondo.");
+    t.clock.advance(1_001);
+    expect((await attempt(6)).status).toBe(401);
+    expect(await alertOf(await attempt(7))).toBe("Troppi tentativi di accesso non riusciti. Riprova tra 2 secondi.");
     t.clock.advance(16 * 60_000);
   });
 });

@@ -9,6 +9,7 @@ import { sendPendingMail } from "../../src/mail/outbox.ts";
 import { silentLogger } from "../../src/log.ts";
 import { mailTransportFor } from "../../src/mail/transport.ts";
 import { expireOldExports } from "../../src/services/exports.ts";
+import { agencyRecipients } from "../../src/services/notifications.ts";
 import { versionText } from "../../src/sheets/cells.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
@@ -45,6 +46,9 @@ async function book(client: TestClient, form: Record<string, string | string[]>,
     headers: { "Content-Type": "application/x-www-form-urlencoded", ...(htmx ? { "HX-Request": "true" } : {}) },
   });
 }
+
+const disableAgency = (id: number, disabled: boolean) =>
+  t.db.$client.query("UPDATE agencies SET disabled = ? WHERE id = ?").run(disabled ? 1 : 0, id);
 
 const lastJob = () =>
   one<{ id: number; status: string; file_path: string | null; row_count: number | null; error: string | null; attempts: number }>(
@@ -381,6 +385,35 @@ describe("the queue", () => {
   });
 });
 
+describe("a disabled agency", () => {
+  test("its bookings wait in the queue until it is enabled again", async () => {
+    await drainExports(t.deps);
+    const client = await signedIn(f.rpaB);
+    await book(client, { tipologie: busiestTypes(f.agencyB.id).slice(0, 1), anno: "2019", formato: "csv" });
+    const booked = lastJob();
+    disableAgency(f.agencyB.id, true);
+    try {
+      expect(claimNext(t.db, "export_jobs", t.clock.now())).toBeNull();
+      await drainExports(t.deps);
+      expect(lastJob()).toMatchObject({ id: booked.id, status: "queued", attempts: 0 });
+    } finally {
+      disableAgency(f.agencyB.id, false);
+    }
+    await drainExports(t.deps);
+    expect(lastJob()).toMatchObject({ id: booked.id, status: "ready" });
+  });
+
+  test("is told nothing, not even at a booking's extra address", () => {
+    expect(agencyRecipients(t.db, f.agencyB.id, "ufficio@agenzia.example")).toContain(f.rpaB);
+    disableAgency(f.agencyB.id, true);
+    try {
+      expect(agencyRecipients(t.db, f.agencyB.id, "ufficio@agenzia.example")).toEqual([]);
+    } finally {
+      disableAgency(f.agencyB.id, false);
+    }
+  });
+});
+
 describe("notifications", () => {
   test("a real SMTP server receives one message per export, to the right people, without personal data", async () => {
     const sink = await startSmtpSink();
@@ -427,7 +460,7 @@ describe("notifications", () => {
       expect(pending.attempts).toBe(1);
       expect(String(pending.last_error)).toContain("ECONNREFUSED");
 
-      const sink = await startSmtpSink(port);
+      const sink = await startSmtpSink({ port });
       try {
         expect((await sendPendingMail(app.db, app.clock, app.deps.mail, app.deps.config.MAIL_FROM, silentLogger)).sent).toBe(0);
         app.clock.advance(60_000);

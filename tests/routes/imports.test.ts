@@ -230,6 +230,16 @@ describe("other formats", () => {
   });
 });
 
+/** Exports the agency's file and uploads it with one trainee of a mixed class declared `code`. */
+async function uploadOneDeclaration(client: TestClient, code: string) {
+  const original = await exportFile(client);
+  const rows = readRows(original);
+  const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")!;
+  target[col("fasciaDebole")] = code;
+  await upload(client, withRows(original, rows));
+  return { original, rows, target };
+}
+
 describe("the queue of uploads", () => {
   test("a crash in the middle of applying leaves nothing applied; the job then runs to the same result", async () => {
     const client = await signedIn(f.rpaA);
@@ -270,13 +280,26 @@ describe("the queue of uploads", () => {
     for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
   });
 
+  test("a disabled agency's upload waits in the queue until the agency is enabled again", async () => {
+    await drainImports(t.deps);
+    const { target } = await uploadOneDeclaration(await signedIn(f.rpaB), "ADSOLO");
+    const uploaded = lastImport();
+    t.db.$client.query("UPDATE agencies SET disabled = 1 WHERE id = ?").run(f.agencyB.id);
+    try {
+      expect(claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })).toBeNull();
+      await drainImports(t.deps);
+      expect(lastImport()).toMatchObject({ id: uploaded.id, status: "queued" });
+    } finally {
+      t.db.$client.query("UPDATE agencies SET disabled = 0 WHERE id = ?").run(f.agencyB.id);
+    }
+    await drainImports(t.deps);
+    expect(lastImport()).toMatchObject({ id: uploaded.id, status: "done" });
+    expect(enrollmentOf(target).fascia_debole).toBe("ADSOLO");
+  });
+
   test("two uploads of one agency queued back to back apply in upload order", async () => {
     const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
-    const rows = readRows(original);
-    const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")!;
-    target[col("fasciaDebole")] = "ADSOLO";
-    await upload(client, withRows(original, rows));
+    const { original, rows, target } = await uploadOneDeclaration(client, "ADSOLO");
     // Without its version the row follows the two-way rule: the later upload wins.
     target[col("fasciaDebole")] = "GENERE";
     target[col("version")] = "";

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { silentLogger } from "../../src/log.ts";
+import { queueMail, sendPendingMail } from "../../src/mail/outbox.ts";
+import { smtpTransport, type MailTransport } from "../../src/mail/transport.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
-import { createTestApp, fixtures } from "../helpers/test-app.ts";
+import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 let sink: Awaited<ReturnType<typeof startSmtpSink>>;
 
@@ -52,6 +55,27 @@ describe("the fund's mail page", () => {
     }
   });
 
+  test.each([
+    ["SMTP", ""],
+    ["LMTP", "/?lmtp=true"],
+  ])("a message that an %s server refuses for every recipient is recorded as failed, not sent", async (_, query) => {
+    const refusing = await startSmtpSink({ refuses: (address) => address.startsWith("pieno"), lmtp: query !== "" });
+    const t = await createTestApp({ dataset: false, env: { SMTP_URL: `smtp://127.0.0.1:${refusing.port}${query}` } });
+    try {
+      queueMail(t.db, t.clock, { to: ["pieno@agenzia.example"], subject: "Prova", text: "Prova" });
+      const round = await sendPendingMail(t.db, t.clock, t.deps.mail, t.deps.config.MAIL_FROM, silentLogger);
+      expect(round).toEqual({ sent: 0, failed: 1 });
+      const row = t.db.$client.query("SELECT status, sent_at, last_error FROM mail_outbox").get() as Record<string, unknown>;
+      expect(row.status).toBe("pending");
+      expect(row.sent_at).toBeNull();
+      expect(String(row.last_error)).toMatch(/rejected|rifiutato/);
+      expect(refusing.messages).toEqual([]);
+    } finally {
+      t.close();
+      await refusing.close();
+    }
+  });
+
   test("agency users and anonymous visitors do not reach it", async () => {
     const t = await createTestApp();
     try {
@@ -66,4 +90,78 @@ describe("the fund's mail page", () => {
       t.close();
     }
   });
+});
+
+describe("the outbox", () => {
+  const LEASE_PASSED_MS = 11 * 60_000;
+  const deliveredTo = (address: string) => sink.messages.filter((m) => m.to.includes(address)).length;
+  const round = (t: TestApp, transport: MailTransport = t.deps.mail) =>
+    sendPendingMail(t.db, t.clock, transport, t.deps.config.MAIL_FROM, silentLogger);
+  const withApp = async (body: (t: TestApp) => Promise<void>, dataset = false) => {
+    const t = await createTestApp({ dataset, env: { SMTP_URL: `smtp://127.0.0.1:${sink.port}` } });
+    try {
+      await body(t);
+    } finally {
+      t.close();
+    }
+  };
+
+  test("delivers a message exactly once, however many rounds follow", () =>
+    withApp(async (t) => {
+      queueMail(t.db, t.clock, { to: ["una.volta@agenzia.example"], subject: "Una volta", text: "Una volta" });
+      expect(await round(t)).toEqual({ sent: 1, failed: 0 });
+      for (let i = 0; i < 3; i++) {
+        t.clock.advance(LEASE_PASSED_MS);
+        expect(await round(t)).toEqual({ sent: 0, failed: 0 });
+      }
+      expect(deliveredTo("una.volta@agenzia.example")).toBe(1);
+      expect(t.db.$client.query("SELECT status, attempts FROM mail_outbox").get()).toEqual({ status: "sent", attempts: 1 });
+    }));
+
+  test("sends nothing while the outbox cannot be written, then sends once", () =>
+    withApp(async (t) => {
+      queueMail(t.db, t.clock, { to: ["disco.pieno@agenzia.example"], subject: "Disco pieno", text: "Disco pieno" });
+      t.db.$client.exec("PRAGMA query_only = 1");
+      for (let i = 0; i < 5; i++) {
+        expect(await round(t)).toEqual({ sent: 0, failed: 0 });
+        t.clock.advance(LEASE_PASSED_MS);
+      }
+      expect(deliveredTo("disco.pieno@agenzia.example")).toBe(0);
+      t.db.$client.exec("PRAGMA query_only = 0");
+      expect(await round(t)).toEqual({ sent: 1, failed: 0 });
+      t.clock.advance(LEASE_PASSED_MS);
+      expect(await round(t)).toEqual({ sent: 0, failed: 0 });
+      expect(deliveredTo("disco.pieno@agenzia.example")).toBe(1);
+    }));
+
+  test("a round that stops between sending and recording sends the message once more, not again and again", () =>
+    withApp(async (t) => {
+      queueMail(t.db, t.clock, { to: ["interrotto@agenzia.example"], subject: "Interrotto", text: "Interrotto" });
+      const smtp = smtpTransport(t.deps.config.SMTP_URL);
+      // The message leaves, then the database refuses every write, as when the disk fills.
+      const thenStuck: MailTransport = {
+        kind: "smtp",
+        async send(message) {
+          await smtp.send(message);
+          t.db.$client.exec("PRAGMA query_only = 1");
+        },
+      };
+      await round(t, thenStuck);
+      t.db.$client.exec("PRAGMA query_only = 0");
+      expect(deliveredTo("interrotto@agenzia.example")).toBe(1);
+
+      const fund = t.client();
+      await fund.login(fixtures(t.db).fund);
+      expect(await (await fund.get("/fondo/posta")).text()).toContain("in invio");
+
+      expect(await round(t)).toEqual({ sent: 0, failed: 0 });
+      t.clock.advance(LEASE_PASSED_MS);
+      expect(await round(t)).toEqual({ sent: 1, failed: 0 });
+      for (let i = 0; i < 3; i++) {
+        t.clock.advance(LEASE_PASSED_MS);
+        await round(t);
+      }
+      expect(deliveredTo("interrotto@agenzia.example")).toBe(2);
+      expect(t.db.$client.query("SELECT status FROM mail_outbox").get()).toEqual({ status: "sent" });
+    }, true));
 });

@@ -37,6 +37,30 @@ describe("changing one's own password", () => {
     expect((await again.login(f.referentA, "demo1234")).status).toBe(401);
     expect((await again.login(f.referentA, "una-nuova-password")).status).toBe(303);
   });
+
+  test("ends the user's other sessions; this one goes on under a fresh session id", async () => {
+    const here = t.client("192.0.2.35");
+    const elsewhere = t.client("192.0.2.36");
+    await here.login(f.rpaB);
+    await elsewhere.login(f.rpaB);
+    expect((await elsewhere.get("/progetti")).status).toBe(200);
+    const before = here.cookies.get("placement_session");
+
+    await here.get("/profilo/password");
+    const done = await change(here, "demo1234", "cambiata-da-poco-2020");
+    expect(done.status).toBe(200);
+    const tokenOnPage = (await done.text()).match(/name="_csrf" value="([^"]+)"/)?.[1];
+
+    const after = here.cookies.get("placement_session");
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before!);
+    expect((await here.get("/progetti")).status).toBe(200);
+    expect((await elsewhere.get("/progetti")).status).toBe(303);
+    const userId = t.db.$client.query("SELECT id FROM users WHERE email = ?").get(f.rpaB) as { id: number };
+    expect(t.db.$client.query("SELECT count(*) AS n FROM sessions WHERE user_id = ?").get(userId.id)).toEqual({ n: 1 });
+    // The page after the change carries the new session's CSRF token.
+    expect(tokenOnPage).toBe(here.csrfToken);
+  });
 });
 
 describe("a one-time password", () => {

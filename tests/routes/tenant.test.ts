@@ -149,4 +149,9 @@ describe("health", () => {
     expect(js.headers.get("Content-Type")).toContain("javascript");
     expect(await js.text()).toContain("4.0.1");
   });
+
+  test.each(["__proto__", "constructor", "toString", "hasOwnProperty", "nessuno.js"])("/static/%s is not found", async (name) => {
+    const response = await t.app.request(`/static/${name}`);
+    expect(response.status).toBe(404);
+  });
 });

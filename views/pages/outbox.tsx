@@ -5,6 +5,7 @@ import { Layout } from "../layout.tsx";
 
 const STATUS = {
   pending: <span class="badge warn">in attesa</span>,
+  sending: <span class="badge warn">in invio</span>,
   sent: <span class="badge ok">inviato</span>,
   failed: <span class="badge ko">non inviato</span>,
 };
