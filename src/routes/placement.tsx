@@ -82,7 +82,7 @@ function exportSection(
   };
 }
 
-function importSection(c: Context<AppEnv>, form: { error?: string; queued?: { id: number; fileName: string }; year?: number } = {}): ImportSectionProps {
+function importSection(c: Context<AppEnv>, form: { error?: string; queued?: { id: number; fileName: string; sheetName: string | null }; year?: number } = {}): ImportSectionProps {
   const { db, config } = c.get("deps");
   const user = signedInUser(c);
   const years = listCampaigns(db).map((campaign) => campaign.year);
@@ -217,7 +217,7 @@ export const placementRoutes = new Hono<AppEnv>()
     const user = signedInUser(c);
     const form = await readMultipart(c);
     const year = Number(form?.get("anno")) || undefined;
-    const answer = (state: { error?: string; queued?: { id: number; fileName: string } }) => {
+    const answer = (state: { error?: string; queued?: { id: number; fileName: string; sheetName: string | null } }) => {
       const section = importSection(c, { ...state, year });
       if (!isHtmx(c) && !state.error) return c.redirect("/placement/import-massivo", 303);
       const status = state.error ? 422 : 200;
@@ -243,7 +243,7 @@ export const placementRoutes = new Hono<AppEnv>()
       detail: result.ok ? { upload: result.id, bytes: file.size } : { reason: result.error },
       address: clientAddress(c),
     });
-    return answer(result.ok ? { queued: { id: result.id, fileName: result.fileName } } : { error: result.error });
+    return answer(result.ok ? { queued: { id: result.id, fileName: result.fileName, sheetName: result.sheetName } } : { error: result.error });
   })
   .get("/caricamenti/:id", (c) => {
     const upload = getUpload(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();

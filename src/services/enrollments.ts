@@ -1,4 +1,4 @@
-import type { Database, Statement } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import type { Db } from "../db/client.ts";
 import type { ChangeSource } from "../db/schema.ts";
 import { versionText, type RowVersion } from "../sheets/cells.ts";
@@ -114,16 +114,6 @@ const COLUMN: Record<DeclarationField, string> = {
   employerName: "employer_name",
 };
 
-// Statements prepared once per connection and set of fields: an import writes thousands of rows.
-const statements = new WeakMap<Database, Map<string, Statement>>();
-function prepared(sqlite: Database, key: string, sql: () => string): Statement {
-  let cache = statements.get(sqlite);
-  if (!cache) statements.set(sqlite, (cache = new Map()));
-  let statement = cache.get(key);
-  if (!statement) cache.set(key, (statement = sqlite.prepare(sql())));
-  return statement;
-}
-
 /**
  * The one writer of declarations: sets `set` on the enrollment, moves its revision on and
  * records the history of each field. Call it inside a transaction. False, and nothing
@@ -138,7 +128,9 @@ export function writeDeclaration(
 ): boolean {
   const fields = DECLARATION_FIELDS.filter((f) => f in set);
   if (fields.length === 0) return true;
-  const update = prepared(sqlite, `update:${fields.join(",")}`, () =>
+  // query(), not prepare(): the connection keeps one statement per text and finalizes them
+  // when it closes, so that a job's connection closes at once and leaves no lock behind.
+  const update = sqlite.query(
     `UPDATE enrollments SET ${fields.map((f) => `${COLUMN[f]} = ?`).join(", ")}, revision = revision + 1,
             updated_by_user_id = ?, updated_by_import_job_id = ?, updated_at = ?
      WHERE id = ? AND revision = ?`,
@@ -149,11 +141,9 @@ export function writeDeclaration(
   });
   const result = update.run(...values, by.userId, by.importJobId ?? null, by.at, enrollment.id, enrollment.revision);
   if (result.changes !== 1) return false;
-  const record = prepared(
-    sqlite,
-    "history",
-    () => `INSERT INTO enrollment_changes (enrollment_id, revision, at, user_id, source, import_job_id, master_data_job_id, field, old_value, new_value)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const record = sqlite.query(
+    `INSERT INTO enrollment_changes (enrollment_id, revision, at, user_id, source, import_job_id, master_data_job_id, field, old_value, new_value)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const field of fields) {
     record.run(
@@ -197,7 +187,7 @@ const authorOf = (row: ChangeRow): ChangeAuthor => ({
 
 /** What changed after `revision`: the value each field had then, and who changed it last. */
 export function changesSince(sqlite: Database, enrollmentId: number, revision: number): SinceVersion {
-  const rows = prepared(sqlite, "since", () => `${CHANGES_SQL} WHERE c.enrollment_id = ? AND c.revision > ? ORDER BY c.revision, c.id`).all(
+  const rows = sqlite.query(`${CHANGES_SQL} WHERE c.enrollment_id = ? AND c.revision > ? ORDER BY c.revision, c.id`).all(
     enrollmentId,
     revision,
   ) as ChangeRow[];
@@ -271,7 +261,9 @@ export function saveDeclaration(
       source: "edit",
     });
     return judgement;
-  })();
+    // Immediate: a transaction that reads and then writes must hold the write lock from its
+    // start, or a job's commit meanwhile makes it fail at once with "database is locked".
+  }).immediate();
 }
 
 function traineeLineById(sqlite: Database, enrollmentId: number): Enrollment | null {

@@ -57,14 +57,7 @@ export async function* parseInChild(
   limits: ChildLimits,
   kind: UploadKind = "trainees",
 ): AsyncGenerator<ChildMessage> {
-  // In UTC, SheetJS reads an .ods date as that day at midnight; in a zone west of Greenwich
-  // it would give the evening before.
-  const child = Bun.spawn(command(path, headerOnly, kind), {
-    stdout: "pipe",
-    stderr: "ignore",
-    stdin: "ignore",
-    env: { ...process.env, TZ: "UTC" },
-  });
+  const child = Bun.spawn(command(path, headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
   let killedFor: "time" | "memory" | null = null;
   const timer = setTimeout(() => {
     killedFor = "time";

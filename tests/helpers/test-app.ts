@@ -6,7 +6,7 @@ import { dataPaths, loadConfig } from "../../src/config.ts";
 import { openDatabase, type Db } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { createDeps } from "../../src/http.ts";
-import { silentLogger } from "../../src/log.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
 
 /** A clock the test moves by hand. */
@@ -30,7 +30,7 @@ export async function createTestApp(options: { env?: Record<string, string>; dat
   const db: Db = openDatabase(dataPaths(config).database);
   migrate(db);
   const clock = new TestClock();
-  const deps = createDeps({ db, config, clock, log: silentLogger });
+  const deps = createDeps({ db, config, clock, log: process.env.DEBUG_LOG ? createLogger() : silentLogger });
   if (options.dataset !== false) {
     await generateDataset(db, clock, { agencies: 2, enrollments: options.enrollments ?? 240, seed: 7 });
   }

@@ -9,7 +9,7 @@ export type ImportSectionProps = {
   year: number | null;
   maxMb: number;
   error?: string;
-  queued?: { id: number; fileName: string };
+  queued?: { id: number; fileName: string; sheetName: string | null };
   uploads: Upload[];
   showAgency: boolean;
 };
@@ -39,6 +39,8 @@ export function ImportSection(props: ImportSectionProps) {
           {props.queued && (
             <p class="notice info" role="status">
               Caricamento n. {props.queued.id} ({props.queued.fileName}) in coda: lo vedi qui sotto mentre viene elaborato.
+              {props.queued.sheetName &&
+                ` Il file non ha il foglio «Allievi»: viene letto il foglio «${props.queued.sheetName}», che ne ha le colonne.`}
             </p>
           )}
           {props.error && (

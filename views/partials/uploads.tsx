@@ -42,7 +42,7 @@ export function UploadRow(props: { upload: Upload; showAgency: boolean }) {
       <td>{formatDateTime(u.createdAt)}</td>
       <td>{u.uploadedBy}</td>
       <td>
-        {u.fileName} <span class="muted">({u.year})</span>
+        {u.fileName} <span class="muted">({u.year}{u.sheetName ? `, foglio «${u.sheetName}»` : ""})</span>
       </td>
       <td>
         <Status upload={u} />

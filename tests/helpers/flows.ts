@@ -1,0 +1,127 @@
+// The clerk's steps, as route tests take them: sign in, book and download, upload, read.
+import * as XLSX from "xlsx";
+import { drainExports } from "../../src/jobs/exports.ts";
+import { drainImports } from "../../src/jobs/imports.ts";
+import { TRAINEE_COLUMNS, type TraineeRow } from "../../src/sheets/columns.ts";
+import type { TestApp, TestClient } from "./test-app.ts";
+
+export type Sheet = unknown[][];
+
+/** Queries on the app's database. */
+export function tables(t: TestApp) {
+  return {
+    all: <T>(sql: string, ...params: (string | number | null)[]) => t.db.$client.query(sql).all(...params) as T[],
+    one: <T>(sql: string, ...params: (string | number | null)[]) => t.db.$client.query(sql).get(...params) as T,
+  };
+}
+
+/** The index of a column of the trainee sheet. */
+export const col = (key: keyof TraineeRow) => TRAINEE_COLUMNS.findIndex((c) => c.key === key);
+
+export async function signedIn(t: TestApp, email: string): Promise<TestClient> {
+  const client = t.client();
+  await client.login(email);
+  await client.get("/placement");
+  return client;
+}
+
+const ALL_TYPES = ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"];
+
+/** Books a download of every training type of 2019, runs it and returns the file. */
+export async function bookAndDownload(t: TestApp, client: TestClient, format: "xlsx" | "csv" = "xlsx"): Promise<Uint8Array<ArrayBuffer>> {
+  const body = new URLSearchParams({ _csrf: client.csrfToken, anno: "2019", formato: format });
+  for (const type of ALL_TYPES) body.append("tipologie", type);
+  await client.request("/placement/prenotazioni", { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+  await drainExports(t.deps);
+  const job = tables(t).one<{ id: number }>("SELECT id FROM export_jobs ORDER BY id DESC LIMIT 1");
+  return new Uint8Array(await (await client.request(`/placement/prenotazioni/${job.id}/file`)).arrayBuffer());
+}
+
+/** Uploads a file as the page's form does with htmx; the answer's status and HTML. */
+export async function upload(client: TestClient, bytes: Uint8Array<ArrayBuffer>, name = "compilato.xlsx", year = "2019") {
+  const form = new FormData();
+  form.set("anno", year);
+  form.set("file", new File([bytes], name));
+  const response = await client.request("/placement/caricamenti", {
+    method: "POST",
+    body: form,
+    headers: { "HX-Request": "true", "X-CSRF-Token": client.csrfToken },
+  });
+  return { status: response.status, html: await response.text() };
+}
+
+export type ImportJob = {
+  id: number;
+  status: string;
+  error: string | null;
+  rows_total: number;
+  rows_ok: number;
+  rows_ko: number;
+  rows_unchanged: number;
+  sheet_name: string | null;
+};
+
+/** Uploads, runs the queue and returns the job with its row outcomes (by line). */
+export async function uploadAndRun(t: TestApp, client: TestClient, bytes: Uint8Array<ArrayBuffer>, name = "compilato.xlsx") {
+  const answer = await upload(client, bytes, name);
+  if (answer.status !== 200) return { answer, job: null, outcomes: new Map<number, { outcome: string; message: string | null }>() };
+  await drainImports(t.deps);
+  const { one, all } = tables(t);
+  const job = one<ImportJob>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
+  const rows = all<{ row_number: number; outcome: string; message: string | null }>(
+    "SELECT row_number, outcome, message FROM import_row_outcomes WHERE import_job_id = ? ORDER BY row_number",
+    job.id,
+  );
+  return { answer, job, outcomes: new Map(rows.map((r) => [r.row_number, { outcome: r.outcome, message: r.message }])) };
+}
+
+/** The rows of the trainee sheet, raw values. */
+export const readRows = (bytes: Uint8Array, sheet = "Allievi"): Sheet =>
+  XLSX.utils.sheet_to_json<unknown[]>(XLSX.read(bytes).Sheets[sheet]!, { header: 1, defval: "", raw: true });
+
+/** Writes rows back into a copy of the workbook, as a clerk saving in Excel would. */
+export function withRows(original: Uint8Array, rows: Sheet, sheet = "Allievi"): Uint8Array<ArrayBuffer> {
+  const workbook = XLSX.read(original);
+  workbook.Sheets[sheet] = XLSX.utils.aoa_to_sheet(rows);
+  return new Uint8Array(XLSX.write(workbook, { type: "buffer", bookType: "xlsx" }));
+}
+
+/** The enrollment a file row stands for. */
+export function enrollmentOfRow(t: TestApp, row: unknown[]) {
+  return tables(t).one<Record<string, string | number | null> & { id: number; revision: number }>(
+    `SELECT e.* FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = e.project_id
+     JOIN participants pa ON pa.id = e.participant_id WHERE p.code = ? AND c.code = ? AND pa.codice_fiscale = ?`,
+    String(row[col("projectCode")]),
+    String(row[col("classCode")]),
+    String(row[col("codiceFiscale")]),
+  );
+}
+
+export const italianDate = (iso: string) => iso.split("-").reverse().join("/");
+export const isoPlusDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** The class page's address of one enrollment's row. */
+export function rowUrl(t: TestApp, enrollmentId: number): string {
+  const e = tables(t).one<{ project_id: number; class_id: number }>("SELECT project_id, class_id FROM enrollments WHERE id = ?", enrollmentId);
+  return `/progetti/${e.project_id}/aule/${e.class_id}/iscrizioni/${enrollmentId}`;
+}
+
+/** Opens a trainee's row for editing, as "Modifica" does; returns the form's fields as the page fills them. */
+export async function openEdit(t: TestApp, client: TestClient, enrollmentId: number): Promise<Record<string, string>> {
+  const html = await (await client.request(`${rowUrl(t, enrollmentId)}/modifica`, { headers: { "HX-Request": "true" } })).text();
+  const fields: Record<string, string> = {};
+  for (const [, name, value] of html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[name!] = value!;
+  for (const [, name, options] of html.matchAll(/<select name="([^"]+)"[^>]*>([\s\S]*?)<\/select>/g)) {
+    fields[name!] = options!.match(/<option value="([^"]*)" selected/)?.[1] ?? "";
+  }
+  return fields;
+}
+
+/** Saves a trainee's row as "Salva" does, with the given fields. */
+export function saveEdit(t: TestApp, client: TestClient, enrollmentId: number, fields: Record<string, string>) {
+  return client.request(rowUrl(t, enrollmentId), {
+    method: "POST",
+    body: new URLSearchParams(fields),
+    headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": client.csrfToken, "HX-Request": "true" },
+  });
+}
