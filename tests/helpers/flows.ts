@@ -1,7 +1,9 @@
 // The clerk's steps, as route tests take them: sign in, book and download, upload, read.
+import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
 import { drainImports } from "../../src/jobs/imports.ts";
+import { excelSerial } from "../../src/sheets/cells.ts";
 import { TRAINEE_COLUMNS, type TraineeRow } from "../../src/sheets/columns.ts";
 import type { TestApp, TestClient } from "./test-app.ts";
 
@@ -124,4 +126,31 @@ export function saveEdit(t: TestApp, client: TestClient, enrollmentId: number, f
     body: new URLSearchParams(fields),
     headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": client.csrfToken, "HX-Request": "true" },
   });
+}
+
+/** A cell as a clerk types it: text, a number, or a date cell shown dd/mm/yyyy. */
+export type TypedCell = string | number | { date: string };
+
+const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * Fills cells of our own export in place, keeping every style, as typing into it in a
+ * spreadsheet program does: `edits` maps a cell reference ("K12") to what is typed.
+ */
+export function typeIntoExport(xlsx: Uint8Array, edits: Record<string, TypedCell>): Uint8Array<ArrayBuffer> {
+  const entries = unzipSync(xlsx);
+  let xml = strFromU8(entries["xl/worksheets/sheet1.xml"]!);
+  for (const [ref, value] of Object.entries(edits)) {
+    const cell =
+      typeof value === "string"
+        ? `<c r="${ref}" s="2" t="inlineStr"><is><t xml:space="preserve">${escapeXml(value)}</t></is></c>`
+        : typeof value === "number"
+          ? `<c r="${ref}" s="2"><v>${value}</v></c>`
+          : `<c r="${ref}" s="3"><v>${excelSerial(value.date)}</v></c>`;
+    const existing = new RegExp(`<c r="${ref}"(?: [^>/]*)?(?:/>|>.*?</c>)`);
+    if (!existing.test(xml)) throw new Error(`no cell ${ref} in the export`);
+    xml = xml.replace(existing, cell);
+  }
+  entries["xl/worksheets/sheet1.xml"] = strToU8(xml);
+  return new Uint8Array(zipSync(entries));
 }
