@@ -11,7 +11,7 @@ import { parseInChild, type ChildLimits } from "../sheets/upload-runner.ts";
 import type { User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { campaignClosedReason } from "./exports.ts";
-import { queueImport, uploadHeaderProblem } from "./imports.ts";
+import { monthFirstProblem, queueImport, uploadHeaderProblem } from "./imports.ts";
 
 export type UploadResult = { ok: true; id: number; fileName: string; sheetName: string | null } | { ok: false; error: string };
 
@@ -120,11 +120,12 @@ export function acceptMasterUpload(
     input,
     "master",
     limits,
-    ({ header }) => {
+    ({ header, monthFirstLine }) => {
       const { missing } = matchMasterHeader(header);
-      return missing.length
-        ? `Nel foglio "${MASTER_SHEET}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il modello scaricabile da questa pagina.`
-        : null;
+      if (missing.length) {
+        return `Nel foglio "${MASTER_SHEET}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il modello scaricabile da questa pagina.`;
+      }
+      return monthFirstLine === null ? null : monthFirstProblem([monthFirstLine]);
     },
     (file) =>
       db

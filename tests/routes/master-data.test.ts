@@ -173,6 +173,14 @@ describe("master data", () => {
     expect(one<{ n: number }>("SELECT count(*) AS n FROM projects WHERE code IN ('2019-NUOVO-2', '2019-NUOVO-3')").n).toBe(0);
   });
 
+  test("a file with dates written month-first is refused at once, before any row is read", async () => {
+    const before = one<{ n: number }>("SELECT count(*) AS n FROM master_data_jobs").n;
+    const result = await load([row({ projectCode: "2019-NUOVO-5", startDate: "03/01/2019", endDate: "04/30/2019" })]);
+    expect(result.status).toBe(422);
+    expect(result.html).toContain("date scritte come mese/giorno/anno");
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM master_data_jobs").n).toBe(before);
+  });
+
   test("a file without the template's columns is refused at once; agency users get nothing", async () => {
     const form = new FormData();
     form.set("file", new File(["Colonna;Altro\r\n1;2\r\n"], "sbagliato.csv"));
