@@ -181,7 +181,7 @@ export class XlsxBook {
         }
         const rowEnd = xml.indexOf("</row>", tagEnd);
         if (rowEnd === -1) break;
-        const cells = this.scanCells(xml, tagEnd + 1, rowEnd, shared, limits.maxColumns);
+        const cells = this.scanCells(xml, tagEnd + 1, rowEnd, shared, limits.maxColumns, line);
         at = nextTag(xml, "<row", rowEnd);
         if (!cells) continue;
         if (++count > limits.maxRows) {
@@ -192,14 +192,19 @@ export class XlsxBook {
     }
   }
 
-  /** The cells between `from` and `to`, or null when none holds a value. */
-  private scanCells(xml: string, from: number, to: number, shared: string[], maxColumns: number): RawCell[] | null {
+  /**
+   * The cells between `from` and `to` (the row's end), or null when none holds a value. A
+   * cell that is not closed within its row makes the file unreadable: every step of the loop
+   * moves forward, and never past the row.
+   */
+  private scanCells(xml: string, from: number, to: number, shared: string[], maxColumns: number, line: number): RawCell[] | null {
     const cells: RawCell[] = [];
     let filled = false;
     let next = 0;
     let at = nextTag(xml, "<c", from);
     while (at !== -1 && at < to) {
       const tagEnd = xml.indexOf(">", at);
+      if (tagEnd === -1 || tagEnd > to) throw unclosedCell(line);
       const tag = xml.slice(at, tagEnd);
       const ref = attribute(tag, "r");
       const index = ref ? columnIndex(ref) : next;
@@ -208,6 +213,7 @@ export class XlsxBook {
       let after = tagEnd + 1;
       if (xml[tagEnd - 1] !== "/") {
         const close = xml.indexOf("</c>", tagEnd);
+        if (close === -1 || close > to) throw unclosedCell(line);
         content = xml.slice(tagEnd + 1, close);
         after = close + 4;
       }
@@ -224,6 +230,11 @@ export class XlsxBook {
     return filled ? cells : null;
   }
 }
+
+const unclosedCell = (line: number) =>
+  new UploadError(
+    `Il file è danneggiato: alla riga ${line} del foglio una cella non è chiusa. Salvalo di nuovo dal programma di calcolo e ricaricalo.`,
+  );
 
 function cellValue(type: string | undefined, content: string, shared: string[]): RawCell {
   if (content === "") return null;

@@ -372,6 +372,16 @@ describe("files accepted, then read in full by the job", () => {
     });
   });
 
+  test("a cell never closed, in the header or in a data row, is refused at once rather than read for ever", async () => {
+    const unclosedFrom = (marker: string) =>
+      editEntry(baseXlsx, "xl/worksheets/sheet1.xml", (xml) => {
+        const at = xml.indexOf(marker);
+        return xml.slice(0, at) + xml.slice(at).replaceAll("</c>", "");
+      });
+    expect(await expectRefused(unclosedFrom('<row r="1"'), "intestazione.xlsx")).toContain("alla riga 1 del foglio una cella non è chiusa");
+    expect(await expectRefused(unclosedFrom('<row r="5"'), "riga.xlsx")).toContain("alla riga 5 del foglio una cella non è chiusa");
+  });
+
   test("a file changed on disk after the upload fails in the job, changing nothing", async () => {
     const xlsx = await exported("xlsx");
     const answer = await upload(client, xlsx, "poi-rovinato.xlsx");
