@@ -6,7 +6,9 @@ const outfile = process.argv[2] ?? join(root, "dist/placement");
 
 const result = await Bun.build({
   // Workers are separate entry points, bundled into the same executable.
-  entrypoints: ["main.ts", "sheets/export-worker.ts", "sheets/import-worker.ts", "sheets/master-worker.ts"].map((entry) => join(root, "src", entry)),
+  entrypoints: ["main.ts", "sheets/export-worker.ts", "sheets/import-worker.ts", "sheets/master-worker.ts", "sheets/header-worker.ts"].map((entry) =>
+    join(root, "src", entry),
+  ),
   compile: { outfile },
   sourcemap: "inline",
 });

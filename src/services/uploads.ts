@@ -7,7 +7,9 @@ import { removeQuietly } from "../jobs/files.ts";
 import { MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
 import { UploadError } from "../sheets/upload-error.ts";
 import { sheetOf, sniffFormat, type UploadFormat, type UploadKind } from "../sheets/upload-parse.ts";
-import { parseInChild, type ChildLimits } from "../sheets/upload-runner.ts";
+import type { HeaderWorkerInput, HeaderWorkerResult } from "../sheets/header-worker.ts";
+import type { ChildLimits } from "../sheets/upload-runner.ts";
+import { runSheetWorker } from "../sheets/worker-runner.ts";
 import type { User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { campaignClosedReason } from "./exports.ts";
@@ -49,19 +51,13 @@ async function receiveUpload(
   const dir = dataPaths(config).uploads;
   mkdirSync(dir, { recursive: true });
   const pending = join(dir, `incoming-${crypto.randomUUID()}`);
-  await Bun.write(pending, input.bytes);
   try {
-    let problem: string | null = "Il file non può essere letto: salvalo di nuovo dal programma di calcolo e ricaricalo.";
-    let format: UploadFormat = "csv";
-    let sheetName: string | null = null;
-    for await (const message of parseInChild(pending, true, limits, kind)) {
-      if (message.t === "error") problem = message.message;
-      if (message.t === "header") {
-        format = message.format;
-        sheetName = format === "csv" || message.sheet === sheetOf(kind) ? null : message.sheet;
-        problem = check(message);
-      }
-    }
+    // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
+    await Bun.write(pending, input.bytes);
+    const found = await runSheetWorker<HeaderWorkerInput, HeaderWorkerResult>("header-worker", { path: pending, kind, limits }, () => {});
+    const problem = found.ok ? check(found) : found.error;
+    const format = found.ok ? found.format : "csv";
+    const sheetName = !found.ok || format === "csv" || found.sheet === sheetOf(kind) ? null : found.sheet;
     if (problem) return { ok: false, error: problem };
     const stored = join(dir, `${crypto.randomUUID()}.${format}`);
     renameSync(pending, stored);

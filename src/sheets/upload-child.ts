@@ -1,10 +1,30 @@
 // The child process that reads an uploaded file (`placement internal parse-upload FILE`):
 // whatever the file does to memory or time, it does it here and not in the server.
-import { UploadError } from "./upload-error.ts";
+import { UNREADABLE, UploadError } from "./upload-error.ts";
 import { firstMonthFirstLine, parseUpload, type UploadKind } from "./upload-parse.ts";
 import type { ChildMessage } from "./upload-runner.ts";
+import type { RawCell, SheetRow } from "./xlsx-reader.ts";
 
-const UNREADABLE = "Il file non può essere letto: salvalo di nuovo dal programma di calcolo e ricaricalo.";
+
+// Excel's own limit for a cell: a longer one was not written by a spreadsheet program.
+const MAX_CELL = 32_767;
+
+function checkCells(cells: readonly RawCell[], line: number): void {
+  for (const cell of cells) {
+    if (typeof cell === "string" && cell.length > MAX_CELL) {
+      throw new UploadError(
+        `Alla riga ${line} una cella ha più di ${MAX_CELL.toLocaleString("it-IT")} caratteri, più di quanti un foglio di calcolo ne ammetta: correggila, salva il file e ricaricalo.`,
+      );
+    }
+  }
+}
+
+function* checkedRows(rows: Iterable<SheetRow>): Generator<SheetRow> {
+  for (const row of rows) {
+    checkCells(row.cells, row.line);
+    yield row;
+  }
+}
 
 export async function runUploadChild(path: string, headerOnly: boolean, kind: UploadKind): Promise<void> {
   const out = Bun.stdout.writer({ highWaterMark: 1024 * 1024 });
@@ -12,15 +32,18 @@ export async function runUploadChild(path: string, headerOnly: boolean, kind: Up
   try {
     const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
     const parsed = parseUpload(bytes, { headerOnly, kind });
+    checkCells(parsed.header, 1);
+    for (const value of Object.values(parsed.metadata ?? {})) checkCells([value], 1);
+    const rows = checkedRows(parsed.rows);
     // Checked at upload so that a file with month-first dates is refused while the clerk waits.
-    const monthFirstLine = headerOnly ? firstMonthFirstLine(parsed, kind) : null;
+    const monthFirstLine = headerOnly ? firstMonthFirstLine({ ...parsed, rows }, kind) : null;
     emit({ t: "header", format: parsed.format, sheet: parsed.sheet, header: parsed.header, metadata: parsed.metadata, monthFirstLine });
-    let rows = 0;
-    for (const row of parsed.rows) {
+    let count = 0;
+    for (const row of headerOnly ? [] : rows) {
       emit({ t: "row", line: row.line, cells: row.cells });
-      rows++;
+      count++;
     }
-    emit({ t: "end", rows, peakMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+    emit({ t: "end", rows: count, peakMb: Math.round(process.resourceUsage().maxRSS / 1024) });
   } catch (error) {
     emit({ t: "error", message: error instanceof UploadError ? error.message : UNREADABLE });
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isCompiled } from "../config.ts";
+import { UNREADABLE } from "./upload-error.ts";
 import type { UploadFormat, UploadKind } from "./upload-parse.ts";
 import type { RawCell } from "./xlsx-reader.ts";
 
@@ -47,58 +48,135 @@ function residentMb(pid: number): number {
   }
 }
 
+// The child's output is bounded like any input: a line holds at most one row (60 cells of
+// at most 32,767 characters, escaped), all lines together at most what a file of the largest
+// size we read makes. Past either, the child is stopped and the file refused.
+export const OUTPUT_LIMITS = { lineBytes: 4 * 1024 * 1024, totalBytes: 160 * 1024 * 1024 };
+
+const TOO_LARGE_READ =
+  "Il file, una volta letto, contiene molto più testo di un foglio di Placement: controlla che non abbia celle molto lunghe o ripetute, salvalo di nuovo e ricaricalo.";
+
+const isCell = (c: unknown) => c === null || typeof c === "string" || typeof c === "number" || (typeof c === "object" && (c as { formula?: unknown }).formula === true);
+
+/** A line of the child's output as a message, or null when it is not one this program writes. */
+function messageOf(line: string): ChildMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  const m = value as Record<string, unknown> | null;
+  if (!m || typeof m !== "object") return null;
+  const texts = (v: unknown) => Array.isArray(v) && v.length <= 200 && v.every((x) => typeof x === "string");
+  switch (m.t) {
+    case "row":
+      return Number.isSafeInteger(m.line) && Array.isArray(m.cells) && m.cells.length <= 200 && m.cells.every(isCell) ? (m as ChildMessage) : null;
+    case "header":
+      return texts(m.header) && typeof m.sheet === "string" && typeof m.format === "string" ? (m as ChildMessage) : null;
+    case "end":
+      return Number.isSafeInteger(m.rows) ? (m as ChildMessage) : null;
+    case "error":
+      return typeof m.message === "string" && m.message.length < 2000 ? (m as ChildMessage) : null;
+    default:
+      return null;
+  }
+}
+
+/** The lines of a byte stream: each new chunk is searched once, and no line grows past `maxLine`. */
+async function* linesOf(stream: ReadableStream<Uint8Array>, limits: typeof OUTPUT_LIMITS): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pieces: Uint8Array[] = [];
+  let pending = 0;
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > limits.totalBytes) throw new OutputTooLarge();
+    let start = 0;
+    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
+      pieces.push(chunk.subarray(start, newline));
+      yield decoder.decode(Buffer.concat(pieces));
+      pieces = [];
+      pending = 0;
+      start = newline + 1;
+    }
+    if (start < chunk.length) {
+      pieces.push(chunk.subarray(start));
+      pending += chunk.length - start;
+      if (pending > limits.lineBytes) throw new OutputTooLarge();
+    }
+  }
+}
+
+class OutputTooLarge extends Error {}
+
+const LONG_TEXT = 256;
+
 /**
  * Reads an uploaded file in a child process and yields what it finds. The child is killed
- * when it runs out of time or grows past its memory cap; that ends as an error message.
+ * when it runs out of time, grows past its memory cap or writes more than its output may
+ * hold; that ends as an error message. The child is always waited for, so none is left behind.
  */
 export async function* parseInChild(
   path: string,
   headerOnly: boolean,
   limits: ChildLimits,
   kind: UploadKind = "trainees",
+  output = OUTPUT_LIMITS,
 ): AsyncGenerator<ChildMessage> {
   const child = Bun.spawn(command(path, headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
-  let killedFor: "time" | "memory" | null = null;
+  const stopped: { for: "time" | "memory" | "output" | null } = { for: null };
   const timer = setTimeout(() => {
-    killedFor = "time";
+    stopped.for = "time";
     child.kill("SIGKILL");
   }, limits.timeoutMs);
   const watchdog = setInterval(() => {
     if (residentMb(child.pid) > limits.maxMemoryMb) {
-      killedFor = "memory";
+      stopped.for = "memory";
       child.kill("SIGKILL");
     }
   }, 50);
   let ended = false;
+  // A file may repeat one long text in many cells (a shared string): kept once, not per cell.
+  const texts = new Map<string, string>();
   try {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of child.stdout) {
-      pending += decoder.decode(chunk, { stream: true });
-      let newline = pending.indexOf("\n");
-      while (newline !== -1) {
-        const message = JSON.parse(pending.slice(0, newline)) as ChildMessage;
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf("\n");
-        if (message.t === "end" || message.t === "error") ended = true;
-        yield message;
+    for await (const line of linesOf(child.stdout, output)) {
+      // Anything but a message of ours ends the reading: the file is then refused as unreadable.
+      const message = messageOf(line);
+      if (!message) break;
+      if (message.t === "row") {
+        message.cells = message.cells.map((cell) => {
+          if (typeof cell !== "string" || cell.length < LONG_TEXT) return cell;
+          const kept = texts.get(cell);
+          if (kept !== undefined) return kept;
+          texts.set(cell, cell);
+          return cell;
+        });
       }
+      if (message.t === "end" || message.t === "error") ended = true;
+      yield message;
+      if (ended) break;
     }
-    await child.exited;
+  } catch (error) {
+    if (!(error instanceof OutputTooLarge)) throw error;
+    stopped.for = "output";
   } finally {
     clearTimeout(timer);
     clearInterval(watchdog);
     if (child.exitCode === null) child.kill("SIGKILL");
+    await child.exited;
   }
   if (!ended) {
     yield {
       t: "error",
       message:
-        killedFor === "memory"
+        stopped.for === "memory"
           ? "Il file richiede troppa memoria per essere letto: controlla che non contenga righe o colonne in eccesso, salvalo di nuovo e ricaricalo."
-          : killedFor === "time"
+          : stopped.for === "time"
             ? "La lettura del file ha richiesto troppo tempo: controlla che non contenga righe o colonne in eccesso, salvalo di nuovo e ricaricalo."
-            : "Il file non può essere letto: salvalo di nuovo dal programma di calcolo e ricaricalo.",
+            : stopped.for === "output"
+              ? TOO_LARGE_READ
+              : UNREADABLE,
     };
   }
 }

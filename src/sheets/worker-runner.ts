@@ -1,6 +1,6 @@
 import { isCompiled } from "../config.ts";
 
-export type SheetWorkerName = "export-worker" | "import-worker" | "master-worker";
+export type SheetWorkerName = "export-worker" | "import-worker" | "master-worker" | "header-worker";
 
 export type WorkerMessage<Result> =
   | { type: "progress"; done: number; total: number }

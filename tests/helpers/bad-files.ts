@@ -148,3 +148,48 @@ export function parseExportCsv(bytes: Uint8Array): string[][] {
     r.map(String),
   );
 }
+
+/**
+ * A minimal .xlsx with the trainee header and `rows` rows whose `columns` cells all point to
+ * one shared string `text`: a few kilobytes that read as far more.
+ */
+export function sharedStringFile(headers: string[], text: string, options: { rows: number; columns: number; inHeader?: boolean }): Uint8Array {
+  const letters = (i: number) => {
+    let n = i + 1;
+    let s = "";
+    while (n > 0) {
+      s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
+      n = Math.floor((n - 1) / 26);
+    }
+    return s;
+  };
+  // With `inHeader`, the header has the trainee columns and then more, all of that text.
+  const headerCells = [
+    ...headers.map((h, i) => `<c r="${letters(i)}1" t="inlineStr"><is><t>${h}</t></is></c>`),
+    ...(options.inHeader ? Array.from({ length: options.columns - headers.length }, (_, k) => `<c r="${letters(headers.length + k)}1" t="s"><v>0</v></c>`) : []),
+  ];
+  let sheet = `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">${headerCells.join("")}</row>`;
+  for (let r = 2; r < options.rows + 2; r++) {
+    sheet += `<row r="${r}">`;
+    for (let c = 0; c < options.columns; c++) sheet += `<c r="${letters(c)}${r}" t="s"><v>0</v></c>`;
+    sheet += "</row>";
+  }
+  sheet += "</sheetData></worksheet>";
+  const main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+  const rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+  return zipSync(
+    {
+      "[Content_Types].xml": strToU8(
+        `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/></Types>`,
+      ),
+      "_rels/.rels": strToU8(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>`),
+      "xl/workbook.xml": strToU8(`<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="${main}" xmlns:r="${rel}"><sheets><sheet name="Allievi" sheetId="1" r:id="rId1"/></sheets></workbook>`),
+      "xl/_rels/workbook.xml.rels": strToU8(
+        `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`,
+      ),
+      "xl/sharedStrings.xml": strToU8(`<?xml version="1.0" encoding="UTF-8"?><sst xmlns="${main}" count="1" uniqueCount="1"><si><t>${text}</t></si></sst>`),
+      "xl/worksheets/sheet1.xml": strToU8(sheet),
+    },
+    { level: 9 },
+  );
+}

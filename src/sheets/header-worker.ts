@@ -1,0 +1,29 @@
+// Reads the header and metadata of an upload off the main thread, while the clerk waits
+// (started by src/services/uploads.ts): the child's output never reaches the server's loop.
+import { UNREADABLE } from "./upload-error.ts";
+import type { UploadFormat, UploadKind } from "./upload-parse.ts";
+import { parseInChild, type ChildLimits } from "./upload-runner.ts";
+import { serveSheetWorker } from "./worker-runner.ts";
+
+export type HeaderWorkerInput = { path: string; kind: UploadKind; limits: ChildLimits };
+export type HeaderWorkerResult =
+  | {
+      ok: true;
+      format: UploadFormat;
+      sheet: string;
+      header: string[];
+      metadata: Record<string, string> | null;
+      monthFirstLine: number | null;
+    }
+  | { ok: false; error: string };
+
+serveSheetWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input) => {
+  for await (const message of parseInChild(input.path, true, input.limits, input.kind)) {
+    if (message.t === "error") return { ok: false, error: message.message };
+    if (message.t === "header") {
+      const { format, sheet, header, metadata, monthFirstLine } = message;
+      return { ok: true, format, sheet, header, metadata, monthFirstLine };
+    }
+  }
+  return { ok: false, error: UNREADABLE };
+});
