@@ -28,7 +28,17 @@ function* checkedRows(rows: Iterable<SheetRow>): Generator<SheetRow> {
 
 export async function runUploadChild(path: string, headerOnly: boolean, kind: UploadKind): Promise<void> {
   const out = Bun.stdout.writer({ highWaterMark: 1024 * 1024 });
-  const emit = (message: ChildMessage) => out.write(`${JSON.stringify(message)}\n`);
+  // Waits for the server to read what was written, rather than buffering without end.
+  let buffered = 0;
+  const emit = async (message: ChildMessage) => {
+    const line = `${JSON.stringify(message)}\n`;
+    out.write(line);
+    buffered += line.length;
+    if (buffered >= 1024 * 1024) {
+      buffered = 0;
+      await out.flush();
+    }
+  };
   try {
     const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
     const parsed = parseUpload(bytes, { headerOnly, kind });
@@ -37,15 +47,15 @@ export async function runUploadChild(path: string, headerOnly: boolean, kind: Up
     const rows = checkedRows(parsed.rows);
     // Checked at upload so that a file with month-first dates is refused while the clerk waits.
     const monthFirstLine = headerOnly ? firstMonthFirstLine({ ...parsed, rows }, kind) : null;
-    emit({ t: "header", format: parsed.format, sheet: parsed.sheet, header: parsed.header, metadata: parsed.metadata, monthFirstLine });
+    await emit({ t: "header", format: parsed.format, sheet: parsed.sheet, header: parsed.header, metadata: parsed.metadata, monthFirstLine });
     let count = 0;
     for (const row of headerOnly ? [] : rows) {
-      emit({ t: "row", line: row.line, cells: row.cells });
+      await emit({ t: "row", line: row.line, cells: row.cells });
       count++;
     }
-    emit({ t: "end", rows: count, peakMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+    await emit({ t: "end", rows: count, peakMb: Math.round(process.resourceUsage().maxRSS / 1024) });
   } catch (error) {
-    emit({ t: "error", message: error instanceof UploadError ? error.message : UNREADABLE });
+    await emit({ t: "error", message: error instanceof UploadError ? error.message : UNREADABLE });
   }
   await out.end();
 }
