@@ -11,6 +11,7 @@ import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
 import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
+import { relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
 
@@ -92,6 +93,11 @@ async function serve(config: Config): Promise<void> {
   // Tells `placement restore` that the program is running.
   writeFileSync(dataPaths(config).pidFile, String(process.pid));
   const deps = createDeps({ db, config, log });
+  // Before any job: paths of earlier versions made relative, files no row names removed.
+  const rewritten = relativizeFilePaths(db);
+  if (rewritten) log.info("file paths made relative to DATA_DIR", { rows: rewritten });
+  const orphans = sweepOrphanFiles(db, config);
+  if (orphans.length) log.info("files left by interrupted work removed", { files: orphans.length });
   if (config.DEMO) {
     log.info("demo mode is on: demo users sign in with password demo1234");
     if (isEmpty(db)) {

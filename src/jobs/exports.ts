@@ -11,7 +11,7 @@ import { agencyRecipients } from "../services/notifications.ts";
 import type { ExportWorkerInput, ExportWorkerResult } from "../sheets/export-worker.ts";
 import { runSheetWorker } from "../sheets/worker-runner.ts";
 import { completeJob, drainQueue, recordProgress, runClaimed, type Claim } from "./queue.ts";
-import { removeQuietly } from "./files.ts";
+import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import type { Job } from "./registry.ts";
 
 export const exportJob: Job = {
@@ -30,7 +30,8 @@ function runExport(deps: Deps, claim: Claim): Promise<void> {
   const job = db.select().from(exportJobs).where(eq(exportJobs.id, claim.id)).get()!;
   const dir = dataPaths(config).exports;
   const partPath = join(dir, `${job.id}-${claim.attempt}.part`);
-  const finalPath = join(dir, `${job.id}-${crypto.randomUUID()}.${job.format}`);
+  const finalName = storedName("exports", `${job.id}-${crypto.randomUUID()}.${job.format}`);
+  const finalPath = dataFile(config, finalName);
   const mailInput = {
     to: agencyRecipients(db, job.agencyId, job.extraEmail),
     bookingId: job.id,
@@ -51,7 +52,7 @@ function runExport(deps: Deps, claim: Claim): Promise<void> {
       renameSync(partPath, finalPath);
       const completed = db.transaction(() => {
         const owned = completeJob(db, "export_jobs", claim, clock.now(), "ready", {
-          file_path: finalPath,
+          file_path: finalName,
           file_size: result.bytes,
           row_count: result.rows,
           progress_done: result.rows,

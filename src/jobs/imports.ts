@@ -16,7 +16,7 @@ import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
 import { runSheetWorker } from "../sheets/worker-runner.ts";
 import { completeJob, drainQueue, recordProgress, runClaimed, type Claim } from "./queue.ts";
 import type { Job } from "./registry.ts";
-import { removeQuietly } from "./files.ts";
+import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 
 export const importJob: Job = {
   name: "imports",
@@ -33,7 +33,8 @@ function runImport(deps: Deps, claim: Claim): Promise<void> {
   const { db, clock, config, log } = deps;
   const job = db.select().from(importJobs).where(eq(importJobs.id, claim.id)).get()!;
   const dir = dataPaths(config).outcomes;
-  const outcomePath = join(dir, `${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
+  const outcomeName = storedName("outcomes", `${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
+  const outcomePath = dataFile(config, outcomeName);
   const mailInput = {
     to: agencyRecipients(db, job.agencyId, null),
     uploadId: job.id,
@@ -51,7 +52,9 @@ function runImport(deps: Deps, claim: Claim): Promise<void> {
           databasePath: dataPaths(config).database,
           jobId: job.id,
           attempt: claim.attempt,
+          uploadPath: dataFile(config, job.filePath),
           outcomePath,
+          outcomeName,
           now: clock.now().toISOString(),
           placementUrl: mailInput.placementUrl,
           limits: PARSE_LIMITS.full,
@@ -81,7 +84,7 @@ export function finishImport(
   claim: Claim,
   userId: number,
   evaluator: RowEvaluator,
-  outcomePath: string,
+  outcomeName: string,
   notify: () => void,
 ): "done" | "stale" | "lost" {
   const counts = evaluator.counts();
@@ -93,7 +96,7 @@ export function finishImport(
         rows_ok: counts.ok,
         rows_ko: counts.ko,
         rows_unchanged: counts.unchanged,
-        outcome_path: outcomePath,
+        outcome_path: outcomeName,
         progress_done: counts.total,
         progress_total: counts.total,
         error: null,

@@ -2,6 +2,8 @@ import type { Deps } from "../http.ts";
 import { purgeExpiredSessions } from "../services/auth.ts";
 import { expireOldExports } from "../services/exports.ts";
 import { expireOldImportFiles } from "../services/imports.ts";
+import { expireMailFiles } from "../mail/transport.ts";
+import { pruneBackups } from "../services/backup.ts";
 import type { Job } from "./registry.ts";
 
 export const maintenanceJob: Job = {
@@ -12,7 +14,9 @@ export const maintenanceJob: Job = {
       idleMs: config.SESSION_IDLE_MINUTES * 60_000,
       absoluteMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
-    expireOldExports(db, clock, config.FILE_RETENTION_DAYS);
-    expireOldImportFiles(db, clock, config.FILE_RETENTION_DAYS);
+    expireOldExports(db, clock, config);
+    expireOldImportFiles(db, clock, config);
+    expireMailFiles(config, clock.now());
+    pruneBackups(config, config.BACKUP_KEEP);
   },
 };

@@ -7,7 +7,7 @@ import type { Deps } from "../http.ts";
 import type { MasterWorkerInput, MasterWorkerResult } from "../sheets/master-worker.ts";
 import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
 import { runSheetWorker } from "../sheets/worker-runner.ts";
-import { removeQuietly } from "./files.ts";
+import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { drainQueue, recordProgress, runClaimed, type Claim } from "./queue.ts";
 import type { Job } from "./registry.ts";
 
@@ -26,7 +26,8 @@ function runMasterData(deps: Deps, claim: Claim): Promise<void> {
   const { db, clock, config, log } = deps;
   const job = db.select().from(masterDataJobs).where(eq(masterDataJobs.id, claim.id)).get()!;
   const dir = dataPaths(config).outcomes;
-  const outcomePath = join(dir, `anagrafiche-${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
+  const outcomeName = storedName("outcomes", `anagrafiche-${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
+  const outcomePath = dataFile(config, outcomeName);
   const work = async () => {
     mkdirSync(dir, { recursive: true });
     try {
@@ -36,7 +37,9 @@ function runMasterData(deps: Deps, claim: Claim): Promise<void> {
           databasePath: dataPaths(config).database,
           jobId: job.id,
           attempt: claim.attempt,
+          uploadPath: dataFile(config, job.filePath),
           outcomePath,
+          outcomeName,
           now: clock.now().toISOString(),
           limits: PARSE_LIMITS.full,
         },

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { dataPaths, type Config } from "../config.ts";
@@ -50,3 +50,19 @@ export function mailTransportFor(config: Pick<Config, "SMTP_URL" | "DATA_DIR">):
 }
 
 export const emlFileName = (outboxId: number) => `${outboxId}.eml`;
+
+/** Deletes the message files written longer ago than the retention period; the outbox keeps its rows. */
+export function expireMailFiles(config: Pick<Config, "DATA_DIR" | "FILE_RETENTION_DAYS">, now: Date): number {
+  const dir = dataPaths(config).mail;
+  if (!existsSync(dir)) return 0;
+  const cutoff = now.getTime() - config.FILE_RETENTION_DAYS * 86_400_000;
+  let removed = 0;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (name.endsWith(".eml") && statSync(path).mtimeMs < cutoff) {
+      rmSync(path, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

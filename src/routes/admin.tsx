@@ -43,6 +43,7 @@ import {
   type AdminResult,
 } from "../services/admin.ts";
 import { recordAudit } from "../services/audit.ts";
+import { dataFile } from "../services/data-files.ts";
 import { getMasterJob, listMasterJobs } from "../services/master-data.ts";
 import { acceptMasterUpload } from "../services/uploads.ts";
 import { writeMasterTemplate } from "../sheets/master-template.ts";
@@ -214,12 +215,13 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .get("/anagrafiche/:id", (c) => c.html(<MasterJobRow job={getMasterJob(c.get("deps").db, idParam(c, "id")) ?? notFound()} />))
   .get("/anagrafiche/:id/esito", (c) => {
-    const job = getMasterJob(c.get("deps").db, idParam(c, "id")) ?? notFound();
-    if (!job.outcomePath || !existsSync(job.outcomePath)) {
+    const { db, config } = c.get("deps");
+    const job = getMasterJob(db, idParam(c, "id")) ?? notFound();
+    if (!job.outcomePath || !existsSync(dataFile(config, job.outcomePath))) {
       throw new HTTPException(410, { message: "Il file con l'esito non è disponibile: carica di nuovo il file per riaverlo." });
     }
     const format = job.fileFormat === "csv" ? "csv" : "xlsx";
-    return new Response(Bun.file(job.outcomePath), {
+    return new Response(Bun.file(dataFile(config, job.outcomePath)), {
       headers: {
         "Content-Type": FILE_CONTENT_TYPES[format],
         "Content-Disposition": `attachment; filename="esito-anagrafiche_${job.id}.${format}"`,

@@ -25,6 +25,7 @@ import {
   type AppEnv,
 } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
+import { dataFile } from "../services/data-files.ts";
 import { campaignState, daysLeft, listCampaigns, localDate } from "../services/campaigns.ts";
 import { jobSummary } from "../services/job-summary.ts";
 import { JOB_SUMMARY_COLUMNS } from "../sheets/job-summary-file.ts";
@@ -192,7 +193,7 @@ export const placementRoutes = new Hono<AppEnv>()
   .get("/prenotazioni/:id/file", (c) => {
     const { db, clock, config } = c.get("deps");
     const booking = getBooking(db, signedInScope(c), idParam(c, "id")) ?? notFound();
-    if (booking.status === "expired" || (booking.status === "ready" && (!booking.filePath || !existsSync(booking.filePath)))) {
+    if (booking.status === "expired" || (booking.status === "ready" && (!booking.filePath || !existsSync(dataFile(config, booking.filePath))))) {
       throw new HTTPException(410, {
         message: `Il file non è più disponibile: i file restano scaricabili per ${config.FILE_RETENTION_DAYS} giorni. Prenota un nuovo download.`,
       });
@@ -210,7 +211,7 @@ export const placementRoutes = new Hono<AppEnv>()
       detail: { booking: booking.id },
       address: clientAddress(c),
     });
-    return attachment(booking.filePath, name, FILE_CONTENT_TYPES[booking.format]);
+    return attachment(dataFile(config, booking.filePath), name, FILE_CONTENT_TYPES[booking.format]);
   })
   .post("/caricamenti", async (c) => {
     const { db, clock, config } = c.get("deps");
@@ -250,14 +251,14 @@ export const placementRoutes = new Hono<AppEnv>()
     return c.html(<UploadRow upload={upload} showAgency={signedInUser(c).agencyId === null} />);
   })
   .get("/caricamenti/:id/esito", (c) => {
-    const { db, clock } = c.get("deps");
+    const { db, clock, config } = c.get("deps");
     const upload = getUpload(db, signedInScope(c), idParam(c, "id")) ?? notFound();
     if (upload.status === "queued" || upload.status === "running") {
       throw new HTTPException(409, { message: "L'esito non è ancora disponibile: attendi che il caricamento sia completato." });
     }
-    if (!upload.outcomePath || !existsSync(upload.outcomePath)) {
+    if (!upload.outcomePath || !existsSync(dataFile(config, upload.outcomePath))) {
       throw new HTTPException(410, {
-        message: `Il file con l'esito non è più disponibile: i file restano per ${c.get("deps").config.FILE_RETENTION_DAYS} giorni. Il riepilogo conserva i conteggi.`,
+        message: `Il file con l'esito non è più disponibile: i file restano per ${config.FILE_RETENTION_DAYS} giorni. Il riepilogo conserva i conteggi.`,
       });
     }
     const format = upload.fileFormat === "csv" ? "csv" : "xlsx";
@@ -269,7 +270,7 @@ export const placementRoutes = new Hono<AppEnv>()
       target: name,
       address: clientAddress(c),
     });
-    return attachment(upload.outcomePath, name, FILE_CONTENT_TYPES[format]);
+    return attachment(dataFile(config, upload.outcomePath), name, FILE_CONTENT_TYPES[format]);
   });
 
 function attachment(path: string, name: string, contentType: string): Response {

@@ -28,15 +28,18 @@ export function backupDatabase(db: Db, target: string): { path: string; bytes: n
   return { path: target, bytes: statSync(target).size };
 }
 
-/** Keeps the newest `keep` scheduled backups and deletes the older ones. */
+/** Keeps the newest `keep` backups of each kind, scheduled and taken before migrations, and deletes the older ones. */
 export function pruneBackups(config: Pick<Config, "DATA_DIR">, keep: number): string[] {
   const dir = dataPaths(config).backups;
   if (!existsSync(dir)) return [];
-  const scheduled = readdirSync(dir)
-    .filter((name) => /^placement-\d{8}-\d{6}\.db$/.test(name))
-    .sort()
-    .reverse();
-  const removed = scheduled.slice(keep);
+  const names = readdirSync(dir);
+  const removed = ["placement", "pre-migration"].flatMap((kind) =>
+    names
+      .filter((name) => new RegExp(`^${kind}-\\d{8}-\\d{6}\\.db$`).test(name))
+      .sort()
+      .reverse()
+      .slice(keep),
+  );
   for (const name of removed) rmSync(join(dir, name), { force: true });
   return removed;
 }

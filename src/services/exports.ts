@@ -8,6 +8,8 @@ import type { TraineeFileContext } from "../sheets/trainee-file.ts";
 import type { User } from "./auth.ts";
 import { campaignState, formatDate, getCampaign } from "./campaigns.ts";
 import type { Clock } from "./clock.ts";
+import type { Config } from "../config.ts";
+import { dataFile } from "./data-files.ts";
 import { currentVersion, ENROLLMENT_SQL, toEnrollment } from "./enrollments.ts";
 import { activeCodes } from "./reference-lists.ts";
 import { inScope, type Scope } from "./scope.ts";
@@ -148,7 +150,8 @@ export function* traineeRows(
 }
 
 /** Deletes files older than the retention period and marks their bookings expired. */
-export function expireOldExports(db: Db, clock: Clock, retentionDays: number): number {
+export function expireOldExports(db: Db, clock: Clock, config: Pick<Config, "DATA_DIR" | "FILE_RETENTION_DAYS">): number {
+  const retentionDays = config.FILE_RETENTION_DAYS;
   const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
   const old = db
     .select({ id: exportJobs.id, filePath: exportJobs.filePath })
@@ -156,7 +159,7 @@ export function expireOldExports(db: Db, clock: Clock, retentionDays: number): n
     .where(and(eq(exportJobs.status, "ready"), lt(exportJobs.finishedAt, cutoff)))
     .all();
   for (const job of old) {
-    if (job.filePath) rmSync(job.filePath, { force: true });
+    if (job.filePath) rmSync(dataFile(config, job.filePath), { force: true });
     db.update(exportJobs).set({ status: "expired", filePath: null }).where(eq(exportJobs.id, job.id)).run();
   }
   return old.length;

@@ -9,6 +9,8 @@ import type { UploadFormat } from "../sheets/upload-parse.ts";
 import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 import { validateCodiceFiscale } from "./codice-fiscale.ts";
 import type { Clock } from "./clock.ts";
+import type { Config } from "../config.ts";
+import { dataFile } from "./data-files.ts";
 import {
   DECLARATION_FIELDS,
   judgeDeclaration,
@@ -380,20 +382,24 @@ export function applyUploadRows(sqlite: Database, job: { id: number; userId: num
 }
 
 /**
- * Deletes the uploaded and outcome files of imports finished before the retention period:
- * they hold trainees' personal data. The job and its counts stay.
+ * Deletes the uploaded and outcome files of uploads and master-data loads finished before the
+ * retention period: they hold trainees' personal data. The jobs and their counts stay.
  */
-export function expireOldImportFiles(db: Db, clock: Clock, retentionDays: number): number {
-  const cutoff = clock.now().getTime() - retentionDays * 86_400_000;
-  const old = db.$client
-    .query(
-      `SELECT id, file_path, outcome_path FROM import_jobs
-       WHERE status IN ('done', 'done_with_errors', 'failed') AND finished_at < ? AND (outcome_path IS NOT NULL OR file_path != '')`,
-    )
-    .all(cutoff) as { id: number; file_path: string; outcome_path: string | null }[];
-  for (const job of old) {
-    for (const path of [job.file_path, job.outcome_path]) if (path) rmSync(path, { force: true });
-    db.$client.query("UPDATE import_jobs SET file_path = '', outcome_path = NULL WHERE id = ?").run(job.id);
+export function expireOldImportFiles(db: Db, clock: Clock, config: Pick<Config, "DATA_DIR" | "FILE_RETENTION_DAYS">): number {
+  const cutoff = clock.now().getTime() - config.FILE_RETENTION_DAYS * 86_400_000;
+  let expired = 0;
+  for (const table of ["import_jobs", "master_data_jobs"]) {
+    const old = db.$client
+      .query(
+        `SELECT id, file_path, outcome_path FROM ${table}
+         WHERE status IN ('done', 'done_with_errors', 'failed') AND finished_at < ? AND (outcome_path IS NOT NULL OR file_path != '')`,
+      )
+      .all(cutoff) as { id: number; file_path: string; outcome_path: string | null }[];
+    for (const job of old) {
+      for (const path of [job.file_path, job.outcome_path]) if (path) rmSync(dataFile(config, path), { force: true });
+      db.$client.query(`UPDATE ${table} SET file_path = '', outcome_path = NULL WHERE id = ?`).run(job.id);
+    }
+    expired += old.length;
   }
-  return old.length;
+  return expired;
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { dataPaths, type Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { masterDataJobs } from "../db/schema.ts";
-import { removeQuietly } from "../jobs/files.ts";
+import { removeQuietly, storedName } from "./data-files.ts";
 import { MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
 import { UploadError } from "../sheets/upload-error.ts";
 import { sheetOf, sniffFormat, type UploadFormat, type UploadKind } from "../sheets/upload-parse.ts";
@@ -59,11 +59,12 @@ async function receiveUpload(
     const format = found.ok ? found.format : "csv";
     const sheetName = !found.ok || format === "csv" || found.sheet === sheetOf(kind) ? null : found.sheet;
     if (problem) return { ok: false, error: problem };
-    const stored = join(dir, `${crypto.randomUUID()}.${format}`);
+    const name = storedName("uploads", `${crypto.randomUUID()}.${format}`);
+    const stored = join(config.DATA_DIR, name);
     renameSync(pending, stored);
     try {
       const id = queue({
-        filePath: stored,
+        filePath: name,
         fileSha256: new Bun.CryptoHasher("sha256").update(input.bytes).digest("hex"),
         fileFormat: format,
         fileSize: input.bytes.length,

@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { importDoneMail } from "../../views/emails/import.ts";
 import { openDatabase } from "../db/client.ts";
 import { importJobs } from "../db/schema.ts";
-import { removeQuietly } from "../jobs/files.ts";
+import { removeQuietly } from "../services/data-files.ts";
 import { finishImport } from "../jobs/imports.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime, localDate } from "../services/campaigns.ts";
@@ -23,7 +23,10 @@ export type ImportWorkerInput = {
   databasePath: string;
   jobId: number;
   attempt: number;
+  /** The uploaded file, and where to write the outcome file; its name as the job row keeps it. */
+  uploadPath: string;
   outcomePath: string;
+  outcomeName: string;
   now: string;
   placementUrl: string;
   limits: ChildLimits;
@@ -47,7 +50,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
     let sheet = "";
     let metadata: Record<string, string> | null = null;
     let parsePeakMb = 0;
-    for await (const message of parseInChild(job.filePath, false, input.limits)) {
+    for await (const message of parseInChild(input.uploadPath, false, input.limits)) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchHeader(message.header);
@@ -102,7 +105,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
       }
 
       const counts = evaluator.counts();
-      const result = finishImport(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomePath, () =>
+      const result = finishImport(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName, () =>
         queueMail(
           db,
           clock,

@@ -4,25 +4,36 @@ import { renameSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { masterDataJobs } from "../db/schema.ts";
-import { removeQuietly } from "../jobs/files.ts";
+import { removeQuietly } from "../services/data-files.ts";
 import { applyMasterData, MasterEvaluator } from "../services/master-data.ts";
 import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "./master-columns.ts";
 import { writeOutcomeFile } from "./outcome-file.ts";
 import { parseInChild, type ChildLimits } from "./upload-runner.ts";
 import { JobError, serveSheetWorker } from "./worker-runner.ts";
 
-export type MasterWorkerInput = { databasePath: string; jobId: number; attempt: number; outcomePath: string; now: string; limits: ChildLimits };
+export type MasterWorkerInput = {
+  databasePath: string;
+  jobId: number;
+  attempt: number;
+  uploadPath: string;
+  outcomePath: string;
+  outcomeName: string;
+  now: string;
+  limits: ChildLimits;
+};
 export type MasterWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number };
 
 serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress) => {
   const db = openDatabase(input.databasePath);
+  // The job's time starts where the scheduler's clock was and runs on from there.
+  const started = performance.now();
   try {
     const job = db.select().from(masterDataJobs).where(eq(masterDataJobs.id, input.jobId)).get();
     if (!job) throw new Error(`master data job ${input.jobId} not found`);
     let evaluator: MasterEvaluator | null = null;
     let header: string[] = [];
     let dateColumns = new Set<number>();
-    for await (const message of parseInChild(job.filePath, false, input.limits, "master")) {
+    for await (const message of parseInChild(input.uploadPath, false, input.limits, "master")) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchMasterHeader(message.header);
@@ -46,7 +57,7 @@ serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress) 
     } finally {
       removeQuietly(partPath);
     }
-    const applied = applyMasterData(db, { id: job.id, attempt: input.attempt, userId: job.userId }, evaluator, input.outcomePath, Date.parse(input.now));
+    const applied = applyMasterData(db, { id: job.id, attempt: input.attempt, userId: job.userId }, evaluator, input.outcomeName, Date.parse(input.now) + (performance.now() - started));
     return { applied, ...evaluator.counts() };
   } finally {
     db.$client.close();

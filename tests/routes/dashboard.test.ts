@@ -165,7 +165,7 @@ describe("riepilogo elaborazioni", () => {
     const exportJob = one<{ id: number; file_path: string; row_count: number }>("SELECT * FROM export_jobs ORDER BY id DESC LIMIT 1");
     const form = new FormData();
     form.set("anno", "2019");
-    form.set("file", new File([await Bun.file(exportJob.file_path).arrayBuffer()], "ricaricato.xlsx"));
+    form.set("file", new File([await Bun.file(`${t.dir}/${exportJob.file_path}`).arrayBuffer()], "ricaricato.xlsx"));
     await client.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
     await drainImports(t.deps);
     const upload = one<{ id: number; rows_total: number; rows_unchanged: number }>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");

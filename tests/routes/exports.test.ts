@@ -309,16 +309,16 @@ describe("download rights", () => {
     await book(client, { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "xlsx" });
     await drainExports(t.deps);
     const job = lastJob();
-    expect(existsSync(job.file_path!)).toBe(true);
-    expect(expireOldExports(t.db, t.clock, 30)).toBe(0);
+    expect(existsSync(join(t.dir, job.file_path!))).toBe(true);
+    expect(expireOldExports(t.db, t.clock, t.deps.config)).toBe(0);
     const saved = t.clock.current;
     t.clock.advance(31 * 86_400_000);
     try {
-      expect(expireOldExports(t.db, t.clock, 30)).toBeGreaterThanOrEqual(1);
+      expect(expireOldExports(t.db, t.clock, t.deps.config)).toBeGreaterThanOrEqual(1);
     } finally {
       t.clock.current = saved;
     }
-    expect(existsSync(job.file_path!)).toBe(false);
+    expect(existsSync(join(t.dir, job.file_path!))).toBe(false);
     expect(lastJob().status).toBe("expired");
     const response = await client.request(`/placement/prenotazioni/${job.id}/file`);
     expect(response.status).toBe(410);

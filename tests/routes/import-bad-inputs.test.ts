@@ -97,7 +97,7 @@ async function exported(format: "xlsx" | "csv", c = client, agencyId = f.agencyA
   await drainExports(t.deps);
   const job = one<{ status: string; file_path: string }>("SELECT status, file_path FROM export_jobs ORDER BY id DESC LIMIT 1");
   expect(job.status).toBe("ready");
-  return new Uint8Array(await Bun.file(job.file_path).arrayBuffer());
+  return new Uint8Array(await Bun.file(join(t.dir, job.file_path)).arrayBuffer());
 }
 
 const unescapeHtml = (html: string) =>
@@ -387,7 +387,7 @@ describe("files accepted, then read in full by the job", () => {
     const answer = await upload(client, xlsx, "poi-rovinato.xlsx");
     expect(answer.code).toBe(200);
     const queued = one<ImportJobRow>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
-    writeFileSync(queued.file_path, truncated(xlsx));
+    writeFileSync(join(t.dir, queued.file_path), truncated(xlsx));
     const before = agencyEnrollments();
     await drainImports(t.deps);
     const job = importJob(queued.id);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
 import { drainImports } from "../../src/jobs/imports.ts";
@@ -383,17 +384,17 @@ describe("rights", () => {
     await upload(client, await exportFile(client));
     await drainImports(t.deps);
     const job = one<{ id: number; file_path: string; outcome_path: string; rows_total: number }>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
-    expect(await Bun.file(job.file_path).exists()).toBe(true);
-    expect(expireOldImportFiles(t.db, t.clock, 30)).toBe(0);
+    expect(await Bun.file(join(t.dir, job.file_path)).exists()).toBe(true);
+    expect(expireOldImportFiles(t.db, t.clock, t.deps.config)).toBe(0);
     const saved = t.clock.current;
     t.clock.advance(31 * 86_400_000);
     try {
-      expect(expireOldImportFiles(t.db, t.clock, 30)).toBeGreaterThanOrEqual(1);
+      expect(expireOldImportFiles(t.db, t.clock, t.deps.config)).toBeGreaterThanOrEqual(1);
     } finally {
       t.clock.current = saved;
     }
-    expect(await Bun.file(job.file_path).exists()).toBe(false);
-    expect(await Bun.file(job.outcome_path).exists()).toBe(false);
+    expect(await Bun.file(join(t.dir, job.file_path)).exists()).toBe(false);
+    expect(await Bun.file(join(t.dir, job.outcome_path)).exists()).toBe(false);
     const response = await client.request(`/placement/caricamenti/${job.id}/esito`);
     expect(response.status).toBe(410);
     expect(await response.text()).toContain("non è più disponibile");

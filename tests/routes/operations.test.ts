@@ -93,7 +93,7 @@ describe("logs", () => {
       const file = (logged.db.$client.query("SELECT file_path FROM export_jobs").get() as { file_path: string }).file_path;
       const form = new FormData();
       form.set("anno", "2019");
-      form.set("file", new File([await Bun.file(file).arrayBuffer()], "ricaricato.xlsx"));
+      form.set("file", new File([await Bun.file(`${logged.dir}/${file}`).arrayBuffer()], "ricaricato.xlsx"));
       await request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": csrf } }, cookie);
       await drainImports(deps);
       await request("/placement/caricamenti/1/esito", {}, cookie);

@@ -51,7 +51,7 @@ describe("backups", () => {
     const file = (t.db.$client.query("SELECT file_path FROM export_jobs ORDER BY id DESC LIMIT 1").get() as { file_path: string }).file_path;
     const form = new FormData();
     form.set("anno", "2019");
-    form.set("file", new File([await Bun.file(file).arrayBuffer()], "ricaricato.xlsx"));
+    form.set("file", new File([await Bun.file(`${t.dir}/${file}`).arrayBuffer()], "ricaricato.xlsx"));
     await client.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
 
     const importing = drainImports(t.deps);
@@ -97,16 +97,20 @@ describe("backups", () => {
     expect(readdirSync(dir).some((name) => name.startsWith("placement.db.before-restore-"))).toBe(true);
   });
 
-  test("scheduled backups keep only the newest ones", () => {
+  test("scheduled backups, and those taken before migrations, keep only the newest ones of each kind", () => {
     const config = { DATA_DIR: join(scratch, "pruned") };
     const start = Date.parse("2020-09-01T02:30:00Z");
     for (let day = 0; day < 5; day++) backupDatabase(t.db, backupPath(config, new Date(start + day * 86_400_000), "placement"));
+    for (let day = 0; day < 4; day++) backupDatabase(t.db, backupPath(config, new Date(start + day * 86_400_000), "pre-migration"));
     const removed = pruneBackups(config, 3);
-    expect(removed).toEqual(["placement-20200902-023000.db", "placement-20200901-023000.db"]);
+    expect(removed).toEqual(["placement-20200902-023000.db", "placement-20200901-023000.db", "pre-migration-20200901-023000.db"]);
     expect(readdirSync(join(config.DATA_DIR, "backups")).sort()).toEqual([
       "placement-20200903-023000.db",
       "placement-20200904-023000.db",
       "placement-20200905-023000.db",
+      "pre-migration-20200902-023000.db",
+      "pre-migration-20200903-023000.db",
+      "pre-migration-20200904-023000.db",
     ]);
   });
 
