@@ -24,6 +24,7 @@ import { projectRoutes } from "./routes/projects.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { isFundOperator, loadSession } from "./services/auth.ts";
 import { scopeOf } from "./services/scope.ts";
+import { isStorageFull, STORAGE_FULL_MESSAGE } from "./services/storage.ts";
 
 const STATUS_MESSAGES: Record<number, string> = {
   401: "Devi accedere per vedere questa pagina.",
@@ -185,6 +186,11 @@ export function createApp(deps: Deps) {
     if (error instanceof HTTPException) {
       if (error.status === 401) return c.redirect("/login", 303);
       return renderError(c, error.status, error.message || STATUS_MESSAGES[error.status] || "Richiesta non valida.");
+    }
+    if (isStorageFull(error)) {
+      deps.log.error("storage full: nothing could be saved", { id: c.get("requestId"), error: String(error) });
+      c.header("Retry-After", "60");
+      return renderError(c, 503, STORAGE_FULL_MESSAGE);
     }
     deps.log.error("unhandled error", { id: c.get("requestId"), error: error.stack ?? String(error) });
     return renderError(

@@ -66,6 +66,11 @@ const settings = {
   BACKUP_KEEP: { schema: positiveInt(1000), default: "7", help: "how many scheduled backups are kept" },
   FILE_RETENTION_DAYS: { schema: positiveInt(3650), default: "30", help: "days generated, uploaded and outcome files are kept" },
   UPLOAD_MAX_MB: { schema: positiveInt(1024), default: "20", help: "largest accepted upload, in MB" },
+  DISK_MIN_FREE_MB: {
+    schema: positiveInt(1_000_000),
+    default: "200",
+    help: "below this much free space in DATA_DIR, /readyz answers 503",
+  },
   SESSION_IDLE_MINUTES: { schema: positiveInt(24 * 60), default: "30", help: "sign-out after this much inactivity" },
   SESSION_MAX_HOURS: { schema: positiveInt(24 * 30), default: "12", help: "sign-out this long after sign-in" },
 } as const;

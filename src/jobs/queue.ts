@@ -1,6 +1,9 @@
 import type { Db } from "../db/client.ts";
 import type { Deps } from "../http.ts";
+import { isStorageFull, STORAGE_FULL_MESSAGE } from "../services/storage.ts";
 import { JobError } from "../sheets/worker-runner.ts";
+
+const INTERNAL_ERROR = "L'elaborazione non è riuscita per un errore interno di Placement: riprova; se si ripete, avvisa il Fondo.";
 
 /*
  * The one queue mechanism behind exports and imports: a job is claimed with a lease that
@@ -138,7 +141,7 @@ export async function runClaimed(
     await work();
     metrics.observeJob(table, "done", (performance.now() - started) / 1000);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = error instanceof JobError ? error.message : isStorageFull(error) ? STORAGE_FULL_MESSAGE : INTERNAL_ERROR;
     const final = error instanceof JobError && error.final;
     const outcome = db.transaction(() => {
       const what = failAttempt(db, table, claim, clock.now(), reason, final);
@@ -146,7 +149,7 @@ export async function runClaimed(
       return what;
     });
     metrics.observeJob(table, outcome, (performance.now() - started) / 1000);
-    log.error("job attempt failed", { table, job: claim.id, attempt: claim.attempt, outcome, error: reason });
+    log.error("job attempt failed", { table, job: claim.id, attempt: claim.attempt, outcome, error: error instanceof Error ? error.message : String(error) });
   } finally {
     clearInterval(heartbeat);
   }

@@ -28,7 +28,7 @@ export class Metrics {
     this.jobSeconds.set(labels({ job }), (this.jobSeconds.get(labels({ job })) ?? 0) + seconds);
   }
 
-  render(db: Db): string {
+  render(db: Db, freeBytes: number | null): string {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string, series: Iterable<[string, number]>) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -47,6 +47,7 @@ export class Metrics {
     ]);
     const pending = (db.$client.query("SELECT count(*) AS n FROM mail_outbox WHERE status IN ('pending', 'sending')").get() as { n: number }).n;
     family("placement_outbox_pending", "gauge", "Messages waiting to be sent.", [["", pending]]);
+    if (freeBytes !== null) family("placement_data_dir_free_bytes", "gauge", "Free space in DATA_DIR.", [["", freeBytes]]);
     return `${lines.join("\n")}\n`;
   }
 }

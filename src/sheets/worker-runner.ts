@@ -5,7 +5,7 @@ export type SheetWorkerName = "export-worker" | "import-worker" | "master-worker
 export type WorkerMessage<Result> =
   | { type: "progress"; done: number; total: number }
   | { type: "done"; result: Result }
-  | { type: "error"; message: string; final: boolean };
+  | { type: "error"; message: string; final: boolean; forUser: boolean };
 
 /** An error whose message is for the user; `final` when trying again cannot help. */
 export class JobError extends Error {
@@ -41,7 +41,7 @@ export function runSheetWorker<Input, Result>(
       const message = event.data;
       if (message.type === "progress") onProgress(message.done, message.total);
       else if (message.type === "done") finish(() => resolve(message.result));
-      else finish(() => reject(new JobError(message.message, message.final)));
+      else finish(() => reject(message.forUser ? new JobError(message.message, message.final) : new Error(message.message)));
     };
     worker.onerror = (event) => finish(() => reject(new Error(event.message || `${name} failed`)));
     // A worker that ends without a word must not leave its job waiting for ever.
@@ -62,7 +62,7 @@ export function serveSheetWorker<Input, Result>(
       post({ type: "done", result });
     } catch (error) {
       const final = error instanceof JobError && error.final;
-      post({ type: "error", message: error instanceof Error ? error.message : String(error), final });
+      post({ type: "error", message: error instanceof Error ? error.message : String(error), final, forUser: error instanceof JobError });
     }
   };
 }

@@ -24,8 +24,8 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
  * A real app on a real SQLite file in a temp folder, built through the real migrations,
  * filled with a small generated dataset (2 agencies, demo users, password demo1234).
  */
-export async function createTestApp(options: { env?: Record<string, string>; dataset?: boolean; enrollments?: number } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "placement-test-"));
+export async function createTestApp(options: { env?: Record<string, string>; dataset?: boolean; enrollments?: number; dir?: string } = {}) {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "placement-test-"));
   const config = loadConfig({ DATA_DIR: dir, ...options.env });
   const db: Db = openDatabase(dataPaths(config).database);
   migrate(db);

@@ -52,6 +52,7 @@ describe("/metrics", () => {
     expect(text).toContain('placement_job_runs_total{job="export_jobs",outcome="done"} 1');
     expect(text).toContain('placement_queue_depth{queue="exports"} 0');
     expect(text).toMatch(/placement_outbox_pending \d+/);
+    expect(text).toMatch(/placement_data_dir_free_bytes \d+/);
   });
 });
 
