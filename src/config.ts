@@ -66,6 +66,12 @@ const settings = {
   BACKUP_KEEP: { schema: positiveInt(1000), default: "7", help: "how many scheduled backups are kept" },
   FILE_RETENTION_DAYS: { schema: positiveInt(3650), default: "30", help: "days generated, uploaded and outcome files are kept" },
   UPLOAD_MAX_MB: { schema: positiveInt(1024), default: "20", help: "largest accepted upload, in MB" },
+  JOB_RUNNERS: { schema: positiveInt(16), default: "2", help: "queued jobs run side by side (an agency's one at a time)" },
+  JOB_TIMEOUT_SECONDS: {
+    schema: positiveInt(86_400),
+    default: "60",
+    help: "a job may take this long, and as long again per MB of upload or 20,000 rows of download; then it is stopped",
+  },
   DISK_MIN_FREE_MB: {
     schema: positiveInt(1_000_000),
     default: "200",

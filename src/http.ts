@@ -10,7 +10,10 @@ import { systemClock, type Clock } from "./services/clock.ts";
 import { Metrics } from "./services/metrics.ts";
 import type { Scope } from "./services/scope.ts";
 
-export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport; metrics: Metrics };
+/** Tells the runners of queued jobs that one was queued; nothing until the scheduler starts. */
+export type JobsHandle = { wake(): void };
+
+export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport; metrics: Metrics; jobs: JobsHandle };
 
 /** The program's dependencies, with mail as configured and fresh metrics. */
 export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: Logger }): Deps {
@@ -19,6 +22,7 @@ export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: 
     ...parts,
     mail: mailTransportFor(parts.config),
     metrics: new Metrics(),
+    jobs: { wake() {} },
   };
 }
 

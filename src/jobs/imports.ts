@@ -1,74 +1,80 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { importFailedMail } from "../../views/emails/import.ts";
 import { dataPaths } from "../config.ts";
+import type { Db } from "../db/client.ts";
 import { importJobs } from "../db/schema.ts";
 import type { Deps } from "../http.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../services/campaigns.ts";
+import type { Clock } from "../services/clock.ts";
+import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { applyUploadRows, type RowEvaluator } from "../services/imports.ts";
 import { agencyRecipients } from "../services/notifications.ts";
-import type { Clock } from "../services/clock.ts";
-import type { Db } from "../db/client.ts";
 import type { ImportWorkerInput, ImportWorkerResult } from "../sheets/import-worker.ts";
 import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
 import { runSheetWorker } from "../sheets/worker-runner.ts";
-import { completeJob, drainQueue, recordProgress, runClaimed, type Claim } from "./queue.ts";
-import type { Job } from "./registry.ts";
-import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
+import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
-export const importJob: Job = {
-  name: "imports",
-  pattern: (config) => config.QUEUE_CRON,
-  run: drainImports,
+const jobOf = (db: Db, claim: Claim) => db.select().from(importJobs).where(eq(importJobs.id, claim.id)).get()!;
+
+function mailInput(deps: Deps, job: ReturnType<typeof jobOf>) {
+  return {
+    to: agencyRecipients(deps.db, job.agencyId, null),
+    uploadId: job.id,
+    year: job.year,
+    uploadedAt: formatDateTime(job.createdAt),
+    placementUrl: `${deps.config.BASE_URL}/placement/import-massivo`,
+  };
+}
+
+/** The time an uploaded file may take: a minute, and a minute more per megabyte. */
+export const uploadBudgetMs = (deps: Deps, fileSize: number) => deps.config.JOB_TIMEOUT_SECONDS * 1000 * (1 + fileSize / 1024 / 1024);
+
+/** Uploads: an agency's one at a time, in upload order, beside other agencies' uploads. */
+export const importQueue: QueueKind = {
+  table: "import_jobs",
+  serial: "agency",
+  budgetMs: (deps, claim) => uploadBudgetMs(deps, jobOf(deps.db, claim).fileSize),
+  run: runImport,
+  onFailed: (deps, claim, reason) => queueMail(deps.db, deps.clock, importFailedMail({ ...mailInput(deps, jobOf(deps.db, claim)), reason })),
 };
 
 /** Runs every due upload; an agency's uploads one at a time, in upload order. */
 export function drainImports(deps: Deps): Promise<void> {
-  return drainQueue(deps, "import_jobs", { onePerAgency: true }, (claim) => runImport(deps, claim));
+  return drainQueue(deps, importQueue);
 }
 
-function runImport(deps: Deps, claim: Claim): Promise<void> {
+async function runImport(deps: Deps, claim: Claim, signal: AbortSignal): Promise<void> {
   const { db, clock, config, log } = deps;
-  const job = db.select().from(importJobs).where(eq(importJobs.id, claim.id)).get()!;
-  const dir = dataPaths(config).outcomes;
+  const job = jobOf(db, claim);
   const outcomeName = storedName("outcomes", `${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
   const outcomePath = dataFile(config, outcomeName);
-  const mailInput = {
-    to: agencyRecipients(db, job.agencyId, null),
-    uploadId: job.id,
-    year: job.year,
-    uploadedAt: formatDateTime(job.createdAt),
-    placementUrl: `${config.BASE_URL}/placement/import-massivo`,
-  };
-  const work = async () => {
-    const started = performance.now();
-    mkdirSync(dir, { recursive: true });
-    try {
-      const result = await runSheetWorker<ImportWorkerInput, ImportWorkerResult>(
-        "import-worker",
-        {
-          databasePath: dataPaths(config).database,
-          jobId: job.id,
-          attempt: claim.attempt,
-          uploadPath: dataFile(config, job.filePath),
-          outcomePath,
-          outcomeName,
-          now: clock.now().toISOString(),
-          placementUrl: mailInput.placementUrl,
-          limits: PARSE_LIMITS.full,
-        },
-        (done, total) => recordProgress(db, "import_jobs", claim, done, total),
-      );
-      if (!result.applied) removeQuietly(outcomePath);
-      log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
-    } catch (error) {
-      removeQuietly(outcomePath);
-      throw error;
-    }
-  };
-  return runClaimed(deps, "import_jobs", claim, work, (reason) => queueMail(db, clock, importFailedMail({ ...mailInput, reason })));
+  const started = performance.now();
+  mkdirSync(dataPaths(config).outcomes, { recursive: true });
+  try {
+    const result = await runSheetWorker<ImportWorkerInput, ImportWorkerResult>(
+      "import-worker",
+      {
+        databasePath: dataPaths(config).database,
+        jobId: job.id,
+        attempt: claim.attempt,
+        uploadPath: dataFile(config, job.filePath),
+        outcomePath,
+        outcomeName,
+        now: clock.now().toISOString(),
+        placementUrl: mailInput(deps, job).placementUrl,
+        limits: PARSE_LIMITS.full,
+      },
+      (done, total) => recordProgress(db, "import_jobs", claim, done, total),
+      signal,
+    );
+    if (!result.applied) removeQuietly(outcomePath);
+    log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
+  } catch (error) {
+    removeQuietly(outcomePath);
+    throw error;
+  }
 }
 
 const STALE = new Error("an enrollment changed while the upload was judged");

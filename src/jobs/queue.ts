@@ -24,10 +24,13 @@ export const MAX_ATTEMPTS = 3;
 const FIRST_RETRY_MS = 5_000;
 
 /**
- * Claims the oldest job that is due, skipping those of disabled agencies. With
- * `onePerAgency`, an agency's jobs run one at a time in the order they were queued.
+ * How a queue's jobs wait for each other: "agency", an agency's jobs one at a time in the
+ * order they were queued, beside other agencies' jobs; "queue", one job at a time in all.
  */
-export function claimNext(db: Db, table: QueueTable, now: Date, options: { onePerAgency?: boolean } = {}): Claim | null {
+export type Serial = "agency" | "queue";
+
+/** Claims the oldest job that is due and may start now; a disabled agency's jobs wait. */
+export function claimNext(db: Db, table: QueueTable, now: Date, serial: Serial): Claim | null {
   const t = now.getTime();
   // A job whose runner died on each of its attempts is not tried again: it failed.
   db.$client
@@ -39,18 +42,19 @@ export function claimNext(db: Db, table: QueueTable, now: Date, options: { onePe
     .run({ now: t, max: MAX_ATTEMPTS });
   const due = `((j.status = 'queued' AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= $now))
                 OR (j.status = 'running' AND j.lease_until < $now))`;
-  const serial = options.onePerAgency
-    ? `AND NOT EXISTS (SELECT 1 FROM ${table} o WHERE o.agency_id = j.agency_id AND o.id < j.id
-                       AND o.status IN ('queued', 'running'))
-       AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.agency_id = j.agency_id AND r.id != j.id
-                       AND r.status = 'running' AND r.lease_until >= $now)`
-    : "";
+  const order =
+    serial === "agency"
+      ? `AND NOT EXISTS (SELECT 1 FROM ${table} o WHERE o.agency_id = j.agency_id AND o.id < j.id
+                         AND o.status IN ('queued', 'running'))
+         AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.agency_id = j.agency_id AND r.id != j.id
+                         AND r.status = 'running' AND r.lease_until >= $now)`
+      : `AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.id != j.id AND r.status = 'running' AND r.lease_until >= $now)`;
   const enabled = AGENCY_JOBS[table] ? "AND NOT EXISTS (SELECT 1 FROM agencies a WHERE a.id = j.agency_id AND a.disabled)" : "";
   const row = db.$client
     .query(
       `UPDATE ${table} SET status = 'running', attempts = attempts + 1, lease_until = $lease,
               started_at = coalesce(started_at, $now)
-       WHERE id = (SELECT j.id FROM ${table} j WHERE ${due} ${enabled} ${serial} ORDER BY j.id LIMIT 1)
+       WHERE id = (SELECT j.id FROM ${table} j WHERE ${due} ${enabled} ${order} ORDER BY j.id LIMIT 1)
        RETURNING id, attempts`,
     )
     .get({ now: t, lease: t + LEASE_MS }) as { id: number; attempts: number } | null;
@@ -123,46 +127,61 @@ export function failAttempt(
 }
 
 
+/** A kind of queued job: its table, how its jobs wait for each other, its time and its work. */
+export type QueueKind = {
+  table: QueueTable;
+  serial: Serial;
+  /** How long the job may take, by its size; past that it is stopped. */
+  budgetMs: (deps: Deps, claim: Claim) => number;
+  /** Does the job; `signal` aborts when the budget is spent. */
+  run: (deps: Deps, claim: Claim, signal: AbortSignal) => Promise<void>;
+  /** Adds, in the transaction that fails the job for good, the notice for the people waiting on it. */
+  onFailed: (deps: Deps, claim: Claim, reason: string) => void;
+};
+
+const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));
+const overBudget = (ms: number) =>
+  new JobError(
+    `L'elaborazione ha superato il tempo massimo previsto per un file di queste dimensioni (${minutes(ms)} minuti) ed è stata interrotta: nessun dato è stato modificato. Dividi il file in più parti e caricale una alla volta; se si ripete, avvisa il Fondo.`,
+    true,
+  );
+
 /**
- * Runs one claimed job: renews its lease while `work` runs; on failure records the attempt
- * and, when it was the last one, lets `onFailed` add its notice in the same transaction.
+ * Runs one claimed job: renews its lease while it runs and stops it past its budget; on
+ * failure records the attempt and, when it was the last one, adds its notice in the same
+ * transaction.
  */
-export async function runClaimed(
-  deps: Pick<Deps, "db" | "clock" | "log" | "metrics">,
-  table: QueueTable,
-  claim: Claim,
-  work: () => Promise<void>,
-  onFailed: (reason: string) => void,
-): Promise<void> {
+export async function runClaimed(deps: Deps, kind: QueueKind, claim: Claim): Promise<void> {
   const { db, clock, log, metrics } = deps;
+  const { table } = kind;
   const heartbeat = setInterval(() => renewLease(db, table, claim, clock.now()), HEARTBEAT_MS);
+  const budget = kind.budgetMs(deps, claim);
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(overBudget(budget)), budget);
   const started = performance.now();
   try {
-    await work();
+    await kind.run(deps, claim, stop.signal);
     metrics.observeJob(table, "done", (performance.now() - started) / 1000);
-  } catch (error) {
+  } catch (thrown) {
+    const error = stop.signal.aborted ? stop.signal.reason : thrown;
     const reason = error instanceof JobError ? error.message : isStorageFull(error) ? STORAGE_FULL_MESSAGE : INTERNAL_ERROR;
     const final = error instanceof JobError && error.final;
     const outcome = db.transaction(() => {
       const what = failAttempt(db, table, claim, clock.now(), reason, final);
-      if (what === "failed") onFailed(reason);
+      if (what === "failed") kind.onFailed(deps, claim, reason);
       return what;
     });
     metrics.observeJob(table, outcome, (performance.now() - started) / 1000);
-    log.error("job attempt failed", { table, job: claim.id, attempt: claim.attempt, outcome, error: error instanceof Error ? error.message : String(error) });
+    log.error("job attempt failed", { table, job: claim.id, attempt: claim.attempt, outcome, error: thrown instanceof Error ? thrown.message : String(thrown) });
   } finally {
+    clearTimeout(timer);
     clearInterval(heartbeat);
   }
 }
 
-/** Claims and runs due jobs one after the other until none is left. */
-export async function drainQueue(
-  deps: Pick<Deps, "db" | "clock">,
-  table: QueueTable,
-  options: { onePerAgency?: boolean },
-  run: (claim: Claim) => Promise<void>,
-): Promise<void> {
-  for (let claim = claimNext(deps.db, table, deps.clock.now(), options); claim; claim = claimNext(deps.db, table, deps.clock.now(), options)) {
-    await run(claim);
+/** Claims and runs a queue's due jobs one after the other until none is left. */
+export async function drainQueue(deps: Deps, kind: QueueKind): Promise<void> {
+  for (let claim = claimNext(deps.db, kind.table, deps.clock.now(), kind.serial); claim; claim = claimNext(deps.db, kind.table, deps.clock.now(), kind.serial)) {
+    await runClaimed(deps, kind, claim);
   }
 }

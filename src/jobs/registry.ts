@@ -2,11 +2,13 @@ import { Cron } from "croner";
 import type { Config } from "../config.ts";
 import type { Deps } from "../http.ts";
 import { backupJob } from "./backup.ts";
-import { exportJob } from "./exports.ts";
-import { importJob } from "./imports.ts";
+import { exportQueue } from "./exports.ts";
+import { importQueue } from "./imports.ts";
 import { mailJob } from "./mail.ts";
 import { maintenanceJob } from "./maintenance.ts";
-import { masterDataJob } from "./master-data.ts";
+import { masterDataQueue } from "./master-data.ts";
+import { JobPool } from "./pool.ts";
+import type { QueueKind } from "./queue.ts";
 
 export type Job = {
   name: string;
@@ -14,15 +16,25 @@ export type Job = {
   run: (deps: Deps) => void | Promise<void>;
 };
 
-/** Every scheduled job, by name. */
-export const jobs: Job[] = [exportJob, importJob, masterDataJob, mailJob, maintenanceJob, backupJob];
+/** Every queue of jobs, taken in turn by the pool of runners. */
+export const queues: QueueKind[] = [importQueue, exportQueue, masterDataQueue];
+
+/** Every job on a schedule, by name. */
+export const jobs: Job[] = [mailJob, maintenanceJob, backupJob];
 
 export type Scheduler = { stop(): Promise<void> };
 
-/** Starts every job on its cron pattern; a run never overlaps the previous one. */
+/**
+ * Starts the pool of job runners, woken whenever a job is queued and at every QUEUE_CRON
+ * tick (for retries and jobs left by a restart), and every scheduled job on its pattern; a
+ * run never overlaps the previous one.
+ */
 export function startScheduler(deps: Deps): Scheduler {
+  const pool = new JobPool(deps, queues, deps.config.JOB_RUNNERS);
+  deps.jobs.wake = () => pool.wake();
   const running = new Set<Promise<void>>();
-  const crons = jobs.map(
+  const tick = { name: "queues", pattern: (config: Config) => config.QUEUE_CRON, run: () => pool.wake() };
+  const crons = [tick, ...jobs].map(
     (job) =>
       new Cron(job.pattern(deps.config), { name: job.name, protect: true }, async () => {
         const run = (async () => {
@@ -37,11 +49,13 @@ export function startScheduler(deps: Deps): Scheduler {
         running.delete(run);
       }),
   );
+  pool.wake();
   return {
     /** Stops triggering and waits for the runs in progress to finish. */
     async stop() {
       for (const cron of crons) cron.stop();
-      await Promise.all(running);
+      deps.jobs.wake = () => {};
+      await Promise.all([pool.stop(), ...running]);
     },
   };
 }

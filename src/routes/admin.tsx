@@ -209,6 +209,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const file = form.get("file");
     if (!(file instanceof File) || file.name === "") return masterPage(c, { error: "Scegli il file da caricare." }, 422);
     const result = await acceptMasterUpload({ db, clock, config }, signedInUser(c), { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }, PARSE_LIMITS.header);
+    if (result.ok) c.get("deps").jobs.wake();
     audit(c, result.ok ? "master_upload" : "master_upload_refused", file.name.slice(0, 255), result.ok ? { job: result.id } : { reason: result.error });
     if (!result.ok) return masterPage(c, { error: result.error }, 422);
     return masterPage(c, { notice: `Caricamento n. ${result.id} (${result.fileName}) in coda: lo vedi qui sotto mentre viene elaborato.` });

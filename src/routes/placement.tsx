@@ -177,8 +177,10 @@ export const placementRoutes = new Hono<AppEnv>()
         extraEmail: parsed.data.email,
         format: parsed.data.formato,
       });
-      if (result.ok) booked = result.id;
-      else errors = result.errors;
+      if (result.ok) {
+        booked = result.id;
+        c.get("deps").jobs.wake();
+      } else errors = result.errors;
     }
     const failed = booked === undefined;
     if (!isHtmx(c) && !failed) return c.redirect("/placement/import-massivo", 303);
@@ -236,6 +238,7 @@ export const placementRoutes = new Hono<AppEnv>()
       { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()), year },
       PARSE_LIMITS.header,
     );
+    if (result.ok) c.get("deps").jobs.wake();
     recordAudit(db, clock, {
       action: result.ok ? "upload" : "upload_refused",
       userId: user.id,

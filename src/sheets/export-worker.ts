@@ -9,7 +9,7 @@ import { serveSheetWorker } from "./worker-runner.ts";
 export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string };
 export type ExportWorkerResult = { rows: number; bytes: number };
 
-serveSheetWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress) => {
+serveSheetWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath, { readonly: true });
   try {
     const job = db.select().from(exportJobs).where(eq(exportJobs.id, input.jobId)).get();
@@ -26,7 +26,10 @@ serveSheetWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress) 
         bytes += chunk.length;
         file.write(chunk);
       },
-      (done) => progress(done, total),
+      (done) => {
+        signal.throwIfAborted();
+        progress(done, total);
+      },
     );
     await file.end();
     return { rows, bytes };

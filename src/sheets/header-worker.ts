@@ -18,7 +18,7 @@ export type HeaderWorkerResult =
   | { ok: false; error: string };
 
 serveSheetWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input) => {
-  for await (const message of parseInChild(input.path, true, input.limits, input.kind)) {
+  for await (const message of parseInChild(input.path, { headerOnly: true, limits: input.limits, kind: input.kind })) {
     if (message.t === "error") return { ok: false, error: message.message };
     if (message.t === "header") {
       const { format, sheet, header, metadata, monthFirstLine } = message;

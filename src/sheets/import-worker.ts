@@ -37,7 +37,7 @@ const PROGRESS_EVERY = 2000;
 // Judging again is needed only when a page edit lands during the job; it cannot go on for ever.
 const MAX_ROUNDS = 3;
 
-serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) => {
+serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
   // The job's time starts where the scheduler's clock was and runs on from there.
   const started = performance.now();
@@ -50,7 +50,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
     let sheet = "";
     let metadata: Record<string, string> | null = null;
     let parsePeakMb = 0;
-    for await (const message of parseInChild(input.uploadPath, false, input.limits)) {
+    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, signal })) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchHeader(message.header);
@@ -105,6 +105,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress) 
       }
 
       const counts = evaluator.counts();
+      signal.throwIfAborted();
       const result = finishImport(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName, () =>
         queueMail(
           db,

@@ -23,7 +23,7 @@ export type MasterWorkerInput = {
 };
 export type MasterWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number };
 
-serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress) => {
+serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
   // The job's time starts where the scheduler's clock was and runs on from there.
   const started = performance.now();
@@ -33,7 +33,7 @@ serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress) 
     let evaluator: MasterEvaluator | null = null;
     let header: string[] = [];
     let dateColumns = new Set<number>();
-    for await (const message of parseInChild(input.uploadPath, false, input.limits, "master")) {
+    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, kind: "master", signal })) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchMasterHeader(message.header);
@@ -57,6 +57,7 @@ serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress) 
     } finally {
       removeQuietly(partPath);
     }
+    signal.throwIfAborted();
     const applied = applyMasterData(db, { id: job.id, attempt: input.attempt, userId: job.userId }, evaluator, input.outcomeName, Date.parse(input.now) + (performance.now() - started));
     return { applied, ...evaluator.counts() };
   } finally {

@@ -119,12 +119,14 @@ const LONG_TEXT = 256;
  */
 export async function* parseInChild(
   path: string,
-  headerOnly: boolean,
-  limits: ChildLimits,
-  kind: UploadKind = "trainees",
-  output = OUTPUT_LIMITS,
+  options: { headerOnly: boolean; limits: ChildLimits; kind?: UploadKind; output?: typeof OUTPUT_LIMITS; signal?: AbortSignal },
 ): AsyncGenerator<ChildMessage> {
+  const { headerOnly, limits, kind = "trainees", output = OUTPUT_LIMITS, signal } = options;
+  signal?.throwIfAborted();
   const child = Bun.spawn(command(path, headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  // A job stopped past its budget stops its child at once.
+  const stopChild = () => child.kill("SIGKILL");
+  signal?.addEventListener("abort", stopChild, { once: true });
   const stopped: { for: "time" | "memory" | "output" | null } = { for: null };
   const timer = setTimeout(() => {
     stopped.for = "time";
@@ -163,9 +165,11 @@ export async function* parseInChild(
   } finally {
     clearTimeout(timer);
     clearInterval(watchdog);
+    signal?.removeEventListener("abort", stopChild);
     if (child.exitCode === null) child.kill("SIGKILL");
     await child.exited;
   }
+  signal?.throwIfAborted();
   if (!ended) {
     yield {
       t: "error",

@@ -22,43 +22,72 @@ export class JobError extends Error {
 const workerUrl = (name: SheetWorkerName) =>
   isCompiled ? `./sheets/${name}.ts` : new URL(`./${name}.ts`, import.meta.url).href;
 
-/** Runs spreadsheet work in a Worker, so that the server keeps answering meanwhile. */
+// A worker told to stop has this long to stop its child and itself; then it is terminated.
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Runs spreadsheet work in a Worker, so that the server keeps answering meanwhile. When
+ * `signal` aborts, the worker is asked to stop (it stops its reading child and leaves its
+ * work undone), and is terminated if it does not; the promise rejects with the reason.
+ */
 export function runSheetWorker<Input, Result>(
   name: SheetWorkerName,
   input: Input,
   onProgress: (done: number, total: number) => void,
+  signal?: AbortSignal,
 ): Promise<Result> {
   const worker = new Worker(workerUrl(name));
   return new Promise((resolve, reject) => {
     let settled = false;
+    let grace: ReturnType<typeof setTimeout> | undefined;
     const finish = (settle: () => void) => {
       if (settled) return;
       settled = true;
+      clearTimeout(grace);
+      signal?.removeEventListener("abort", onAbort);
       worker.terminate();
       settle();
+    };
+    const onAbort = () => {
+      worker.postMessage({ stop: true });
+      grace = setTimeout(() => finish(() => reject(signal!.reason)), STOP_GRACE_MS);
     };
     worker.onmessage = (event: MessageEvent<WorkerMessage<Result>>) => {
       const message = event.data;
       if (message.type === "progress") onProgress(message.done, message.total);
+      else if (signal?.aborted) finish(() => reject(signal.reason));
       else if (message.type === "done") finish(() => resolve(message.result));
       else finish(() => reject(message.forUser ? new JobError(message.message, message.final) : new Error(message.message)));
     };
     worker.onerror = (event) => finish(() => reject(new Error(event.message || `${name} failed`)));
     // A worker that ends without a word must not leave its job waiting for ever.
     worker.addEventListener("close", () => finish(() => reject(new Error(`${name} ended without finishing`))));
+    if (signal?.aborted) return finish(() => reject(signal.reason));
+    signal?.addEventListener("abort", onAbort, { once: true });
     worker.postMessage(input);
   });
 }
 
-/** The worker side: runs `work` on the first message and reports how it went. */
+/** Thrown inside a worker whose work was stopped. */
+export class WorkStopped extends Error {}
+
+/**
+ * The worker side: runs `work` on the first message and reports how it went. A later
+ * `{ stop: true }` aborts the signal `work` was given.
+ */
 export function serveSheetWorker<Input, Result>(
-  work: (input: Input, progress: (done: number, total: number) => void) => Promise<Result>,
+  work: (input: Input, progress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Result>,
 ): void {
   const scope = self as unknown as Worker;
   const post = (message: WorkerMessage<Result>) => scope.postMessage(message);
-  scope.onmessage = async (event: MessageEvent<Input>) => {
+  const stop = new AbortController();
+  let started = false;
+  scope.onmessage = async (event: MessageEvent<Input | { stop: true }>) => {
+    if ((event.data as { stop?: boolean }).stop === true) return stop.abort(new WorkStopped("stopped"));
+    if (started) return;
+    started = true;
     try {
-      const result = await work(event.data, (done, total) => post({ type: "progress", done, total }));
+      const result = await work(event.data as Input, (done, total) => post({ type: "progress", done, total }), stop.signal);
       post({ type: "done", result });
     } catch (error) {
       const final = error instanceof JobError && error.final;

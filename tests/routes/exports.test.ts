@@ -332,9 +332,9 @@ describe("the queue", () => {
     const client = await signedIn(f.rpaA);
     await book(client, { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "xlsx" });
     const mailsBefore = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n;
-    const crashed = claimNext(t.db, "export_jobs", t.clock.now())!;
+    const crashed = claimNext(t.db, "export_jobs", t.clock.now(), "agency")!;
     expect(crashed).not.toBeNull();
-    expect(claimNext(t.db, "export_jobs", t.clock.now())).toBeNull();
+    expect(claimNext(t.db, "export_jobs", t.clock.now(), "agency")).toBeNull();
 
     t.clock.advance(LEASE_MS + 1);
     await drainExports(t.deps);
@@ -393,7 +393,7 @@ describe("a disabled agency", () => {
     const booked = lastJob();
     disableAgency(f.agencyB.id, true);
     try {
-      expect(claimNext(t.db, "export_jobs", t.clock.now())).toBeNull();
+      expect(claimNext(t.db, "export_jobs", t.clock.now(), "agency")).toBeNull();
       await drainExports(t.deps);
       expect(lastJob()).toMatchObject({ id: booked.id, status: "queued", attempts: 0 });
     } finally {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { drainImports } from "../../src/jobs/imports.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { parseInChild, PARSE_LIMITS } from "../../src/sheets/upload-runner.ts";
 import { sharedStringFile } from "../helpers/bad-files.ts";
+import { zombies } from "../helpers/processes.ts";
 import { signedIn, tables, upload } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
@@ -21,21 +21,6 @@ afterAll(() => t.close());
 
 const headers = TRAINEE_COLUMNS.map((c) => c.header);
 const residentMb = () => process.memoryUsage().rss / 1024 / 1024;
-
-/** This process's children that have ended and were never waited for. */
-function zombies(): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .flatMap((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const [state, parent] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return state === "Z" && Number(parent) === process.pid ? [Number(pid)] : [];
-      } catch {
-        return [];
-      }
-    });
-}
 
 describe("what a hostile file makes the reading child write is bounded in the server", () => {
   test("a few kilobytes whose 4 MB shared string fills the header are refused at upload, the server barely growing", async () => {
@@ -66,7 +51,7 @@ describe("what a hostile file makes the reading child write is bounded in the se
     const path = `${t.dir}/lunga.xlsx`;
     await Bun.write(path, long);
     const messages = [];
-    for await (const m of parseInChild(path, false, PARSE_LIMITS.full, "trainees", { lineBytes: 64 * 1024, totalBytes: 1024 * 1024 })) messages.push(m);
+    for await (const m of parseInChild(path, { headerOnly: false, limits: PARSE_LIMITS.full, output: { lineBytes: 64 * 1024, totalBytes: 1024 * 1024 } })) messages.push(m);
     expect(messages.at(-1)).toMatchObject({ t: "error", message: expect.stringContaining("molto più testo") });
     expect(zombies()).toEqual([]);
   });

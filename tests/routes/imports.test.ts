@@ -252,7 +252,7 @@ describe("the queue of uploads", () => {
     const before = all("SELECT * FROM enrollments ORDER BY id");
 
     // A runner claims the job and dies halfway through its transaction.
-    const claim = claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })!;
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
     const job = one<{ id: number; user_id: number; year: number; agency_id: number }>("SELECT * FROM import_jobs WHERE id = ?", claim.id);
     const header = rows[0]!.map(String);
     const evaluator = new RowEvaluator({
@@ -287,7 +287,7 @@ describe("the queue of uploads", () => {
     const uploaded = lastImport();
     t.db.$client.query("UPDATE agencies SET disabled = 1 WHERE id = ?").run(f.agencyB.id);
     try {
-      expect(claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })).toBeNull();
+      expect(claimNext(t.db, "import_jobs", t.clock.now(), "agency")).toBeNull();
       await drainImports(t.deps);
       expect(lastImport()).toMatchObject({ id: uploaded.id, status: "queued" });
     } finally {
@@ -308,9 +308,9 @@ describe("the queue of uploads", () => {
     const [first, second] = all<{ id: number }>("SELECT id FROM import_jobs ORDER BY id DESC LIMIT 2").reverse() as [{ id: number }, { id: number }];
 
     // While the first is running, the second of the same agency waits.
-    const claim = claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })!;
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
     expect(claim.id).toBe(first.id);
-    expect(claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })).toBeNull();
+    expect(claimNext(t.db, "import_jobs", t.clock.now(), "agency")).toBeNull();
     t.clock.advance(LEASE_MS + 1);
 
     await drainImports(t.deps);

@@ -198,7 +198,7 @@ describe("dates are judged on the file as a whole", () => {
     writeFileSync(join(dir, "date.ods"), ods);
     // The server's zone is the process's: a separate process in that zone reads the file.
     const script = `import { parseInChild, PARSE_LIMITS } from ${JSON.stringify(join(import.meta.dir, "../../src/sheets/upload-runner.ts"))};
-      for await (const m of parseInChild(${JSON.stringify(join(dir, "date.ods"))}, false, PARSE_LIMITS.full)) console.log(JSON.stringify(m));`;
+      for await (const m of parseInChild(${JSON.stringify(join(dir, "date.ods"))}, { headerOnly: false, limits: PARSE_LIMITS.full })) console.log(JSON.stringify(m));`;
     const run = Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, TZ: zone } });
     const messages = run.stdout.toString().trim().split("\n").map((line) => JSON.parse(line));
     const cells = messages.find((m) => m.t === "row")?.cells ?? messages;
@@ -335,7 +335,7 @@ describe("a stale file never reverts a newer change", () => {
     const mine = other(rows[i!]![col("fasciaDebole")]);
     rows[i!]![col("fasciaDebole")] = mine;
     await upload(clerk, withRows(original, rows));
-    const claim = claimNext(t.db, "import_jobs", t.clock.now(), { onePerAgency: true })!;
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
     const header = rows[0]!.map(String);
     const evaluator = new RowEvaluator({
       positions: matchHeader(header).positions,

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { importQueue } from "../../src/jobs/imports.ts";
+import { JobPool } from "../../src/jobs/pool.ts";
+import { claimNext, completeJob, runClaimed, type Claim, type QueueKind } from "../../src/jobs/queue.ts";
+import { bookAndDownload, signedIn, tables, upload } from "../helpers/flows.ts";
+import { childProcesses } from "../helpers/processes.ts";
+import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+setDefaultTimeout(60_000);
+
+let t: TestApp;
+let f: ReturnType<typeof fixtures>;
+
+beforeAll(async () => {
+  t = await createTestApp({ enrollments: 4000 });
+  f = fixtures(t.db);
+});
+afterAll(() => t.close());
+
+const statusOf = (id: number) => tables(t).one<{ status: string; error: string | null }>("SELECT status, error FROM import_jobs WHERE id = ?", id);
+
+function queueUpload(agencyId: number): number {
+  const user = tables(t).one<{ id: number }>("SELECT id FROM users WHERE agency_id = ? LIMIT 1", agencyId).id;
+  return Number(
+    t.db.$client
+      .query(
+        `INSERT INTO import_jobs (agency_id, user_id, year, file_name, file_path, file_sha256, file_format, file_size, created_at)
+         VALUES (?, ?, 2019, 'x.xlsx', 'uploads/x.xlsx', 'h', 'xlsx', 1, ?)`,
+      )
+      .run(agencyId, user, t.clock.now().getTime()).lastInsertRowid,
+  );
+}
+
+/** A queue of uploads whose work the test decides: each job waits for its own go. */
+function scriptedQueue(budgetMs: number) {
+  const gates = new Map<number, () => void>();
+  const started: number[] = [];
+  const failed: string[] = [];
+  const kind: QueueKind = {
+    ...importQueue,
+    budgetMs: () => budgetMs,
+    run: (deps, claim: Claim, signal) =>
+      new Promise<void>((resolve, reject) => {
+        started.push(claim.id);
+        signal.addEventListener("abort", () => reject(signal.reason));
+        gates.set(claim.id, () => {
+          completeJob(deps.db, "import_jobs", claim, deps.clock.now(), "done", {});
+          resolve();
+        });
+      }),
+    onFailed: (_deps, claim, reason) => void failed.push(`${claim.id}: ${reason}`),
+  };
+  return { kind, started, failed, go: (id: number) => gates.get(id)!() };
+}
+
+const until = async (condition: () => boolean) => {
+  for (let i = 0; i < 400 && !condition(); i++) await Bun.sleep(10);
+  expect(condition()).toBe(true);
+};
+
+describe("the pool of job runners", () => {
+  test("one agency's stuck job does not hold another's; an agency's own jobs still wait in order", async () => {
+    const script = scriptedQueue(60_000);
+    const pool = new JobPool(t.deps, [script.kind], 2);
+    const stuck = queueUpload(f.agencyA.id);
+    const first = queueUpload(f.agencyB.id);
+    const second = queueUpload(f.agencyB.id);
+    pool.wake();
+    await until(() => script.started.length === 2);
+    expect(script.started).toEqual([stuck, first]);
+    // A runner is free after B's first job; B's second starts then, A's job still running.
+    script.go(first);
+    await until(() => script.started.length === 3);
+    expect(script.started[2]).toBe(second);
+    expect(statusOf(stuck).status).toBe("running");
+    script.go(second);
+    await until(() => statusOf(second).status === "done");
+    script.go(stuck);
+    await pool.stop();
+    expect([stuck, first, second].map((id) => statusOf(id).status)).toEqual(["done", "done", "done"]);
+  });
+
+  test("a job past its time budget is stopped, failed for good with a sentence, and the people waiting told", async () => {
+    const script = scriptedQueue(100);
+    const id = queueUpload(f.agencyA.id);
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
+    expect(claim.id).toBe(id);
+    await runClaimed(t.deps, script.kind, claim);
+    expect(statusOf(id).status).toBe("failed");
+    expect(statusOf(id).error).toContain("ha superato il tempo massimo previsto per un file di queste dimensioni");
+    expect(script.failed).toEqual([`${id}: ${statusOf(id).error}`]);
+  });
+
+  test("a real upload stopped past its budget stops its worker and its reading child, and changes nothing", async () => {
+    const clerk = await signedIn(t, f.rpaA);
+    const exported = await bookAndDownload(t, clerk);
+    expect((await upload(clerk, exported)).status).toBe(200);
+    const before = tables(t).all("SELECT * FROM enrollments ORDER BY id");
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
+    await runClaimed(t.deps, { ...importQueue, budgetMs: () => 30 }, claim);
+    expect(statusOf(claim.id).status).toBe("failed");
+    expect(statusOf(claim.id).error).toContain("tempo massimo");
+    expect(tables(t).all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);
+    const outcomes = join(t.dir, "outcomes");
+    expect(existsSync(outcomes) ? readdirSync(outcomes).filter((n) => n.startsWith(`${claim.id}-`)) : []).toEqual([]);
+    expect(childProcesses().filter((p) => p.command.includes("parse-upload"))).toEqual([]);
+  });
+
+  test("queueing a booking or an upload wakes the runners at once", async () => {
+    let woken = 0;
+    const wake = t.deps.jobs.wake;
+    t.deps.jobs.wake = () => void woken++;
+    try {
+      const clerk = await signedIn(t, f.referentA);
+      await clerk.post("/placement/prenotazioni", { tipologie: "BASE", anno: "2019", formato: "xlsx" });
+      expect(woken).toBe(1);
+      const refused = await clerk.post("/placement/prenotazioni", { anno: "2019", formato: "xlsx" });
+      expect(refused.status).toBe(422);
+      expect(woken).toBe(1);
+    } finally {
+      t.deps.jobs.wake = wake;
+    }
+  });
+});
