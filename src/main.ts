@@ -10,7 +10,8 @@ import { createDeps } from "./http.ts";
 import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
-import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
+import { releaseLeases } from "./jobs/queue.ts";
+import { BackupError, backupDatabase, backupPath, restoreDatabase, runningServerPid } from "./services/backup.ts";
 import { relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
@@ -89,6 +90,12 @@ const isEmpty = (db: Db) =>
 
 async function serve(config: Config): Promise<void> {
   const log = createLogger(config.LOG_FORMAT);
+  const other = runningServerPid(config);
+  if (other) {
+    throw new StartupError(
+      `another Placement is running on ${config.DATA_DIR} (process ${other}); stop it first, or delete ${dataPaths(config).pidFile} if that process is not Placement`,
+    );
+  }
   const db = openStore(config, log);
   // Tells `placement restore` that the program is running.
   writeFileSync(dataPaths(config).pidFile, String(process.pid));
@@ -98,6 +105,8 @@ async function serve(config: Config): Promise<void> {
   if (rewritten) log.info("file paths made relative to DATA_DIR", { rows: rewritten });
   const orphans = sweepOrphanFiles(db, config);
   if (orphans.length) log.info("files left by interrupted work removed", { files: orphans.length });
+  const resumed = releaseLeases(db);
+  if (resumed) log.info("jobs interrupted by a stop resume now", { jobs: resumed });
   if (config.DEMO) {
     log.info("demo mode is on: demo users sign in with password demo1234");
     if (isEmpty(db)) {

@@ -63,6 +63,19 @@ export function claimNext(db: Db, table: QueueTable, now: Date, serial: Serial):
 
 const OWNED = "id = $id AND attempts = $attempt AND status = 'running'";
 
+/**
+ * At start, before any runner: the jobs left running were this program's, which died with
+ * them. Their leases end now, so that they run again at once rather than after LEASE_MS;
+ * a stale runner, if any, is still fenced off by its attempt number.
+ */
+export function releaseLeases(db: Db): number {
+  let released = 0;
+  for (const table of ["export_jobs", "import_jobs", "master_data_jobs"] as const) {
+    released += db.$client.query(`UPDATE ${table} SET lease_until = 0 WHERE status = 'running'`).run().changes;
+  }
+  return released;
+}
+
 /** Extends the lease; false when another runner has taken the job over. */
 export function renewLease(db: Db, table: QueueTable, claim: Claim, now: Date): boolean {
   const result = db.$client

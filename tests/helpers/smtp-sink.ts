@@ -8,6 +8,8 @@ export type SmtpSinkOptions = {
   refuses?: (address: string) => boolean;
   /** Speak LMTP, which refuses recipients after the message rather than before it. */
   lmtp?: boolean;
+  /** Waited for after a message arrived and before it is acknowledged: a slow server. */
+  hold?: () => Promise<void>;
 };
 
 const mailboxUnavailable = () => Object.assign(new Error("mailbox unavailable"), { responseCode: 550 });
@@ -15,6 +17,8 @@ const mailboxUnavailable = () => Object.assign(new Error("mailbox unavailable"),
 /** A real SMTP (or LMTP) server on loopback that keeps what it receives. */
 export async function startSmtpSink(options: SmtpSinkOptions = {}) {
   const messages: ReceivedMail[] = [];
+  // Messages whose data has started to arrive, acknowledged or not.
+  const arriving = { count: 0 };
   const refuses = options.refuses ?? (() => false);
   const lmtp = options.lmtp ?? false;
   const server = new SMTPServer({
@@ -27,8 +31,10 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}) {
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
+      arriving.count++;
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("end", () => {
+      stream.on("end", async () => {
+        await options.hold?.();
         const to = session.envelope.rcptTo.map((r) => r.address);
         const accepted = to.filter((address) => !refuses(address));
         if (accepted.length) {
@@ -53,6 +59,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}) {
   return {
     port: typeof address === "object" && address ? address.port : (options.port ?? 0),
     messages,
+    arriving,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
