@@ -166,6 +166,17 @@ describe("the round trip", () => {
     for (const cf of rows.slice(1).map((r) => String(r[col("codiceFiscale")]))) expect(mail.text_body).not.toContain(cf);
   });
 
+  test("the job's times run on while it works: it finishes after it starts, and its changes are stamped in between", async () => {
+    const client = await signedIn(f.rpaA);
+    const { target } = await uploadOneDeclaration(client, "MOLTOSV");
+    await drainImports(t.deps);
+    const stamps = one<{ started_at: number; finished_at: number }>("SELECT started_at, finished_at FROM import_jobs WHERE id = ?", lastImport().id);
+    expect(stamps.finished_at).toBeGreaterThan(stamps.started_at);
+    const updated = Number(enrollmentOf(target).updated_at);
+    expect(updated).toBeGreaterThan(stamps.started_at);
+    expect(updated).toBeLessThanOrEqual(stamps.finished_at);
+  });
+
   test("the same file uploaded twice changes nothing the second time", async () => {
     const client = await signedIn(f.referentA);
     const original = await exportFile(client);
