@@ -12,8 +12,8 @@ import {
   sessionCookie,
   tooLargeMessage,
   type AppEnv,
-  type Deps,
 } from "./http.ts";
+import type { Deps } from "./deps.ts";
 import { adminRoutes } from "./routes/admin.tsx";
 import { authRoutes } from "./routes/auth.tsx";
 import { fundRoutes } from "./routes/fund.tsx";

@@ -1,30 +1,11 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
+import type { PageContext, Section } from "../views/context.ts";
 import type { Config } from "./config.ts";
-import type { Db } from "./db/client.ts";
-import type { Logger } from "./log.ts";
-import { mailTransportFor, type MailTransport } from "./mail/transport.ts";
+import type { Deps } from "./deps.ts";
 import { hasPlacementPermission, isFundOperator, type User } from "./services/auth.ts";
-import { systemClock, type Clock } from "./services/clock.ts";
-import { Metrics } from "./services/metrics.ts";
 import type { Scope } from "./services/scope.ts";
-
-/** Tells the runners of queued jobs that one was queued; nothing until the scheduler starts. */
-export type JobsHandle = { wake(): void };
-
-export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport; metrics: Metrics; jobs: JobsHandle };
-
-/** The program's dependencies, with mail as configured and fresh metrics. */
-export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: Logger }): Deps {
-  return {
-    clock: systemClock,
-    ...parts,
-    mail: mailTransportFor(parts.config),
-    metrics: new Metrics(),
-    jobs: { wake() {} },
-  };
-}
 
 export type AppEnv = {
   // Under Bun.serve the second argument of fetch is the server.
@@ -93,17 +74,6 @@ export function idParam(c: Context<AppEnv>, name: string): number {
   const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
   return Number.isSafeInteger(id) ? id : notFound();
 }
-
-export type Section = "progetti" | "placement" | "fondo" | "posta" | "registro" | "admin";
-
-/** What the layout needs to know about the request. */
-export type PageContext = {
-  title: string;
-  section?: Section;
-  csrfToken: string;
-  user: { name: string; email: string; role: User["role"]; canPlacement: boolean; isFund: boolean } | null;
-  agencyName: string | null;
-};
 
 export function pageContext(c: Context<AppEnv>, title: string, section?: Section): PageContext {
   const user = c.get("user");

@@ -6,7 +6,7 @@ import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
 import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { embeddedMigrations } from "./db/migrations.gen.ts";
 import { ROLES, type Role } from "./db/schema.ts";
-import { createDeps } from "./http.ts";
+import { createDeps } from "./deps.ts";
 import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";

@@ -1,7 +1,7 @@
 import { html } from "hono/html";
 import type { PropsWithChildren } from "hono/jsx";
 import { APP_JS_URL, CSS_URL, FAVICON_URL, HTMX_URL } from "../src/assets.ts";
-import type { PageContext, Section } from "../src/http.ts";
+import type { PageContext, Section } from "./context.ts";
 
 const ROLE_LABELS = {
   rpa: "Responsabile Politiche Attive",

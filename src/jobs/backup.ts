@@ -1,4 +1,4 @@
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { backupDatabase, backupPath, pruneBackups } from "../services/backup.ts";
 import type { Job } from "./registry.ts";
 

@@ -1,13 +1,13 @@
 import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { exportFailedMail, exportReadyMail } from "../../views/emails/export.ts";
+import { exportFailedMail, exportReadyMail } from "../mail/notices.ts";
 import { dataPaths } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { exportJobs } from "../db/schema.ts";
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
-import { formatDateTime } from "../services/campaigns.ts";
+import { formatDateTime } from "../format.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { countTraineeRows } from "../services/exports.ts";
 import { agencyRecipients } from "../services/notifications.ts";

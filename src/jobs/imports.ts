@@ -1,12 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { importFailedMail } from "../../views/emails/import.ts";
+import { uploadFailedMail } from "../mail/notices.ts";
 import { dataPaths } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { importJobs } from "../db/schema.ts";
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
-import { formatDateTime } from "../services/campaigns.ts";
+import { formatDateTime } from "../format.ts";
 import type { Clock } from "../services/clock.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { applyUploadRows, type RowEvaluator } from "../services/imports.ts";
@@ -37,7 +37,7 @@ export const importQueue: QueueKind = {
   serial: "agency",
   budgetMs: (deps, claim) => uploadBudgetMs(deps, jobOf(deps.db, claim).fileSize),
   run: runImport,
-  onFailed: (deps, claim, reason) => queueMail(deps.db, deps.clock, importFailedMail({ ...mailInput(deps, jobOf(deps.db, claim)), reason })),
+  onFailed: (deps, claim, reason) => queueMail(deps.db, deps.clock, uploadFailedMail({ ...mailInput(deps, jobOf(deps.db, claim)), reason })),
 };
 
 /** Runs every due upload; an agency's uploads one at a time, in upload order. */

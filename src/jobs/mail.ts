@@ -1,4 +1,4 @@
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { sendPendingMail } from "../mail/outbox.ts";
 import type { Job } from "./registry.ts";
 

@@ -1,4 +1,4 @@
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { purgeExpiredSessions } from "../services/auth.ts";
 import { expireOldExports } from "../services/exports.ts";
 import { expireOldImportFiles } from "../services/imports.ts";

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { dataPaths } from "../config.ts";
 import { masterDataJobs } from "../db/schema.ts";
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import type { MasterWorkerInput, MasterWorkerResult } from "../sheets/master-worker.ts";
 import { PARSE_LIMITS } from "../sheets/upload-runner.ts";

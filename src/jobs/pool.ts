@@ -1,4 +1,4 @@
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { claimNext, runClaimed, type QueueKind } from "./queue.ts";
 
 /*

@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.ts";
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { isStorageFull, STORAGE_FULL_MESSAGE } from "../services/storage.ts";
 import { JobError } from "../sheets/worker-runner.ts";
 

@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import type { Config } from "../config.ts";
-import type { Deps } from "../http.ts";
+import type { Deps } from "../deps.ts";
 import { backupJob } from "./backup.ts";
 import { exportQueue } from "./exports.ts";
 import { importQueue } from "./imports.ts";

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { DashboardPage, type ProjectSort } from "../../views/pages/dashboard.tsx";
-import { pageContext, type AppEnv, type Section } from "../http.ts";
+import type { Section } from "../../views/context.ts";
+import { pageContext, type AppEnv } from "../http.ts";
 import { campaignState, daysLeft, getCampaign } from "../services/campaigns.ts";
 import { agencyFigures } from "../services/dashboard.ts";
 import { activeCodes } from "../services/reference-lists.ts";

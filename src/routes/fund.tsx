@@ -22,7 +22,7 @@ import { narrowTo } from "../services/scope.ts";
 import { dataPaths } from "../config.ts";
 import { listOutbox, resendMail, sendTestMail } from "../mail/outbox.ts";
 import { auditActions, recordAudit, searchAudit, type AuditFilters } from "../services/audit.ts";
-import { localDate } from "../services/campaigns.ts";
+import { localDate } from "../format.ts";
 import { AUDIT_COLUMNS } from "../sheets/audit-file.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
 import { emlFileName } from "../mail/transport.ts";

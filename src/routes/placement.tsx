@@ -26,7 +26,8 @@ import {
 } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
 import { dataFile } from "../services/data-files.ts";
-import { campaignState, daysLeft, listCampaigns, localDate } from "../services/campaigns.ts";
+import { campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
+import { localDate } from "../format.ts";
 import { jobSummary } from "../services/job-summary.ts";
 import { JOB_SUMMARY_COLUMNS } from "../sheets/job-summary-file.ts";
 import { writeTableFile } from "../sheets/table-file.ts";

@@ -11,7 +11,7 @@ import { getProject, listProjects, projectRoster } from "../services/projects.ts
 import { recordAudit } from "../services/audit.ts";
 import { hasPlacementPermission } from "../services/auth.ts";
 import { classRoster, enrollmentHistory, saveDeclaration, traineeLine } from "../services/enrollments.ts";
-import { campaignClosedReason } from "../services/exports.ts";
+import { campaignClosedReason } from "../services/campaigns.ts";
 import { activeCodes } from "../services/reference-lists.ts";
 import { readVersion } from "../sheets/cells.ts";
 import { selectedYear } from "./year.ts";

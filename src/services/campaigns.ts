@@ -1,36 +1,10 @@
 import { desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { campaigns } from "../db/schema.ts";
+import { formatDate, localDate } from "../format.ts";
 
 export type Campaign = typeof campaigns.$inferSelect;
 export type CampaignState = "not_open_yet" | "open" | "closed";
-
-// Building a formatter costs far more than using one: one per time zone, kept.
-const formatters = new Map<string, { date: Intl.DateTimeFormat; dateTime: Intl.DateTimeFormat }>();
-function formattersFor(timeZone: string) {
-  let found = formatters.get(timeZone);
-  if (!found) {
-    found = {
-      date: new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }),
-      dateTime: new Intl.DateTimeFormat("en-GB", {
-        timeZone,
-        year: "numeric",
-        month: "2-digit",
-        day: "2-digit",
-        hour: "2-digit",
-        minute: "2-digit",
-        hourCycle: "h23",
-      }),
-    };
-    formatters.set(timeZone, found);
-  }
-  return found;
-}
-
-/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
-export function localDate(instant: Date, timeZone: string): string {
-  return formattersFor(timeZone).date.format(instant);
-}
 
 /** Open from the start of `opensOn` to the end of `deadline`, both in the campaign's time zone. */
 export function campaignState(campaign: Campaign, now: Date): CampaignState {
@@ -46,11 +20,6 @@ export function daysLeft(campaign: Campaign, now: Date): number {
   return Math.max(0, Math.round((Date.parse(campaign.deadline) - today) / 86_400_000) + 1);
 }
 
-export function formatDate(isoDate: string): string {
-  const [y, m, d] = isoDate.split("-");
-  return `${d}/${m}/${y}`;
-}
-
 export function listCampaigns(db: Db): Campaign[] {
   return db.select().from(campaigns).orderBy(desc(campaigns.year)).all();
 }
@@ -59,12 +28,16 @@ export function getCampaign(db: Db, year: number): Campaign | undefined {
   return db.select().from(campaigns).where(eq(campaigns.year, year)).get();
 }
 
-/** dd/mm/yyyy hh:mm in Italian time, as the clerk reads it. */
-export function formatDateTime(instant: Date, timeZone = "Europe/Rome"): string {
-  const parts = Object.fromEntries(
-    formattersFor(timeZone)
-      .dateTime.formatToParts(instant)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.day}/${parts.month}/${parts.year} ${parts.hour}:${parts.minute}`;
+/** Why a campaign refuses bookings and uploads right now, as a sentence; null when open. */
+export function campaignClosedReason(db: Db, year: number, now: Date): string | null {
+  const campaign = getCampaign(db, year);
+  if (!campaign) return `Non esiste una campagna per l'anno ${year}: scegli un altro anno.`;
+  const state = campaignState(campaign, now);
+  if (state === "not_open_yet") {
+    return `La campagna ${year} non è ancora aperta: sarà possibile dal ${formatDate(campaign.opensOn)} al ${formatDate(campaign.deadline)}.`;
+  }
+  if (state === "closed") {
+    return `La campagna ${year} è chiusa: la scadenza era il ${formatDate(campaign.deadline)}. Le richieste erano possibili dal ${formatDate(campaign.opensOn)} al ${formatDate(campaign.deadline)}.`;
+  }
+  return null;
 }

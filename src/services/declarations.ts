@@ -1,6 +1,6 @@
 import { TRAINEE_COLUMNS } from "../sheets/columns.ts";
 import { parseItalianDate } from "../sheets/cells.ts";
-import { formatDate, formatDateTime } from "./campaigns.ts";
+import { formatDate, formatDateTime } from "../format.ts";
 import { normalizePartitaIva, validatePartitaIva } from "./partita-iva.ts";
 
 /*

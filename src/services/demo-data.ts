@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.ts";
 import { hashPassword } from "./auth.ts";
-import { localDate } from "./campaigns.ts";
+import { localDate } from "../format.ts";
 import type { Clock } from "./clock.ts";
 import { buildCodiceFiscale } from "./codice-fiscale.ts";
 import { partitaIvaCheckDigit } from "./partita-iva.ts";

@@ -3,7 +3,7 @@ import type { Db } from "../db/client.ts";
 import type { ChangeSource } from "../db/schema.ts";
 import { versionText, type RowVersion } from "../sheets/cells.ts";
 import type { User } from "./auth.ts";
-import { localDate } from "./campaigns.ts";
+import { localDate } from "../format.ts";
 import type { Clock } from "./clock.ts";
 import {
   DECLARATION_FIELDS,

@@ -6,7 +6,7 @@ import { agencies, exportJobs, users } from "../db/schema.ts";
 import type { TraineeRow } from "../sheets/columns.ts";
 import type { TraineeFileContext } from "../sheets/trainee-file.ts";
 import type { User } from "./auth.ts";
-import { campaignState, formatDate, getCampaign } from "./campaigns.ts";
+import { campaignClosedReason } from "./campaigns.ts";
 import type { Clock } from "./clock.ts";
 import type { Config } from "../config.ts";
 import { dataFile } from "./data-files.ts";
@@ -17,20 +17,6 @@ import { inScope, type Scope } from "./scope.ts";
 export type ExportJob = typeof exportJobs.$inferSelect;
 export type BookingInput = { trainingTypes: string[]; year: number; extraEmail: string | null; format: "xlsx" | "csv" };
 export type BookingErrors = Partial<Record<"trainingTypes" | "year" | "form", string>>;
-
-/** Why a campaign refuses bookings and uploads right now, as a sentence; null when open. */
-export function campaignClosedReason(db: Db, year: number, now: Date): string | null {
-  const campaign = getCampaign(db, year);
-  if (!campaign) return `Non esiste una campagna per l'anno ${year}: scegli un altro anno.`;
-  const state = campaignState(campaign, now);
-  if (state === "not_open_yet") {
-    return `La campagna ${year} non è ancora aperta: sarà possibile dal ${formatDate(campaign.opensOn)} al ${formatDate(campaign.deadline)}.`;
-  }
-  if (state === "closed") {
-    return `La campagna ${year} è chiusa: la scadenza era il ${formatDate(campaign.deadline)}. Le richieste erano possibili dal ${formatDate(campaign.opensOn)} al ${formatDate(campaign.deadline)}.`;
-  }
-  return null;
-}
 
 /** Queues a download for the user's agency, or says what is wrong. */
 export function bookExport(

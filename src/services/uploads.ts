@@ -12,7 +12,7 @@ import type { ChildLimits } from "../sheets/upload-runner.ts";
 import { runSheetWorker } from "../sheets/worker-runner.ts";
 import type { User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
-import { campaignClosedReason } from "./exports.ts";
+import { campaignClosedReason } from "./campaigns.ts";
 import { monthFirstProblem, queueImport, uploadHeaderProblem } from "./imports.ts";
 
 export type UploadResult = { ok: true; id: number; fileName: string; sheetName: string | null } | { ok: false; error: string };

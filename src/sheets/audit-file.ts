@@ -1,5 +1,5 @@
 import type { AuditRow } from "../services/audit.ts";
-import { formatDateTime } from "../services/campaigns.ts";
+import { formatDateTime } from "../format.ts";
 import type { TableColumn } from "./table-file.ts";
 
 /** The columns of the audit log, on the page and in its CSV. */

@@ -2,13 +2,13 @@
 // The file itself is read by a child process (upload-runner.ts); this thread only sees rows.
 import { renameSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { importDoneMail } from "../../views/emails/import.ts";
+import { uploadDoneMail } from "../mail/notices.ts";
 import { openDatabase } from "../db/client.ts";
 import { importJobs } from "../db/schema.ts";
 import { removeQuietly } from "../services/data-files.ts";
 import { finishImport } from "../jobs/imports.ts";
 import { queueMail } from "../mail/outbox.ts";
-import { formatDateTime, localDate } from "../services/campaigns.ts";
+import { formatDateTime, localDate } from "../format.ts";
 import { sinceVersion } from "../services/enrollments.ts";
 import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/imports.ts";
 import { agencyRecipients } from "../services/notifications.ts";
@@ -110,7 +110,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress, 
         queueMail(
           db,
           clock,
-          importDoneMail({
+          uploadDoneMail({
             to: agencyRecipients(db, job.agencyId, null),
             uploadId: job.id,
             year: job.year,

@@ -1,4 +1,4 @@
-import { formatDateTime } from "../services/campaigns.ts";
+import { formatDateTime } from "../format.ts";
 import type { JobSummaryRow } from "../services/job-summary.ts";
 import type { TableColumn } from "./table-file.ts";
 

@@ -5,7 +5,7 @@ import { createApp } from "../../src/app.tsx";
 import { dataPaths, loadConfig } from "../../src/config.ts";
 import { openDatabase, type Db } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
-import { createDeps } from "../../src/http.ts";
+import { createDeps } from "../../src/deps.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
 

@@ -1,7 +1,8 @@
 import type { Child, PropsWithChildren } from "hono/jsx";
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import type { Role } from "../../src/db/schema.ts";
-import { formatDate, formatDateTime, type Campaign } from "../../src/services/campaigns.ts";
+import { type Campaign } from "../../src/services/campaigns.ts";
+import { formatDate, formatDateTime } from "../../src/format.ts";
 import { IMPORT_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";

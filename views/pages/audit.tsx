@@ -1,4 +1,4 @@
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import type { AuditFilters, AuditRow } from "../../src/services/audit.ts";
 import { AUDIT_COLUMNS } from "../../src/sheets/audit-file.ts";
 import { Layout } from "../layout.tsx";

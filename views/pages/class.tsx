@@ -1,4 +1,4 @@
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import type { ClassRoster } from "../../src/services/enrollments.ts";
 import { Layout } from "../layout.tsx";
 import { TraineeRow, type RowContext } from "../partials/trainee-row.tsx";

@@ -1,5 +1,6 @@
-import type { PageContext } from "../../src/http.ts";
-import { formatDate, type Campaign } from "../../src/services/campaigns.ts";
+import type { PageContext } from "../context.ts";
+import { type Campaign } from "../../src/services/campaigns.ts";
+import { formatDate } from "../../src/format.ts";
 import type { AgencyFigures, ProjectProgress } from "../../src/services/dashboard.ts";
 import type { Booking } from "../../src/services/exports.ts";
 import type { Upload } from "../../src/services/imports.ts";

@@ -1,4 +1,4 @@
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
 
 export function ErrorPage(props: { ctx: PageContext; status: number; message: string }) {

@@ -1,5 +1,5 @@
-import type { PageContext } from "../../src/http.ts";
-import { formatDateTime } from "../../src/services/campaigns.ts";
+import type { PageContext } from "../context.ts";
+import { formatDateTime } from "../../src/format.ts";
 import type { AgencyRow } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
 import { bar, formatNumber, SortHeader } from "../partials/figures.tsx";

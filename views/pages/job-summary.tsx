@@ -1,4 +1,4 @@
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import type { JobSummaryRow } from "../../src/services/job-summary.ts";
 import { JOB_SUMMARY_COLUMNS } from "../../src/sheets/job-summary-file.ts";
 import { Layout } from "../layout.tsx";

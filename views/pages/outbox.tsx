@@ -1,6 +1,6 @@
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import type { listOutbox } from "../../src/mail/outbox.ts";
-import { formatDateTime } from "../../src/services/campaigns.ts";
+import { formatDateTime } from "../../src/format.ts";
 import { Layout } from "../layout.tsx";
 
 const STATUS = {

@@ -1,4 +1,4 @@
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
 
 export function PasswordPage(props: {

@@ -1,5 +1,6 @@
-import { formatDate, type Campaign, type CampaignState } from "../../src/services/campaigns.ts";
-import type { PageContext } from "../../src/http.ts";
+import { type Campaign, type CampaignState } from "../../src/services/campaigns.ts";
+import { formatDate } from "../../src/format.ts";
+import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
 import { ExportSection, type ExportSectionProps } from "../partials/export-section.tsx";
 import { ImportSection, type ImportSectionProps } from "../partials/import-section.tsx";

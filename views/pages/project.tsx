@@ -1,5 +1,5 @@
-import { formatDate } from "../../src/services/campaigns.ts";
-import type { PageContext } from "../../src/http.ts";
+import { formatDate } from "../../src/format.ts";
+import type { PageContext } from "../context.ts";
 import type { getProject, projectRoster } from "../../src/services/projects.ts";
 import { Layout } from "../layout.tsx";
 

@@ -1,4 +1,4 @@
-import type { PageContext } from "../../src/http.ts";
+import type { PageContext } from "../context.ts";
 import type { listProjects } from "../../src/services/projects.ts";
 import { Layout } from "../layout.tsx";
 import { ProjectsTable } from "../partials/projects-table.tsx";

@@ -1,4 +1,4 @@
-import { formatDateTime } from "../../src/services/campaigns.ts";
+import { formatDateTime } from "../../src/format.ts";
 import type { Booking } from "../../src/services/exports.ts";
 import { EXPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
 

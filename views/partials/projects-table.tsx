@@ -1,4 +1,4 @@
-import { formatDate } from "../../src/services/campaigns.ts";
+import { formatDate } from "../../src/format.ts";
 import type { listProjects } from "../../src/services/projects.ts";
 
 export function ProjectsTable(props: { projects: ReturnType<typeof listProjects> }) {

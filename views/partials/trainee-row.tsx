@@ -1,4 +1,4 @@
-import { formatDate, formatDateTime } from "../../src/services/campaigns.ts";
+import { formatDate, formatDateTime } from "../../src/format.ts";
 import type { DeclarationField } from "../../src/services/declarations.ts";
 import { currentVersion, type Enrollment, type HistoryEntry } from "../../src/services/enrollments.ts";
 import { flagText, traineeColumn } from "../../src/sheets/columns.ts";

@@ -1,4 +1,4 @@
-import { formatDateTime } from "../../src/services/campaigns.ts";
+import { formatDateTime } from "../../src/format.ts";
 import type { Upload } from "../../src/services/imports.ts";
 import { IMPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
 

@@ -1,0 +1,23 @@
+import type { Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import type { Logger } from "./log.ts";
+import { mailTransportFor, type MailTransport } from "./mail/transport.ts";
+import { systemClock, type Clock } from "./services/clock.ts";
+import { Metrics } from "./services/metrics.ts";
+
+/** Tells the runners of queued jobs that one was queued; nothing until the scheduler starts. */
+export type JobsHandle = { wake(): void };
+
+/** What the program is made of, handed to routes and jobs alike. */
+export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport; metrics: Metrics; jobs: JobsHandle };
+
+/** The program's dependencies, with mail as configured and fresh metrics. */
+export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: Logger }): Deps {
+  return {
+    clock: systemClock,
+    ...parts,
+    mail: mailTransportFor(parts.config),
+    metrics: new Metrics(),
+    jobs: { wake() {} },
+  };
+}

@@ -1,0 +1,80 @@
+// The texts of the notices sent about jobs (SPEC §9): a summary and a link, never personal data.
+import type { OutgoingMail } from "./outbox.ts";
+
+type ExportMailInput = {
+  to: string[];
+  bookingId: number;
+  year: number;
+  trainingTypes: string[];
+  requestedAt: string;
+  placementUrl: string;
+};
+
+const FOOTER = "\n\nQuesto messaggio è stato inviato automaticamente da Placement: non rispondere a questo indirizzo.";
+
+/** No personal data: a summary and a link. */
+export function exportReadyMail(input: ExportMailInput & { rows: number; retentionDays: number }): OutgoingMail {
+  return {
+    to: input.to,
+    subject: `Placement: file fasce deboli ${input.year} disponibile (prenotazione n. ${input.bookingId})`,
+    text:
+      `Il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
+      `(tipologie formative: ${input.trainingTypes.join(", ")}) è pronto: ${input.rows === 1 ? "1 riga" : `${input.rows} righe`}.\n\n` +
+      `Puoi scaricarlo dalla sezione Placement, "Import massivo fasce deboli":\n${input.placementUrl}\n\n` +
+      `Il file resta disponibile per ${input.retentionDays} giorni.` +
+      FOOTER,
+  };
+}
+
+export function exportFailedMail(input: ExportMailInput & { reason: string }): OutgoingMail {
+  return {
+    to: input.to,
+    subject: `Placement: file fasce deboli ${input.year} non generato (prenotazione n. ${input.bookingId})`,
+    text:
+      `Non è stato possibile preparare il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
+      `(tipologie formative: ${input.trainingTypes.join(", ")}).\n\nMotivo: ${input.reason}\n\n` +
+      `Puoi prenotare di nuovo il download dalla sezione Placement:\n${input.placementUrl}\n` +
+      `Se il problema si ripete, comunica al Fondo il numero della prenotazione.` +
+      FOOTER,
+  };
+}
+
+type UploadMailInput = { to: string[]; uploadId: number; year: number; uploadedAt: string; placementUrl: string };
+
+const rowsText = (n: number) => (n === 1 ? "1 riga" : `${n} righe`);
+
+/** Counts and the most frequent reasons; no personal data. */
+export function uploadDoneMail(
+  input: UploadMailInput & {
+    counts: { total: number; ok: number; ko: number; unchanged: number };
+    reasons: { reason: string; rows: number }[];
+  },
+): OutgoingMail {
+  const { counts } = input;
+  const reasons = input.reasons.length
+    ? `\n\nMotivi più frequenti degli scarti:\n${input.reasons.map((r) => `- ${r.reason} (${rowsText(r.rows)})`).join("\n")}`
+    : "";
+  return {
+    to: input.to,
+    subject: `Placement: caricamento n. ${input.uploadId} elaborato${counts.ko ? `, ${counts.ko === 1 ? "1 riga scartata" : `${counts.ko} righe scartate`}` : " senza scarti"}`,
+    text:
+      `Il file caricato il ${input.uploadedAt} per l'anno ${input.year} è stato elaborato.\n\n` +
+      `Righe lette: ${counts.total}\nAcquisite (OK): ${counts.ok}\nInvariate: ${counts.unchanged}\nScartate (KO): ${counts.ko}` +
+      reasons +
+      `\n\nDalla sezione Placement puoi scaricare il file con l'esito di ogni riga (colonne Esito e Messaggio), ` +
+      `correggere le righe KO e caricarlo di nuovo:\n${input.placementUrl}` +
+      FOOTER,
+  };
+}
+
+export function uploadFailedMail(input: UploadMailInput & { reason: string }): OutgoingMail {
+  return {
+    to: input.to,
+    subject: `Placement: caricamento n. ${input.uploadId} non elaborato`,
+    text:
+      `Non è stato possibile elaborare il file caricato il ${input.uploadedAt} per l'anno ${input.year}; ` +
+      `nessun dato è stato modificato.\n\nMotivo: ${input.reason}\n\n` +
+      `Puoi correggere il file e caricarlo di nuovo dalla sezione Placement:\n${input.placementUrl}` +
+      FOOTER,
+  };
+}
