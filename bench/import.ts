@@ -9,12 +9,12 @@ import { createDeps } from "../src/deps.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase, type Db } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
-import { drainImports } from "../src/jobs/imports.ts";
+import { drainUploads } from "../src/jobs/uploads.ts";
 import { silentLogger, type Logger } from "../src/log.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { generateDataset } from "../src/services/demo-data.ts";
 import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
-import { queueImport } from "../src/services/imports.ts";
+import { queueUpload } from "../src/services/uploads.ts";
 import { writeTraineeFile } from "../src/sheets/trainee-file.ts";
 import { signIn } from "../tests/helpers/http.ts";
 import { latencyRun, percentile, table } from "./lib.ts";
@@ -53,7 +53,7 @@ async function runOne(kind: "ours" | "bare", dataDir: string, filePath: string):
   const db = openDatabase(dataPaths(config).database);
   let result: { total?: number; parsePeakMb?: number } = {};
   const log: Logger = { ...silentLogger, info: (message, fields) => void (message === "import finished" && (result = fields as typeof result)) };
-  await drainImports(createDeps({ db, config, log }));
+  await drainUploads(createDeps({ db, config, log }));
   const ms = performance.now() - started;
   // Peaks of this process (job thread and worker) and of the parsing child, which overlap in time.
   const peakMb = process.resourceUsage().maxRSS / 1024 + (result.parsePeakMb ?? 0);
@@ -79,7 +79,7 @@ async function main() {
     const user = db.$client.query("SELECT id, email FROM users WHERE role = 'rpa'").get() as { id: number; email: string };
     const size = Bun.file(filePath).size;
     const queue = () =>
-      queueImport(db, systemClock, {
+      queueUpload(db, systemClock, {
         agencyId: 1,
         userId: user.id,
         year: 2019,
@@ -102,7 +102,7 @@ async function main() {
     const cookie = await signIn(base, user.email);
     const idle = await latencyRun(base, "/placement", cookie, { count: 300 });
     queue();
-    const importing = drainImports(deps);
+    const importing = drainUploads(deps);
     const busy = await latencyRun(base, "/placement", cookie, { until: importing, minCount: 50 });
     await importing;
     server.stop(true);

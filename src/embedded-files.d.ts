@@ -1,4 +1,4 @@
-// Files imported `with { type: "text" }` are embedded by `bun build --compile`.
+// Files uploadedAndRun `with { type: "text" }` are embedded by `bun build --compile`.
 declare module "*.sql" {
   const text: string;
   export default text;

@@ -212,9 +212,9 @@ async function userResetPassword(config: Config, flags: Record<string, string>):
 }
 
 async function main(args: string[]): Promise<void> {
-  // Internal: the child process that reads an uploaded file (see src/sheets/upload-runner.ts).
+  // Internal: the child process that reads an uploaded file (see src/jobs/parse-runner.ts).
   if (args[0] === "internal" && args[1] === "parse-upload" && args[2]) {
-    const { runUploadChild } = await import("./sheets/upload-child.ts");
+    const { runUploadChild } = await import("./jobs/parse-child.ts");
     return runUploadChild(args[2], args.includes("--header-only"), args[args.indexOf("--kind") + 1] === "master" ? "master" : "trainees");
   }
   const { flags, positionals } = parseFlags(args, ["--placement"]);

@@ -169,7 +169,7 @@ const uploadColumns = () => ({
   sheetName: text("sheet_name"),
 });
 
-export const importJobs = sqliteTable(
+export const uploadJobs = sqliteTable(
   "import_jobs",
   { ...queuedJobColumns(), ...uploadColumns() },
   (t) => [
@@ -212,7 +212,7 @@ export const enrollments = sqliteTable(
     employerVat: text("employer_vat"),
     employerName: text("employer_name"),
     updatedByUserId: integer("updated_by_user_id").references(() => users.id),
-    updatedByImportJobId: integer("updated_by_import_job_id").references(() => importJobs.id),
+    updatedByUploadJobId: integer("updated_by_import_job_id").references(() => uploadJobs.id),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
     // Counts the changes to the declarations; with the id it makes the "Versione" of an
     // exported row, so that an upload knows how old each of its rows is.
@@ -249,19 +249,19 @@ export const exportJobs = sqliteTable(
   ],
 );
 
-export const importRowOutcomes = sqliteTable(
+export const uploadRowOutcomes = sqliteTable(
   "import_row_outcomes",
   {
     id: integer("id").primaryKey(),
-    importJobId: integer("import_job_id")
+    uploadJobId: integer("import_job_id")
       .notNull()
-      .references(() => importJobs.id, { onDelete: "cascade" }),
+      .references(() => uploadJobs.id, { onDelete: "cascade" }),
     rowNumber: integer("row_number").notNull(),
     enrollmentId: integer("enrollment_id").references(() => enrollments.id),
     outcome: text("outcome", { enum: ["OK", "KO", "INVARIATO"] }).notNull(),
     message: text("message"),
   },
-  (t) => [index("import_row_outcomes_job_idx").on(t.importJobId, t.rowNumber)],
+  (t) => [index("import_row_outcomes_job_idx").on(t.uploadJobId, t.rowNumber)],
 );
 
 export const mailOutbox = sqliteTable(
@@ -315,7 +315,7 @@ export const enrollmentChanges = sqliteTable(
     at: integer("at", { mode: "timestamp_ms" }).notNull(),
     userId: integer("user_id").references(() => users.id),
     source: text("source", { enum: CHANGE_SOURCES }).notNull(),
-    importJobId: integer("import_job_id").references(() => importJobs.id),
+    uploadJobId: integer("import_job_id").references(() => uploadJobs.id),
     masterDataJobId: integer("master_data_job_id").references(() => masterDataJobs.id),
     field: text("field").notNull(),
     oldValue: text("old_value"),

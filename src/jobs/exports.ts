@@ -11,8 +11,8 @@ import { formatDateTime } from "../format.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { countTraineeRows } from "../services/exports.ts";
 import { agencyRecipients } from "../services/notifications.ts";
-import type { ExportWorkerInput, ExportWorkerResult } from "../sheets/export-worker.ts";
-import { runSheetWorker } from "../sheets/worker-runner.ts";
+import type { ExportWorkerInput, ExportWorkerResult } from "./export-worker.ts";
+import { runWorker } from "./worker-runner.ts";
 import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (db: Db, claim: Claim) => db.select().from(exportJobs).where(eq(exportJobs.id, claim.id)).get()!;
@@ -20,7 +20,7 @@ const jobOf = (db: Db, claim: Claim) => db.select().from(exportJobs).where(eq(ex
 function mailInput(deps: Deps, job: ReturnType<typeof jobOf>) {
   return {
     to: agencyRecipients(deps.db, job.agencyId, job.extraEmail),
-    bookingId: job.id,
+    exportId: job.id,
     year: job.year,
     trainingTypes: job.trainingTypes,
     requestedAt: formatDateTime(job.createdAt),
@@ -52,7 +52,7 @@ async function runExport(deps: Deps, claim: Claim, signal: AbortSignal): Promise
   const started = performance.now();
   try {
     mkdirSync(dir, { recursive: true });
-    const result = await runSheetWorker<ExportWorkerInput, ExportWorkerResult>(
+    const result = await runWorker<ExportWorkerInput, ExportWorkerResult>(
       "export-worker",
       { databasePath: dataPaths(config).database, jobId: job.id, outputPath: partPath, generatedAt: clock.now().toISOString() },
       (done, total) => recordProgress(db, "export_jobs", claim, done, total),

@@ -1,7 +1,7 @@
 import type { Deps } from "../deps.ts";
 import { purgeExpiredSessions } from "../services/auth.ts";
 import { expireOldExports } from "../services/exports.ts";
-import { expireOldImportFiles } from "../services/imports.ts";
+import { expireOldUploadFiles } from "../services/uploads.ts";
 import { expireMailFiles } from "../mail/transport.ts";
 import { pruneBackups } from "../services/backup.ts";
 import type { Job } from "./registry.ts";
@@ -15,7 +15,7 @@ export const maintenanceJob: Job = {
       absoluteMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
     expireOldExports(db, clock, config);
-    expireOldImportFiles(db, clock, config);
+    expireOldUploadFiles(db, clock, config);
     expireMailFiles(config, clock.now());
     pruneBackups(config, config.BACKUP_KEEP);
   },

@@ -4,10 +4,10 @@ import { dataPaths } from "../config.ts";
 import { masterDataJobs } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
-import type { MasterWorkerInput, MasterWorkerResult } from "../sheets/master-worker.ts";
-import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
-import { runSheetWorker } from "../sheets/worker-runner.ts";
-import { uploadBudgetMs } from "./imports.ts";
+import type { MasterWorkerInput, MasterWorkerResult } from "./master-data-worker.ts";
+import { PARSE_LIMITS } from "./parse-runner.ts";
+import { runWorker } from "./worker-runner.ts";
+import { uploadBudgetMs } from "./uploads.ts";
 import { drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (deps: Deps, claim: Claim) => deps.db.select().from(masterDataJobs).where(eq(masterDataJobs.id, claim.id)).get()!;
@@ -34,8 +34,8 @@ async function runMasterData(deps: Deps, claim: Claim, signal: AbortSignal): Pro
   const outcomePath = dataFile(config, outcomeName);
   mkdirSync(dataPaths(config).outcomes, { recursive: true });
   try {
-    const result = await runSheetWorker<MasterWorkerInput, MasterWorkerResult>(
-      "master-worker",
+    const result = await runWorker<MasterWorkerInput, MasterWorkerResult>(
+      "master-data-worker",
       {
         databasePath: dataPaths(config).database,
         jobId: job.id,

@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.ts";
 import type { Deps } from "../deps.ts";
 import { isStorageFull, STORAGE_FULL_MESSAGE } from "../services/storage.ts";
-import { JobError } from "../sheets/worker-runner.ts";
+import { JobError } from "./worker-runner.ts";
 
 const INTERNAL_ERROR = "L'elaborazione non è riuscita per un errore interno di Placement: riprova; se si ripete, avvisa il Fondo.";
 

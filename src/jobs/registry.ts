@@ -3,7 +3,7 @@ import type { Config } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { backupJob } from "./backup.ts";
 import { exportQueue } from "./exports.ts";
-import { importQueue } from "./imports.ts";
+import { uploadQueue } from "./uploads.ts";
 import { mailJob } from "./mail.ts";
 import { maintenanceJob } from "./maintenance.ts";
 import { masterDataQueue } from "./master-data.ts";
@@ -17,7 +17,7 @@ export type Job = {
 };
 
 /** Every queue of jobs, taken in turn by the pool of runners. */
-export const queues: QueueKind[] = [importQueue, exportQueue, masterDataQueue];
+export const queues: QueueKind[] = [uploadQueue, exportQueue, masterDataQueue];
 
 /** Every job on a schedule, by name. */
 export const jobs: Job[] = [mailJob, maintenanceJob, backupJob];

@@ -3,7 +3,7 @@ import type { OutgoingMail } from "./outbox.ts";
 
 type ExportMailInput = {
   to: string[];
-  bookingId: number;
+  exportId: number;
   year: number;
   trainingTypes: string[];
   requestedAt: string;
@@ -16,7 +16,7 @@ const FOOTER = "\n\nQuesto messaggio è stato inviato automaticamente da Placeme
 export function exportReadyMail(input: ExportMailInput & { rows: number; retentionDays: number }): OutgoingMail {
   return {
     to: input.to,
-    subject: `Placement: file fasce deboli ${input.year} disponibile (prenotazione n. ${input.bookingId})`,
+    subject: `Placement: file fasce deboli ${input.year} disponibile (prenotazione n. ${input.exportId})`,
     text:
       `Il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
       `(tipologie formative: ${input.trainingTypes.join(", ")}) è pronto: ${input.rows === 1 ? "1 riga" : `${input.rows} righe`}.\n\n` +
@@ -29,7 +29,7 @@ export function exportReadyMail(input: ExportMailInput & { rows: number; retenti
 export function exportFailedMail(input: ExportMailInput & { reason: string }): OutgoingMail {
   return {
     to: input.to,
-    subject: `Placement: file fasce deboli ${input.year} non generato (prenotazione n. ${input.bookingId})`,
+    subject: `Placement: file fasce deboli ${input.year} non generato (prenotazione n. ${input.exportId})`,
     text:
       `Non è stato possibile preparare il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
       `(tipologie formative: ${input.trainingTypes.join(", ")}).\n\nMotivo: ${input.reason}\n\n` +

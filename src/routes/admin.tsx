@@ -45,10 +45,10 @@ import {
 import { recordAudit } from "../services/audit.ts";
 import { dataFile } from "../services/data-files.ts";
 import { getMasterJob, listMasterJobs } from "../services/master-data.ts";
-import { acceptMasterUpload } from "../services/uploads.ts";
+import { acceptMasterUpload } from "../jobs/intake.ts";
 import { writeMasterTemplate } from "../sheets/master-template.ts";
 import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
-import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
+import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
 import { listCampaigns } from "../services/campaigns.ts";
 
 type Form = Record<string, string>;

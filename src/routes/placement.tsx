@@ -5,10 +5,10 @@ import { z } from "zod";
 import { RecentJobs } from "../../views/pages/dashboard.tsx";
 import { JobSummaryPage } from "../../views/pages/job-summary.tsx";
 import { PlacementPage } from "../../views/pages/placement.tsx";
-import type { BookingFormErrors, BookingFormValues } from "../../views/partials/booking-form.tsx";
-import { BookingRow } from "../../views/partials/bookings.tsx";
+import type { ExportFormErrors, ExportFormValues } from "../../views/partials/export-form.tsx";
+import { ExportRow } from "../../views/partials/exports.tsx";
 import { ExportSection, type ExportSectionProps } from "../../views/partials/export-section.tsx";
-import { ImportSection, type ImportSectionProps } from "../../views/partials/import-section.tsx";
+import { UploadSection, type UploadSectionProps } from "../../views/partials/upload-section.tsx";
 import { UploadRow } from "../../views/partials/uploads.tsx";
 import {
   clientAddress,
@@ -28,23 +28,22 @@ import { recordAudit } from "../services/audit.ts";
 import { dataFile } from "../services/data-files.ts";
 import { campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
 import { localDate } from "../format.ts";
-import { jobSummary } from "../services/job-summary.ts";
-import { JOB_SUMMARY_COLUMNS } from "../sheets/job-summary-file.ts";
+import { JOB_SUMMARY_COLUMNS, jobSummary } from "../services/job-summary.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
-import { bookExport, getBooking, listBookings } from "../services/exports.ts";
+import { bookExport, getExport, listExports } from "../services/exports.ts";
 import { activeCodes } from "../services/reference-lists.ts";
-import { getUpload, listUploads } from "../services/imports.ts";
+import { getUpload, listUploads } from "../services/uploads.ts";
 import { getAgency } from "../services/projects.ts";
-import { acceptUpload } from "../services/uploads.ts";
+import { acceptUpload } from "../jobs/intake.ts";
 import { FILE_CONTENT_TYPES, traineeFileName } from "../sheets/trainee-file.ts";
-import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
+import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
 import { renderDashboard } from "./dashboard.tsx";
 
 const RECENT_JOBS = 5;
 
 const asList = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-const bookingForm = z.object({
+const exportForm = z.object({
   tipologie: z.preprocess(asList, z.array(z.string()).min(1, "Scegli almeno una tipologia formativa.")),
   anno: z.coerce.number({ error: "Scegli l'anno di riferimento." }).int("Scegli l'anno di riferimento."),
   email: z
@@ -57,7 +56,7 @@ const bookingForm = z.object({
   formato: z.enum(["xlsx", "csv"], { error: "Scegli il formato del file: Excel o CSV." }),
 });
 
-const FIELD_OF: Record<string, keyof BookingFormErrors> = {
+const FIELD_OF: Record<string, keyof ExportFormErrors> = {
   tipologie: "trainingTypes",
   anno: "year",
   email: "extraEmail",
@@ -66,7 +65,7 @@ const FIELD_OF: Record<string, keyof BookingFormErrors> = {
 
 function exportSection(
   c: Context<AppEnv>,
-  form: { values?: BookingFormValues; errors?: BookingFormErrors; booked?: number } = {},
+  form: { values?: ExportFormValues; errors?: ExportFormErrors; booked?: number } = {},
 ): ExportSectionProps {
   const { db } = c.get("deps");
   const user = signedInUser(c);
@@ -79,12 +78,12 @@ function exportSection(
     values: form.values ?? { trainingTypes: [], year: years[0] ?? null, extraEmail: "", format: "xlsx" },
     errors: form.errors ?? {},
     booked: form.booked,
-    bookings: listBookings(db, signedInScope(c)),
+    exports: listExports(db, signedInScope(c)),
     showAgency: user.agencyId === null,
   };
 }
 
-function importSection(c: Context<AppEnv>, form: { error?: string; queued?: { id: number; fileName: string; sheetName: string | null }; year?: number } = {}): ImportSectionProps {
+function uploadSection(c: Context<AppEnv>, form: { error?: string; queued?: { id: number; fileName: string; sheetName: string | null }; year?: number } = {}): UploadSectionProps {
   const { db, config } = c.get("deps");
   const user = signedInUser(c);
   const years = listCampaigns(db).map((campaign) => campaign.year);
@@ -101,7 +100,7 @@ function importSection(c: Context<AppEnv>, form: { error?: string; queued?: { id
   };
 }
 
-function placementPage(c: Context<AppEnv>, section: ExportSectionProps, uploads = importSection(c)) {
+function placementPage(c: Context<AppEnv>, section: ExportSectionProps, uploads = uploadSection(c)) {
   const { db, clock } = c.get("deps");
   const now = clock.now();
   const campaigns = listCampaigns(db).map((campaign) => ({
@@ -110,7 +109,7 @@ function placementPage(c: Context<AppEnv>, section: ExportSectionProps, uploads 
     daysLeft: daysLeft(campaign, now),
   }));
   return (
-    <PlacementPage ctx={pageContext(c, "Placement", "placement")} campaigns={campaigns} exports={section} imports={uploads} />
+    <PlacementPage ctx={pageContext(c, "Placement", "placement")} campaigns={campaigns} exports={section} uploads={uploads} />
   );
 }
 
@@ -131,7 +130,7 @@ export const placementRoutes = new Hono<AppEnv>()
   .get("/ultime-elaborazioni", (c) => {
     const { db } = c.get("deps");
     const scope = signedInScope(c);
-    return c.html(<RecentJobs bookings={listBookings(db, scope, RECENT_JOBS)} uploads={listUploads(db, scope, RECENT_JOBS)} />);
+    return c.html(<RecentJobs exports={listExports(db, scope, RECENT_JOBS)} uploads={listUploads(db, scope, RECENT_JOBS)} />);
   })
   .get("/import-massivo", (c) => c.html(placementPage(c, exportSection(c))))
   .get("/riepilogo", (c) => {
@@ -157,14 +156,14 @@ export const placementRoutes = new Hono<AppEnv>()
   .post("/prenotazioni", async (c) => {
     const { db, clock } = c.get("deps");
     const body = await c.req.parseBody({ all: true });
-    const parsed = bookingForm.safeParse(body);
-    const values: BookingFormValues = {
+    const parsed = exportForm.safeParse(body);
+    const values: ExportFormValues = {
       trainingTypes: asList(body["tipologie"]).map(String),
       year: Number(body["anno"]) || null,
       extraEmail: typeof body["email"] === "string" ? body["email"] : "",
       format: body["formato"] === "csv" ? "csv" : "xlsx",
     };
-    let errors: BookingFormErrors = {};
+    let errors: ExportFormErrors = {};
     let booked: number | undefined;
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
@@ -190,31 +189,31 @@ export const placementRoutes = new Hono<AppEnv>()
     return c.html(isHtmx(c) ? <ExportSection {...section} /> : placementPage(c, section), status);
   })
   .get("/prenotazioni/:id", (c) => {
-    const booking = getBooking(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();
-    return c.html(<BookingRow booking={booking} showAgency={signedInUser(c).agencyId === null} />);
+    const job = getExport(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();
+    return c.html(<ExportRow job={job} showAgency={signedInUser(c).agencyId === null} />);
   })
   .get("/prenotazioni/:id/file", (c) => {
     const { db, clock, config } = c.get("deps");
-    const booking = getBooking(db, signedInScope(c), idParam(c, "id")) ?? notFound();
-    if (booking.status === "expired" || (booking.status === "ready" && (!booking.filePath || !existsSync(dataFile(config, booking.filePath))))) {
+    const job = getExport(db, signedInScope(c), idParam(c, "id")) ?? notFound();
+    if (job.status === "expired" || (job.status === "ready" && (!job.filePath || !existsSync(dataFile(config, job.filePath))))) {
       throw new HTTPException(410, {
         message: `Il file non è più disponibile: i file restano scaricabili per ${config.FILE_RETENTION_DAYS} giorni. Prenota un nuovo download.`,
       });
     }
-    if (booking.status !== "ready" || !booking.filePath) {
+    if (job.status !== "ready" || !job.filePath) {
       throw new HTTPException(409, { message: "Il file non è ancora pronto: attendi che la prenotazione risulti disponibile." });
     }
     const user = signedInUser(c);
-    const name = traineeFileName({ agencyCode: booking.agencyCode, year: booking.year, bookingId: booking.id }, booking.format);
+    const name = traineeFileName({ agencyCode: job.agencyCode, year: job.year, exportId: job.id }, job.format);
     recordAudit(db, clock, {
       action: "export_download",
       userId: user.id,
-      agencyId: booking.agencyId,
+      agencyId: job.agencyId,
       target: name,
-      detail: { booking: booking.id },
+      detail: { booking: job.id },
       address: clientAddress(c),
     });
-    return attachment(dataFile(config, booking.filePath), name, FILE_CONTENT_TYPES[booking.format]);
+    return attachment(dataFile(config, job.filePath), name, FILE_CONTENT_TYPES[job.format]);
   })
   .post("/caricamenti", async (c) => {
     const { db, clock, config } = c.get("deps");
@@ -222,10 +221,10 @@ export const placementRoutes = new Hono<AppEnv>()
     const form = await readMultipart(c);
     const year = Number(form?.get("anno")) || undefined;
     const answer = (state: { error?: string; queued?: { id: number; fileName: string; sheetName: string | null } }) => {
-      const section = importSection(c, { ...state, year });
+      const section = uploadSection(c, { ...state, year });
       if (!isHtmx(c) && !state.error) return c.redirect("/placement/import-massivo", 303);
       const status = state.error ? 422 : 200;
-      return c.html(isHtmx(c) ? <ImportSection {...section} /> : placementPage(c, exportSection(c), section), status);
+      return c.html(isHtmx(c) ? <UploadSection {...section} /> : placementPage(c, exportSection(c), section), status);
     };
     if (!form) return answer({ error: tooLargeMessage(config.UPLOAD_MAX_MB) });
     const file = form.get("file");

@@ -1,5 +1,7 @@
 import type { Db } from "../db/client.ts";
 import { auditLog } from "../db/schema.ts";
+import { formatDateTime } from "../format.ts";
+import type { TableColumn } from "../sheets/table-file.ts";
 import type { Clock } from "./clock.ts";
 
 export type AuditEntry = {
@@ -86,3 +88,14 @@ function romeMidnight(day: string): number {
   );
   return utc - offsetHours * 3_600_000;
 }
+
+/** The columns of the audit log, on the page and in its CSV. */
+export const AUDIT_COLUMNS: readonly TableColumn<AuditRow>[] = [
+  { header: "Data", width: 17, value: (r) => formatDateTime(r.at) },
+  { header: "Azione", width: 18, value: (r) => r.action },
+  { header: "Utente", width: 28, value: (r) => r.userEmail },
+  { header: "Agenzia", width: 10, value: (r) => r.agencyCode },
+  { header: "Oggetto", width: 40, value: (r) => r.target },
+  { header: "Dettagli", width: 40, value: (r) => r.detail },
+  { header: "Indirizzo", width: 16, value: (r) => r.address },
+];

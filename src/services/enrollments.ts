@@ -99,7 +99,7 @@ export function traineeLine(db: Db, scope: Scope, classId: number, enrollmentId:
 }
 
 /** Who changes an enrollment, when, and through what. */
-export type ChangeBy = { userId: number | null; at: number; source: ChangeSource; importJobId?: number; masterDataJobId?: number };
+export type ChangeBy = { userId: number | null; at: number; source: ChangeSource; uploadJobId?: number; masterDataJobId?: number };
 
 // History keeps values as text; a flag as the clerk writes it.
 const storedText = (value: string | boolean | null) => (value === null ? null : typeof value === "boolean" ? (value ? "SI" : "NO") : value);
@@ -139,7 +139,7 @@ export function writeDeclaration(
     const value = set[f]!;
     return typeof value === "boolean" ? (value ? 1 : 0) : value;
   });
-  const result = update.run(...values, by.userId, by.importJobId ?? null, by.at, enrollment.id, enrollment.revision);
+  const result = update.run(...values, by.userId, by.uploadJobId ?? null, by.at, enrollment.id, enrollment.revision);
   if (result.changes !== 1) return false;
   const record = sqlite.query(
     `INSERT INTO enrollment_changes (enrollment_id, revision, at, user_id, source, import_job_id, master_data_job_id, field, old_value, new_value)
@@ -152,7 +152,7 @@ export function writeDeclaration(
       by.at,
       by.userId,
       by.source,
-      by.importJobId ?? null,
+      by.uploadJobId ?? null,
       by.masterDataJobId ?? null,
       field,
       storedText(before[field]),

@@ -15,16 +15,16 @@ import { activeCodes } from "./reference-lists.ts";
 import { inScope, type Scope } from "./scope.ts";
 
 export type ExportJob = typeof exportJobs.$inferSelect;
-export type BookingInput = { trainingTypes: string[]; year: number; extraEmail: string | null; format: "xlsx" | "csv" };
-export type BookingErrors = Partial<Record<"trainingTypes" | "year" | "form", string>>;
+export type ExportRequest = { trainingTypes: string[]; year: number; extraEmail: string | null; format: "xlsx" | "csv" };
+export type ExportRequestErrors = Partial<Record<"trainingTypes" | "year" | "form", string>>;
 
 /** Queues a download for the user's agency, or says what is wrong. */
 export function bookExport(
   db: Db,
   clock: Clock,
   user: User,
-  input: BookingInput,
-): { ok: true; id: number } | { ok: false; errors: BookingErrors } {
+  input: ExportRequest,
+): { ok: true; id: number } | { ok: false; errors: ExportRequestErrors } {
   if (user.agencyId === null) {
     return { ok: false, errors: { form: "Le prenotazioni si fanno per un'agenzia: accedi con un'utenza dell'agenzia." } };
   }
@@ -49,7 +49,7 @@ export function bookExport(
   return { ok: true, id: job.id };
 }
 
-const bookingColumns = {
+const exportColumns = {
   id: exportJobs.id,
   agencyId: exportJobs.agencyId,
   agencyCode: agencies.code,
@@ -71,9 +71,9 @@ const bookingColumns = {
 };
 
 
-export function listBookings(db: Db, scope: Scope, limit = 50) {
+export function listExports(db: Db, scope: Scope, limit = 50) {
   return db
-    .select(bookingColumns)
+    .select(exportColumns)
     .from(exportJobs)
     .innerJoin(users, eq(users.id, exportJobs.userId))
     .innerJoin(agencies, eq(agencies.id, exportJobs.agencyId))
@@ -83,9 +83,9 @@ export function listBookings(db: Db, scope: Scope, limit = 50) {
     .all();
 }
 
-export function getBooking(db: Db, scope: Scope, id: number) {
+export function getExport(db: Db, scope: Scope, id: number) {
   return db
-    .select(bookingColumns)
+    .select(exportColumns)
     .from(exportJobs)
     .innerJoin(users, eq(users.id, exportJobs.userId))
     .innerJoin(agencies, eq(agencies.id, exportJobs.agencyId))
@@ -93,13 +93,13 @@ export function getBooking(db: Db, scope: Scope, id: number) {
     .get();
 }
 
-export type Booking = ReturnType<typeof listBookings>[number];
+export type ExportListing = ReturnType<typeof listExports>[number];
 
 /** Everything the file says besides the rows: agency, legend lists, metadata. */
 export function traineeFileContext(db: Db, job: ExportJob, generatedAt: Date): TraineeFileContext {
   const agency = db.select().from(agencies).where(eq(agencies.id, job.agencyId)).get()!;
   return {
-    bookingId: job.id,
+    exportId: job.id,
     agencyCode: agency.code,
     agencyName: agency.name,
     year: job.year,

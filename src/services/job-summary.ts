@@ -1,6 +1,8 @@
 import type { Db } from "../db/client.ts";
-import { listBookings } from "./exports.ts";
-import { listUploads } from "./imports.ts";
+import { formatDateTime } from "../format.ts";
+import type { TableColumn } from "../sheets/table-file.ts";
+import { listExports } from "./exports.ts";
+import { listUploads } from "./uploads.ts";
 import type { Scope } from "./scope.ts";
 
 export const EXPORT_STATUS_TEXT = {
@@ -11,7 +13,7 @@ export const EXPORT_STATUS_TEXT = {
   expired: "scaduta",
 } as const;
 
-export const IMPORT_STATUS_TEXT = {
+export const UPLOAD_STATUS_TEXT = {
   queued: "in coda",
   running: "in elaborazione",
   done: "completato",
@@ -42,7 +44,7 @@ const ALL_JOBS = 100_000;
 
 /** Every booking and upload in scope, newest first. */
 export function jobSummary(db: Db, scope: Scope): JobSummaryRow[] {
-  const bookings = listBookings(db, scope, ALL_JOBS).map(
+  const exportRows = listExports(db, scope, ALL_JOBS).map(
     (b): JobSummaryRow => ({
       kind: "Download",
       id: b.id,
@@ -68,7 +70,7 @@ export function jobSummary(db: Db, scope: Scope): JobSummaryRow[] {
       by: u.uploadedBy,
       at: u.createdAt,
       subject: `${u.year} · ${u.fileName}`,
-      status: IMPORT_STATUS_TEXT[u.status],
+      status: UPLOAD_STATUS_TEXT[u.status],
       failed: u.status === "failed",
       rows: u.rowsTotal,
       ok: u.rowsOk,
@@ -78,5 +80,21 @@ export function jobSummary(db: Db, scope: Scope): JobSummaryRow[] {
       fileUrl: u.outcomePath ? `/placement/caricamenti/${u.id}/esito` : null,
     }),
   );
-  return [...bookings, ...uploads].sort((a, b) => b.at.getTime() - a.at.getTime() || b.id - a.id);
+  return [...exportRows, ...uploads].sort((a, b) => b.at.getTime() - a.at.getTime() || b.id - a.id);
 }
+
+/** The columns of the riepilogo elaborazioni file, and of its table on the page. */
+export const JOB_SUMMARY_COLUMNS: readonly TableColumn<JobSummaryRow>[] = [
+  { header: "Tipo", width: 12, value: (r) => r.kind },
+  { header: "N.", width: 7, value: (r) => r.id },
+  { header: "Agenzia", width: 10, value: (r) => r.agencyCode },
+  { header: "Data", width: 17, value: (r) => formatDateTime(r.at) },
+  { header: "Utente", width: 24, value: (r) => r.by },
+  { header: "Filtri o file", width: 40, value: (r) => r.subject },
+  { header: "Stato", width: 22, value: (r) => r.status },
+  { header: "Righe", width: 9, value: (r) => r.rows },
+  { header: "OK", width: 9, value: (r) => r.ok },
+  { header: "KO", width: 9, value: (r) => r.ko },
+  { header: "Invariate", width: 10, value: (r) => r.unchanged },
+  { header: "Errore", width: 50, value: (r) => r.error },
+];

@@ -2,9 +2,9 @@ import type { Db } from "../db/client.ts";
 import { MASTER_COLUMNS, type MasterRowValues } from "../sheets/master-columns.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
 import { validateCodiceFiscale } from "./codice-fiscale.ts";
-import { parseItalianDate } from "../sheets/cells.ts";
+import { parseItalianDate, readCell, readingOf } from "../sheets/cells.ts";
 import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
-import { readCell, readingOf, type RowOutcome } from "./imports.ts";
+import type { RowOutcome } from "./uploads.ts";
 
 /*
  * Loading the fund's master data: projects, classes, trainees and enrollments, one

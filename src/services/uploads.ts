@@ -1,134 +1,377 @@
-import { mkdirSync, renameSync } from "node:fs";
-import { join } from "node:path";
-import { dataPaths, type Config } from "../config.ts";
+import type { Database } from "bun:sqlite";
+import { rmSync } from "node:fs";
+import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { masterDataJobs } from "../db/schema.ts";
-import { removeQuietly, storedName } from "./data-files.ts";
-import { MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
-import { UploadError } from "../sheets/upload-error.ts";
-import { sheetOf, sniffFormat, type UploadFormat, type UploadKind } from "../sheets/upload-parse.ts";
-import type { HeaderWorkerInput, HeaderWorkerResult } from "../sheets/header-worker.ts";
-import type { ChildLimits } from "../sheets/upload-runner.ts";
-import { runSheetWorker } from "../sheets/worker-runner.ts";
-import type { User } from "./auth.ts";
+import { agencies, uploadJobs, users } from "../db/schema.ts";
+import { parseItalianDate, readCell, readingOf, readTextDate, readVersion, restoreFormula, swapDayMonth, versionText, type CellReading, type RowVersion } from "../sheets/cells.ts";
+import { FILE_FORMAT_VERSION, matchHeader, SHEET_NAMES, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
+import type { UploadFormat } from "../sheets/upload-parse.ts";
+import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
+import { validateCodiceFiscale } from "./codice-fiscale.ts";
 import type { Clock } from "./clock.ts";
-import { campaignClosedReason } from "./campaigns.ts";
-import { monthFirstProblem, queueImport, uploadHeaderProblem } from "./imports.ts";
+import type { Config } from "../config.ts";
+import { dataFile } from "./data-files.ts";
+import {
+  DECLARATION_FIELDS,
+  judgeDeclaration,
+  type Declaration,
+  type DeclarationInput,
+  type EnrollmentFacts,
+  type ReferenceCodes,
+  type SinceVersion,
+} from "./declarations.ts";
+import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
+import { inScope, type Scope } from "./scope.ts";
 
-export type UploadResult = { ok: true; id: number; fileName: string; sheetName: string | null } | { ok: false; error: string };
+export type UploadJob = typeof uploadJobs.$inferSelect;
 
-type StoredFile = {
-  filePath: string;
-  fileSha256: string;
-  fileFormat: UploadFormat;
-  fileSize: number;
-  fileName: string;
-  /** The sheet read, when it is not the expected one. */
-  sheetName: string | null;
+/** Why an uploaded header or its metadata cannot be accepted, as a sentence; null when fine. */
+export function uploadHeaderProblem(
+  found: { header: string[]; metadata: Record<string, string> | null; monthFirstLine: number | null },
+  expected: { agencyCode: string; year: number },
+): string | null {
+  const { header, metadata } = found;
+  const { missing } = matchHeader(header);
+  if (missing.length) {
+    return `Nel foglio "${SHEET_NAMES.trainees}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il file scaricato da Placement e non eliminare colonne.`;
+  }
+  if (found.monthFirstLine !== null) return monthFirstProblem([found.monthFirstLine]);
+  if (metadata) {
+    if (metadata["agency_code"] && metadata["agency_code"] !== expected.agencyCode) {
+      return `Il file è stato scaricato per un'altra agenzia (${metadata["agency_code"]}): carica il file della tua agenzia.`;
+    }
+    if (metadata["year"] && metadata["year"] !== String(expected.year)) {
+      return `Il file è della campagna ${metadata["year"]}, non del ${expected.year}: scegli l'anno giusto o scarica il file del ${expected.year}.`;
+    }
+    if (metadata["format_version"] && metadata["format_version"] !== FILE_FORMAT_VERSION) {
+      return "Il file è stato generato da una versione precedente di Placement: prenota un nuovo download e compila quello.";
+    }
+  }
+  return null;
+}
+
+export function queueUpload(
+  db: Db,
+  clock: Clock,
+  input: {
+    agencyId: number;
+    userId: number;
+    year: number;
+    fileName: string;
+    filePath: string;
+    fileSha256: string;
+    fileFormat: UploadFormat;
+    fileSize: number;
+    sheetName: string | null;
+  },
+): number {
+  return db
+    .insert(uploadJobs)
+    .values({ ...input, createdAt: clock.now() })
+    .returning({ id: uploadJobs.id })
+    .get().id;
+}
+
+const uploadColumns = {
+  id: uploadJobs.id,
+  agencyId: uploadJobs.agencyId,
+  agencyCode: agencies.code,
+  year: uploadJobs.year,
+  fileName: uploadJobs.fileName,
+  fileFormat: uploadJobs.fileFormat,
+  status: uploadJobs.status,
+  progressDone: uploadJobs.progressDone,
+  progressTotal: uploadJobs.progressTotal,
+  attempts: uploadJobs.attempts,
+  rowsTotal: uploadJobs.rowsTotal,
+  rowsOk: uploadJobs.rowsOk,
+  rowsKo: uploadJobs.rowsKo,
+  rowsUnchanged: uploadJobs.rowsUnchanged,
+  outcomePath: uploadJobs.outcomePath,
+  sheetName: uploadJobs.sheetName,
+  error: uploadJobs.error,
+  createdAt: uploadJobs.createdAt,
+  finishedAt: uploadJobs.finishedAt,
+  uploadedBy: users.name,
 };
 
-export type HeaderCheck = (header: { header: string[]; metadata: Record<string, string> | null; monthFirstLine: number | null }) => string | null;
+export function listUploads(db: Db, scope: Scope, limit = 50) {
+  return db
+    .select(uploadColumns)
+    .from(uploadJobs)
+    .innerJoin(users, eq(users.id, uploadJobs.userId))
+    .innerJoin(agencies, eq(agencies.id, uploadJobs.agencyId))
+    .where(inScope(scope, uploadJobs.agencyId))
+    .orderBy(desc(uploadJobs.id))
+    .limit(limit)
+    .all();
+}
+
+export type UploadListing = ReturnType<typeof listUploads>[number];
+
+export function getUpload(db: Db, scope: Scope, id: number) {
+  return db
+    .select(uploadColumns)
+    .from(uploadJobs)
+    .innerJoin(users, eq(users.id, uploadJobs.userId))
+    .innerJoin(agencies, eq(agencies.id, uploadJobs.agencyId))
+    .where(and(eq(uploadJobs.id, id), inScope(scope, uploadJobs.agencyId)))
+    .get();
+}
+
+const factsKey = (projectCode: string, classCode: string, codiceFiscale: string) =>
+  `${projectCode.toUpperCase()}\u0000${classCode.toUpperCase()}\u0000${codiceFiscale}`;
+
+/** Every enrollment of an agency's campaign, by project code, class code and codice fiscale. */
+export function loadEnrollmentFacts(sqlite: Database, agencyId: number, year: number): Map<string, EnrollmentFacts> {
+  const facts = new Map<string, EnrollmentFacts>();
+  for (const raw of sqlite.query(`${ENROLLMENT_SQL} WHERE e.agency_id = ? AND e.year = ?`).iterate(agencyId, year)) {
+    const e = toEnrollment(raw);
+    facts.set(factsKey(e.projectCode, e.classCode, e.codiceFiscale), e);
+  }
+  return facts;
+}
+
+export type RowOutcome = {
+  line: number;
+  cells: RawCell[];
+  outcome: "OK" | "KO" | "INVARIATO";
+  message: string | null;
+  enrollmentId: number | null;
+  /** What an OK row sets, on the enrollment as it was judged. */
+  change: { facts: EnrollmentFacts; set: Partial<Declaration> } | null;
+};
+
+const READING = new Map<keyof TraineeRow, CellReading>(TRAINEE_COLUMNS.map((c) => [c.key, readingOf(c)]));
+
+/** What the rules need besides the rows: the campaign's enrollments and codes, and the day of the upload. */
+export type UploadContext = {
+  positions: Map<keyof TraineeRow, number>;
+  facts: Map<string, EnrollmentFacts>;
+  codes: ReferenceCodes;
+  year: number;
+  today: string;
+  /** What changed since the version a row names (see sinceVersion). */
+  since: (facts: EnrollmentFacts, version: RowVersion | null) => SinceVersion | null | "other" | "unknown";
+};
+
+const DATE_ORDER_ADVICE = "Salva il file con le date nel formato gg/mm/aaaa, oppure in formato .xlsx, e caricalo di nuovo: nessuna riga è stata applicata.";
+const linesText = (list: number[]) =>
+  `${list.length === 1 ? "alla riga" : "alle righe"} ${list.slice(0, 3).join(", ")}${list.length > 3 ? "…" : ""}`;
+
+/** The sentence for a file whose dates are written month-first. */
+export const monthFirstProblem = (lines: number[]) =>
+  `Il file ha date scritte come mese/giorno/anno (${linesText(lines)}), come le salva un programma di calcolo impostato in inglese. ${DATE_ORDER_ADVICE}`;
+
+/** Applies the rules to each uploaded row, then marks enrollments that appear twice with different values. */
+export class RowEvaluator {
+  private outcomes: RowOutcome[] = [];
+  // Every row that named an enrollment, valid or not, with what it asked for.
+  private rowsOf = new Map<number, { row: RowOutcome; asked: string }[]>();
+  private finished = false;
+  // Evidence that the file's dates are month-first: judged on the file as a whole.
+  private monthFirst: number[] = [];
+  private swapped: number[] = [];
+
+  constructor(private context: UploadContext) {}
+
+  add(row: SheetRow): void {
+    if (this.finished) throw new Error("rows were added after the outcomes were read");
+    const errors: string[] = [];
+    const { positions, facts: allFacts } = this.context;
+    const cellOf = (key: keyof TraineeRow) => {
+      const index = positions.get(key);
+      return index === undefined ? null : row.cells[index];
+    };
+    const text = (key: keyof TraineeRow): string => {
+      const read = readCell(cellOf(key), READING.get(key)!);
+      if ("error" in read) {
+        errors.push(read.error);
+        return "";
+      }
+      return read.text;
+    };
+    const projectCode = text("projectCode");
+    const classCode = text("classCode");
+    const rawCf = text("codiceFiscale");
+    const input = Object.fromEntries(DECLARATION_FIELDS.map((field) => [field, text(field)])) as DeclarationInput;
+    const versionCell = text("version");
+    const outcome: RowOutcome = { line: row.line, cells: row.cells, outcome: "KO", message: null, enrollmentId: null, change: null };
+    this.outcomes.push(outcome);
+
+    if (projectCode === "") errors.push("Codice progetto: mancante.");
+    if (classCode === "") errors.push("Codice aula: mancante.");
+    const cf = validateCodiceFiscale(rawCf);
+    if (!cf.ok) errors.push(`Codice fiscale: ${cf.error}`);
+    const facts = cf.ok && projectCode && classCode ? allFacts.get(factsKey(projectCode, classCode, cf.value)) : undefined;
+    if (cf.ok && projectCode && classCode && !facts) {
+      errors.push(
+        `Nessuna iscrizione della tua agenzia nel ${this.context.year} con questo codice progetto, codice aula e codice fiscale: controlla le tre colonne.`,
+      );
+    }
+    const hireCell = cellOf("hireDate");
+    if (typeof hireCell === "string") {
+      const reading = readTextDate(restoreFormula(hireCell));
+      if (reading.dayFirst === null && reading.monthFirst !== null) this.monthFirst.push(row.line);
+    }
+    if (!facts) {
+      outcome.message = errors.join(" ");
+      return;
+    }
+
+    const asked = JSON.stringify(Object.values(input).map((v) => v.trim().toUpperCase()));
+    const seen = this.rowsOf.get(facts.enrollmentId) ?? [];
+    seen.push({ row: outcome, asked });
+    this.rowsOf.set(facts.enrollmentId, seen);
+
+    const version = versionCell === "" ? null : readVersion(versionCell);
+    const resolved = versionCell !== "" && !version ? "unknown" : this.context.since(facts, version);
+    if (resolved === "unknown") {
+      errors.push("Versione: il valore non è quello scaricato; non modificare questa colonna (nelle righe aggiunte a mano lasciala vuota).");
+    } else if (resolved === "other") {
+      errors.push("Versione: appartiene a un'altra riga del file scaricato; non copiare né spostare le celle di questa colonna.");
+    }
+    const since = typeof resolved === "object" ? resolved : null;
+    // A date read day-first that is the day/month swap of the one downloaded.
+    const downloaded = since && "hireDate" in since.before ? since.before.hireDate! : facts.hireDate;
+    const hire = parseItalianDate(input.hireDate);
+    if (hire && downloaded && hire !== downloaded && swapDayMonth(hire) === downloaded) this.swapped.push(row.line);
+
+    if (errors.length === 0) {
+      const judgement = judgeDeclaration(input, facts, { mode: "file", codes: this.context.codes, today: this.context.today, since });
+      if (!judgement.ok) errors.push(...judgement.errors);
+      else {
+        outcome.enrollmentId = facts.enrollmentId;
+        outcome.outcome = judgement.unchanged ? "INVARIATO" : "OK";
+        outcome.change = judgement.unchanged ? null : { facts, set: judgement.set };
+        outcome.message = judgement.notes.length ? judgement.notes.join(" ") : null;
+        return;
+      }
+    }
+    outcome.message = errors.join(" ");
+  }
+
+  /**
+   * Why the file as a whole cannot be applied: dates written month-first, as a spreadsheet
+   * in an English locale saves them. One corrected date is not evidence; two swaps are.
+   */
+  dateOrderProblem(): string | null {
+    if (this.monthFirst.length) return monthFirstProblem(this.monthFirst);
+    if (this.swapped.length >= 2) {
+      return `Nel file alcune date di assunzione hanno giorno e mese scambiati rispetto al file scaricato (${linesText(this.swapped)}): il programma di calcolo le ha lette come mese/giorno. ${DATE_ORDER_ADVICE}`;
+    }
+    return null;
+  }
+
+  /**
+   * An enrollment named by several rows: with the same values, the first counts and the
+   * others are unchanged; with different values, every one of them is an error.
+   */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const rows of this.rowsOf.values()) {
+      if (rows.length < 2) continue;
+      const [first, ...others] = rows as [(typeof rows)[number], ...typeof rows];
+      if (rows.every((r) => r.asked === first.asked)) {
+        if (first.row.outcome === "KO") continue;
+        for (const { row } of others) {
+          row.outcome = "INVARIATO";
+          row.message = `Stessi valori della riga ${first.row.line}.`;
+          row.change = null;
+        }
+        continue;
+      }
+      for (const { row } of rows) {
+        const lines = rows.filter((r) => r.row !== row).map((r) => r.row.line);
+        const note = `L'iscrizione compare anche ${lines.length === 1 ? "alla riga" : "alle righe"} ${lines.join(", ")} con valori diversi: lasciane una sola.`;
+        row.message = row.outcome === "KO" && row.message ? `${row.message} ${note}` : note;
+        row.outcome = "KO";
+        row.change = null;
+      }
+    }
+  }
+
+  /** How many rows were added so far. */
+  get size(): number {
+    return this.outcomes.length;
+  }
+
+  get rows(): readonly RowOutcome[] {
+    this.finish();
+    return this.outcomes;
+  }
+
+  counts() {
+    const tally = { total: this.outcomes.length, ok: 0, ko: 0, unchanged: 0 };
+    for (const row of this.rows) {
+      if (row.outcome === "OK") tally.ok++;
+      else if (row.outcome === "KO") tally.ko++;
+      else tally.unchanged++;
+    }
+    return tally;
+  }
+
+  /** The most frequent reasons of KO rows, without the values, names and dates written in them. */
+  topReasons(limit = 3): { reason: string; rows: number }[] {
+    const tally = new Map<string, number>();
+    for (const row of this.rows) {
+      if (row.outcome !== "KO" || !row.message) continue;
+      for (const reason of row.message.split(/(?<=\.) (?=[A-ZÈ])/)) {
+        const generic = reason
+          .replace(/«[^»]*»/g, "«…»")
+          .replace(/ \([^)]*\)/g, "")
+          .replace(/righ[ae] \d+(, \d+)*/g, (m) => (m.startsWith("righe") ? "righe …" : "riga …"));
+        tally.set(generic, (tally.get(generic) ?? 0) + 1);
+      }
+    }
+    return [...tally].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([reason, rows]) => ({ reason, rows }));
+  }
+}
+
+/** The "Versione" an OK row's enrollment has once applied. */
+export const appliedVersion = (row: RowOutcome) =>
+  row.change ? versionText({ enrollmentId: row.change.facts.enrollmentId, revision: row.change.facts.revision + 1 }) : null;
 
 /**
- * What every upload goes through while the user waits: the real file type, then the
- * header (and metadata) read by the child process and judged by `check`. Only then is the
- * file stored, with its SHA-256, and `queue`d; otherwise nothing is kept.
+ * Writes the OK rows' changes and every row's outcome, inside the caller's transaction.
+ * False when an enrollment changed after the rows were judged: the caller rolls back and
+ * judges them again, so that a change made meanwhile is never lost.
  */
-async function receiveUpload(
-  config: Config,
-  input: { fileName: string; bytes: Uint8Array },
-  kind: UploadKind,
-  limits: ChildLimits,
-  check: HeaderCheck,
-  queue: (file: StoredFile) => number,
-): Promise<UploadResult> {
-  try {
-    sniffFormat(input.bytes);
-  } catch (error) {
-    if (error instanceof UploadError) return { ok: false, error: error.message };
-    throw error;
+export function applyUploadRows(sqlite: Database, job: { id: number; userId: number }, rows: readonly RowOutcome[], at: number): boolean {
+  const record = sqlite.query(
+    "INSERT INTO import_row_outcomes (import_job_id, row_number, enrollment_id, outcome, message) VALUES (?, ?, ?, ?, ?)",
+  );
+  sqlite.query("DELETE FROM import_row_outcomes WHERE import_job_id = ?").run(job.id);
+  const by = { userId: job.userId, at, source: "upload" as const, uploadJobId: job.id };
+  for (const row of rows) {
+    record.run(job.id, row.line, row.enrollmentId, row.outcome, row.message);
+    if (row.outcome !== "OK" || !row.change) continue;
+    const { facts, set } = row.change;
+    if (!writeDeclaration(sqlite, { id: facts.enrollmentId, revision: facts.revision }, facts, set, by)) return false;
   }
-  const dir = dataPaths(config).uploads;
-  mkdirSync(dir, { recursive: true });
-  const pending = join(dir, `incoming-${crypto.randomUUID()}`);
-  try {
-    // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
-    await Bun.write(pending, input.bytes);
-    const found = await runSheetWorker<HeaderWorkerInput, HeaderWorkerResult>("header-worker", { path: pending, kind, limits }, () => {});
-    const problem = found.ok ? check(found) : found.error;
-    const format = found.ok ? found.format : "csv";
-    const sheetName = !found.ok || format === "csv" || found.sheet === sheetOf(kind) ? null : found.sheet;
-    if (problem) return { ok: false, error: problem };
-    const name = storedName("uploads", `${crypto.randomUUID()}.${format}`);
-    const stored = join(config.DATA_DIR, name);
-    renameSync(pending, stored);
-    try {
-      const id = queue({
-        filePath: name,
-        fileSha256: new Bun.CryptoHasher("sha256").update(input.bytes).digest("hex"),
-        fileFormat: format,
-        fileSize: input.bytes.length,
-        fileName: input.fileName.slice(0, 255),
-        sheetName,
-      });
-      return { ok: true, id, fileName: input.fileName, sheetName };
-    } catch (error) {
-      removeQuietly(stored);
-      throw error;
+  return true;
+}
+
+/**
+ * Deletes the uploaded and outcome files of uploads and master-data loads finished before the
+ * retention period: they hold trainees' personal data. The jobs and their counts stay.
+ */
+export function expireOldUploadFiles(db: Db, clock: Clock, config: Pick<Config, "DATA_DIR" | "FILE_RETENTION_DAYS">): number {
+  const cutoff = clock.now().getTime() - config.FILE_RETENTION_DAYS * 86_400_000;
+  let expired = 0;
+  for (const table of ["import_jobs", "master_data_jobs"]) {
+    const old = db.$client
+      .query(
+        `SELECT id, file_path, outcome_path FROM ${table}
+         WHERE status IN ('done', 'done_with_errors', 'failed') AND finished_at < ? AND (outcome_path IS NOT NULL OR file_path != '')`,
+      )
+      .all(cutoff) as { id: number; file_path: string; outcome_path: string | null }[];
+    for (const job of old) {
+      for (const path of [job.file_path, job.outcome_path]) if (path) rmSync(dataFile(config, path), { force: true });
+      db.$client.query(`UPDATE ${table} SET file_path = '', outcome_path = NULL WHERE id = ?`).run(job.id);
     }
-  } finally {
-    removeQuietly(pending);
+    expired += old.length;
   }
-}
-
-/** An agency's filled file: the campaign must be open, the metadata of this agency and year. */
-export async function acceptUpload(
-  deps: { db: Db; clock: Clock; config: Config },
-  user: User,
-  agencyCode: string,
-  input: { fileName: string; bytes: Uint8Array; year: number },
-  limits: ChildLimits,
-): Promise<UploadResult> {
-  const { db, clock, config } = deps;
-  const agencyId = user.agencyId;
-  if (agencyId === null) return { ok: false, error: "I caricamenti si fanno per un'agenzia: accedi con un'utenza dell'agenzia." };
-  const closed = campaignClosedReason(db, input.year, clock.now());
-  if (closed) return { ok: false, error: closed };
-  return receiveUpload(
-    config,
-    input,
-    "trainees",
-    limits,
-    (found) => uploadHeaderProblem(found, { agencyCode, year: input.year }),
-    (file) => queueImport(db, clock, { ...file, agencyId, userId: user.id, year: input.year }),
-  );
-}
-
-/** The fund's master-data file, on the template's "Anagrafica" sheet. */
-export function acceptMasterUpload(
-  deps: { db: Db; clock: Clock; config: Config },
-  user: User,
-  input: { fileName: string; bytes: Uint8Array },
-  limits: ChildLimits,
-): Promise<UploadResult> {
-  const { db, clock, config } = deps;
-  return receiveUpload(
-    config,
-    input,
-    "master",
-    limits,
-    ({ header, monthFirstLine }) => {
-      const { missing } = matchMasterHeader(header);
-      if (missing.length) {
-        return `Nel foglio "${MASTER_SHEET}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il modello scaricabile da questa pagina.`;
-      }
-      return monthFirstLine === null ? null : monthFirstProblem([monthFirstLine]);
-    },
-    (file) =>
-      db
-        .insert(masterDataJobs)
-        .values({ ...file, userId: user.id, createdAt: clock.now() })
-        .returning({ id: masterDataJobs.id })
-        .get().id,
-  );
+  return expired;
 }

@@ -3,6 +3,8 @@
  * Italian users write them, formula neutralising, and the "Versione" of an exported row.
  */
 
+import type { RawCell } from "./xlsx-reader.ts";
+
 const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
 const DAY_MS = 86_400_000;
 
@@ -124,3 +126,31 @@ export function readVersion(text: string): RowVersion | null {
   if (checkLetter(`${match[1]}${SEPARATOR}${match[2]}`) !== match[3]) return null;
   return { enrollmentId: numberOf(match[1]!), revision: numberOf(match[2]!) };
 }
+
+/** How a column is read: its header for messages, dates, and 11-digit codes that lose leading zeros. */
+export type CellReading = { header: string; date: boolean; elevenDigits: boolean };
+
+/** The text of a cell as the rules read it, or why it cannot be read. */
+export function readCell(cell: RawCell | undefined, column: CellReading): { text: string } | { error: string } {
+  if (cell === null || cell === undefined) return { text: "" };
+  if (typeof cell === "object") return { error: `${column.header}: contiene una formula; scrivi direttamente il valore.` };
+  // A CSV carries a date cell formatted as a number as its Excel serial, in text.
+  if (typeof cell === "string" && column.date && /^\d{5}(\.\d+)?$/.test(cell.trim())) cell = Number(cell.trim());
+  if (typeof cell === "number") {
+    const date = column.date ? isoFromSerial(cell) : null;
+    if (date) return { text: date };
+    // Excel drops the leading zeros of a partita IVA or provisional code typed into a number cell.
+    if (column.elevenDigits && Number.isInteger(cell)) return { text: String(cell).padStart(11, "0") };
+    return { text: String(cell) };
+  }
+  const text = restoreFormula(cell).trim();
+  // Excel opening a CSV reads digits as a number and drops the leading zeros it then saves.
+  if (column.elevenDigits && /^\d{8,10}$/.test(text)) return { text: text.padStart(11, "0") };
+  return { text };
+}
+
+export const readingOf = (column: { header: string; kind?: string; elevenDigits?: boolean }): CellReading => ({
+  header: column.header,
+  date: column.kind === "date",
+  elevenDigits: column.elevenDigits === true,
+});

@@ -5,7 +5,7 @@ import { Style, XlsxStreamWriter, type CellValue, type SheetSpec } from "./xlsx-
 type CodeList = { code: string; description: string }[];
 
 export type TraineeFileContext = {
-  bookingId: number;
+  exportId: number;
   agencyCode: string;
   agencyName: string;
   year: number;
@@ -18,8 +18,8 @@ export type TraineeFileContext = {
 
 export type FileFormat = "xlsx" | "csv";
 
-export function traineeFileName(ctx: Pick<TraineeFileContext, "agencyCode" | "year" | "bookingId">, format: FileFormat) {
-  return `fasce-deboli_${ctx.agencyCode}_${ctx.year}_${ctx.bookingId}.${format}`;
+export function traineeFileName(ctx: Pick<TraineeFileContext, "agencyCode" | "year" | "exportId">, format: FileFormat) {
+  return `fasce-deboli_${ctx.agencyCode}_${ctx.year}_${ctx.exportId}.${format}`;
 }
 
 export const FILE_CONTENT_TYPES: Record<FileFormat, string> = {
@@ -30,7 +30,7 @@ export const FILE_CONTENT_TYPES: Record<FileFormat, string> = {
 /** Key/value pairs of the hidden metadata sheet, checked when the file comes back. */
 export function metadataEntries(ctx: TraineeFileContext): [string, string][] {
   return [
-    ["booking_id", String(ctx.bookingId)],
+    ["booking_id", String(ctx.exportId)],
     ["agency_code", ctx.agencyCode],
     ["year", String(ctx.year)],
     ["training_types", ctx.trainingTypes.join(",")],

@@ -2,7 +2,7 @@
 import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
-import { drainImports } from "../../src/jobs/imports.ts";
+import { drainUploads } from "../../src/jobs/uploads.ts";
 import { excelSerial } from "../../src/sheets/cells.ts";
 import { TRAINEE_COLUMNS, type TraineeRow } from "../../src/sheets/columns.ts";
 import type { TestApp, TestClient } from "./test-app.ts";
@@ -52,7 +52,7 @@ export async function upload(client: TestClient, bytes: Uint8Array<ArrayBuffer>,
   return { status: response.status, html: await response.text() };
 }
 
-export type ImportJob = {
+export type UploadJob = {
   id: number;
   status: string;
   error: string | null;
@@ -67,9 +67,9 @@ export type ImportJob = {
 export async function uploadAndRun(t: TestApp, client: TestClient, bytes: Uint8Array<ArrayBuffer>, name = "compilato.xlsx") {
   const answer = await upload(client, bytes, name);
   if (answer.status !== 200) return { answer, job: null, outcomes: new Map<number, { outcome: string; message: string | null }>() };
-  await drainImports(t.deps);
+  await drainUploads(t.deps);
   const { one, all } = tables(t);
-  const job = one<ImportJob>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
+  const job = one<UploadJob>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
   const rows = all<{ row_number: number; outcome: string; message: string | null }>(
     "SELECT row_number, outcome, message FROM import_row_outcomes WHERE import_job_id = ? ORDER BY row_number",
     job.id,

@@ -6,7 +6,7 @@
  * folder (placement-libreoffice-<locale>-<pid>) and removed when the process exits, or by a
  * later process when the exit went unnoticed. The profile's registrymodifications.xcu sets
  * org.openoffice.Setup/L10N ooSetupSystemLocale (Tools > Options > Language Settings >
- * Languages > "Locale setting"): the locale Calc uses to parse typed or imported dates and
+ * Languages > "Locale setting"): the locale Calc uses to parse typed or uploadedAndRun dates and
  * numbers and to format cells whose number format is a locale default. The date acceptance
  * patterns (same dialog) are left unset, so they follow that locale: it-IT accepts D/M/Y and
  * D/M, en-US accepts M/D/Y and M/D. ooLocale (the UI language) is set too, but Debian's

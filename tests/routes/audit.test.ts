@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as XLSX from "xlsx";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+// Sign-ins verify argon2id hashes, on purpose slow: on a busy machine a test takes seconds.
+setDefaultTimeout(30_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;

@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+// Each sign-in verifies an argon2id hash, on purpose slow: a test of many sign-ins takes seconds.
+setDefaultTimeout(30_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;

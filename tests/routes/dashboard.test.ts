@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
-import { drainImports } from "../../src/jobs/imports.ts";
+import { drainUploads } from "../../src/jobs/uploads.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
 // Jobs start a worker thread and, for uploads, a child process.
@@ -167,7 +167,7 @@ describe("riepilogo elaborazioni", () => {
     form.set("anno", "2019");
     form.set("file", new File([await Bun.file(`${t.dir}/${exportJob.file_path}`).arrayBuffer()], "ricaricato.xlsx"));
     await client.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
-    await drainImports(t.deps);
+    await drainUploads(t.deps);
     const upload = one<{ id: number; rows_total: number; rows_unchanged: number }>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
 
     const page = await (await client.get("/placement/riepilogo")).text();

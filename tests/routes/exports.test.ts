@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unzipSync, strFromU8 } from "fflate";
@@ -15,6 +15,9 @@ import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
+
+// Sign-ins verify argon2id hashes, on purpose slow: on a busy machine a test takes seconds.
+setDefaultTimeout(30_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;

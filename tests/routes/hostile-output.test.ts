@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { drainImports } from "../../src/jobs/imports.ts";
+import { drainUploads } from "../../src/jobs/uploads.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
-import { parseInChild, PARSE_LIMITS } from "../../src/sheets/upload-runner.ts";
+import { parseInChild, PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
 import { sharedStringFile } from "../helpers/bad-files.ts";
 import { zombies } from "../helpers/processes.ts";
 import { signedIn, tables, upload } from "../helpers/flows.ts";
@@ -38,7 +38,7 @@ describe("what a hostile file makes the reading child write is bounded in the se
     const answer = await upload(clerk, bomb as Uint8Array<ArrayBuffer>, "ripetuto.xlsx");
     expect(answer.status).toBe(200);
     const before = residentMb();
-    await drainImports(t.deps);
+    await drainUploads(t.deps);
     const job = tables(t).one<{ status: string; error: string }>("SELECT status, error FROM import_jobs ORDER BY id DESC LIMIT 1");
     expect(job.status).toBe("failed");
     expect(job.error).toContain("molto più testo di un foglio di Placement");
@@ -65,7 +65,7 @@ describe("every reading child is waited for", () => {
       const job = tables(t).one<{ file_path: string }>("SELECT file_path FROM import_jobs ORDER BY id DESC LIMIT 1");
       // The file changes on disk after the upload: the child reports it unreadable.
       await Bun.write(`${t.dir}/${job.file_path}`, "\u0000\u0001 non più un foglio");
-      await drainImports(t.deps);
+      await drainUploads(t.deps);
       expect(tables(t).one<{ status: string }>("SELECT status FROM import_jobs ORDER BY id DESC LIMIT 1").status).toBe("failed");
     }
     await Bun.sleep(200);

@@ -6,11 +6,11 @@ import { strToU8, zipSync } from "fflate";
 import { eq } from "drizzle-orm";
 import * as XLSX from "xlsx";
 import { users } from "../../src/db/schema.ts";
-import { drainImports, finishImport } from "../../src/jobs/imports.ts";
+import { drainUploads, finishUpload } from "../../src/jobs/uploads.ts";
 import { drainMasterData } from "../../src/jobs/master-data.ts";
 import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
 import { saveDeclaration, sinceVersion, traineeLine } from "../../src/services/enrollments.ts";
-import { loadEnrollmentFacts, RowEvaluator } from "../../src/services/imports.ts";
+import { loadEnrollmentFacts, RowEvaluator } from "../../src/services/uploads.ts";
 import { referenceCodes } from "../../src/services/reference-lists.ts";
 import { scopeOf } from "../../src/services/scope.ts";
 import { excelSerial, isoFromSerial, readVersion, swapDayMonth, versionText } from "../../src/sheets/cells.ts";
@@ -197,7 +197,7 @@ describe("dates are judged on the file as a whole", () => {
     const dir = mkdtempSync(join(tmpdir(), "placement-ods-"));
     writeFileSync(join(dir, "date.ods"), ods);
     // The server's zone is the process's: a separate process in that zone reads the file.
-    const script = `import { parseInChild, PARSE_LIMITS } from ${JSON.stringify(join(import.meta.dir, "../../src/sheets/upload-runner.ts"))};
+    const script = `import { parseInChild, PARSE_LIMITS } from ${JSON.stringify(join(import.meta.dir, "../../src/jobs/parse-runner.ts"))};
       for await (const m of parseInChild(${JSON.stringify(join(dir, "date.ods"))}, { headerOnly: false, limits: PARSE_LIMITS.full })) console.log(JSON.stringify(m));`;
     const run = Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, TZ: zone } });
     const messages = run.stdout.toString().trim().split("\n").map((line) => JSON.parse(line));
@@ -298,7 +298,7 @@ describe("a stale file never reverts a newer change", () => {
     const file = withRows(original, rows);
     await upload(clerk, file);
     await upload(clerk, file);
-    await drainImports(t.deps);
+    await drainUploads(t.deps);
     const [second, first] = q.all<{ id: number; rows_ok: number }>("SELECT id, rows_ok FROM import_jobs ORDER BY id DESC LIMIT 2");
     expect([first!.rows_ok, second!.rows_ok]).toEqual([1, 0]);
     expect(enrollmentOfRow(t, rows[i!]!).fascia_debole).toBe(edited);
@@ -358,12 +358,12 @@ describe("a stale file never reverts a newer change", () => {
     });
     expect(edit.ok).toBe(true);
 
-    expect(finishImport(t.db, t.clock, claim, user.id, evaluator, "/nowhere", () => {})).toBe("stale");
+    expect(finishUpload(t.db, t.clock, claim, user.id, evaluator, "/nowhere", () => {})).toBe("stale");
     expect(enrollment(target.id).fascia_debole).toBe(theirs);
     expect(q.one<{ status: string }>("SELECT status FROM import_jobs WHERE id = ?", claim.id).status).toBe("running");
 
     t.clock.advance(LEASE_MS + 1);
-    await drainImports(t.deps);
+    await drainUploads(t.deps);
     const outcome = q.one<{ outcome: string }>("SELECT outcome FROM import_row_outcomes WHERE import_job_id = ? AND row_number = ?", claim.id, i! + 1);
     expect(outcome.outcome).toBe("KO");
     expect(enrollment(target.id).fascia_debole).toBe(theirs);

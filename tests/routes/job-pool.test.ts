@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { importQueue } from "../../src/jobs/imports.ts";
+import { uploadQueue } from "../../src/jobs/uploads.ts";
 import { JobPool } from "../../src/jobs/pool.ts";
 import { claimNext, completeJob, runClaimed, type Claim, type QueueKind } from "../../src/jobs/queue.ts";
 import { bookAndDownload, signedIn, tables, upload } from "../helpers/flows.ts";
@@ -39,7 +39,7 @@ function scriptedQueue(budgetMs: number) {
   const started: number[] = [];
   const failed: string[] = [];
   const kind: QueueKind = {
-    ...importQueue,
+    ...uploadQueue,
     budgetMs: () => budgetMs,
     run: (deps, claim: Claim, signal) =>
       new Promise<void>((resolve, reject) => {
@@ -99,7 +99,7 @@ describe("the pool of job runners", () => {
     expect((await upload(clerk, exported)).status).toBe(200);
     const before = tables(t).all("SELECT * FROM enrollments ORDER BY id");
     const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
-    await runClaimed(t.deps, { ...importQueue, budgetMs: () => 30 }, claim);
+    await runClaimed(t.deps, { ...uploadQueue, budgetMs: () => 30 }, claim);
     expect(statusOf(claim.id).status).toBe("failed");
     expect(statusOf(claim.id).error).toContain("tempo massimo");
     expect(tables(t).all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { silentLogger } from "../../src/log.ts";
 import { queueMail, sendPendingMail } from "../../src/mail/outbox.ts";
 import { smtpTransport, type MailTransport } from "../../src/mail/transport.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+
+// Sign-ins verify argon2id hashes, on purpose slow: on a busy machine a test takes seconds.
+setDefaultTimeout(30_000);
 
 let sink: Awaited<ReturnType<typeof startSmtpSink>>;
 

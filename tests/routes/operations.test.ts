@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { createApp } from "../../src/app.tsx";
 import { drainExports } from "../../src/jobs/exports.ts";
-import { drainImports } from "../../src/jobs/imports.ts";
+import { drainUploads } from "../../src/jobs/uploads.ts";
 import { createLogger } from "../../src/log.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
@@ -96,7 +96,7 @@ describe("logs", () => {
       form.set("anno", "2019");
       form.set("file", new File([await Bun.file(`${logged.dir}/${file}`).arrayBuffer()], "ricaricato.xlsx"));
       await request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": csrf } }, cookie);
-      await drainImports(deps);
+      await drainUploads(deps);
       await request("/placement/caricamenti/1/esito", {}, cookie);
       await request("/progetti", {}, cookie);
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { openDatabase } from "../../src/db/client.ts";
 import { migrationsMeta } from "../../src/db/migrate.ts";
 import { drainExports } from "../../src/jobs/exports.ts";
-import { drainImports } from "../../src/jobs/imports.ts";
+import { drainUploads } from "../../src/jobs/uploads.ts";
 import { backupDatabase, backupPath, pruneBackups, restoreDatabase } from "../../src/services/backup.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
@@ -54,7 +54,7 @@ describe("backups", () => {
     form.set("file", new File([await Bun.file(`${t.dir}/${file}`).arrayBuffer()], "ricaricato.xlsx"));
     await client.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
 
-    const importing = drainImports(t.deps);
+    const importing = drainUploads(t.deps);
     const serving = Promise.all(Array.from({ length: 20 }, () => client.request("/placement")));
     const during = backupDatabase(t.db, join(scratch, "during.db"));
     await Promise.all([importing, serving]);

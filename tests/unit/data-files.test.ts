@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "n
 import { join } from "node:path";
 import { expireMailFiles } from "../../src/mail/transport.ts";
 import { dataFile, relativizeFilePaths, sweepOrphanFiles } from "../../src/services/data-files.ts";
-import { expireOldImportFiles } from "../../src/services/imports.ts";
+import { expireOldUploadFiles } from "../../src/services/uploads.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
@@ -88,7 +88,7 @@ describe("retention covers every file with personal data", () => {
     writeFileSync(join(t.dir, "outcomes/anagrafiche-1-1-esito.xlsx"), "x");
     const old = t.clock.now().getTime() - 40 * 86_400_000;
     const id = upload("master_data_jobs", "uploads/anagrafiche.xlsx", "outcomes/anagrafiche-1-1-esito.xlsx", old);
-    expect(expireOldImportFiles(t.db, t.clock, t.deps.config)).toBeGreaterThanOrEqual(1);
+    expect(expireOldUploadFiles(t.db, t.clock, t.deps.config)).toBeGreaterThanOrEqual(1);
     expect(existsSync(join(t.dir, "uploads/anagrafiche.xlsx"))).toBe(false);
     expect(existsSync(join(t.dir, "outcomes/anagrafiche-1-1-esito.xlsx"))).toBe(false);
     expect(value("SELECT outcome_path FROM master_data_jobs WHERE id = ?", id)).toBeNull();

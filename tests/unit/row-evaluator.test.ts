@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { RowEvaluator } from "../../src/services/imports.ts";
+import { RowEvaluator } from "../../src/services/uploads.ts";
 import type { EnrollmentFacts } from "../../src/services/declarations.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 

@@ -3,7 +3,7 @@ import type { PageContext } from "../context.ts";
 import type { Role } from "../../src/db/schema.ts";
 import { type Campaign } from "../../src/services/campaigns.ts";
 import { formatDate, formatDateTime } from "../../src/format.ts";
-import { IMPORT_STATUS_TEXT } from "../../src/services/job-summary.ts";
+import { UPLOAD_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
@@ -376,7 +376,7 @@ export function MasterJobRow(props: { job: MasterJob }) {
       <td>{j.uploadedBy}</td>
       <td>{j.fileName}</td>
       <td>
-        {IMPORT_STATUS_TEXT[j.status]} {j.error && <span class="muted">{j.error}</span>}
+        {UPLOAD_STATUS_TEXT[j.status]} {j.error && <span class="muted">{j.error}</span>}
       </td>
       <td class="num">{j.rowsTotal ?? ""}</td>
       <td class="num ok-count">{j.rowsOk ?? ""}</td>

@@ -1,6 +1,5 @@
 import type { PageContext } from "../context.ts";
-import type { AuditFilters, AuditRow } from "../../src/services/audit.ts";
-import { AUDIT_COLUMNS } from "../../src/sheets/audit-file.ts";
+import { AUDIT_COLUMNS, type AuditFilters, type AuditRow } from "../../src/services/audit.ts";
 import { Layout } from "../layout.tsx";
 
 export function AuditPage(props: {

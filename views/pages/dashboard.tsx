@@ -2,10 +2,10 @@ import type { PageContext } from "../context.ts";
 import { type Campaign } from "../../src/services/campaigns.ts";
 import { formatDate } from "../../src/format.ts";
 import type { AgencyFigures, ProjectProgress } from "../../src/services/dashboard.ts";
-import type { Booking } from "../../src/services/exports.ts";
-import type { Upload } from "../../src/services/imports.ts";
+import type { ExportListing } from "../../src/services/exports.ts";
+import type { UploadListing } from "../../src/services/uploads.ts";
 import { Layout } from "../layout.tsx";
-import { BookingsTable } from "../partials/bookings.tsx";
+import { ExportsTable } from "../partials/exports.tsx";
 import { html } from "hono/html";
 import { bar, formatNumber, formatPercent, SortHeader } from "../partials/figures.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
@@ -30,10 +30,10 @@ export type DashboardProps = {
 };
 
 /** The latest bookings and uploads of the dashboard, as a fragment whose rows poll while active. */
-export function RecentJobs(props: { bookings: Booking[]; uploads: Upload[] }) {
+export function RecentJobs(props: { exports: ExportListing[]; uploads: UploadListing[] }) {
   return (
     <div id="recent-jobs">
-      <BookingsTable bookings={props.bookings} showAgency={false} />
+      <ExportsTable jobs={props.exports} showAgency={false} />
       <UploadsTable uploads={props.uploads} showAgency={false} />
       <p>
         <a href="/placement/riepilogo">Riepilogo di tutte le elaborazioni</a>

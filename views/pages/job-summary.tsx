@@ -1,6 +1,5 @@
 import type { PageContext } from "../context.ts";
-import type { JobSummaryRow } from "../../src/services/job-summary.ts";
-import { JOB_SUMMARY_COLUMNS } from "../../src/sheets/job-summary-file.ts";
+import { JOB_SUMMARY_COLUMNS, type JobSummaryRow } from "../../src/services/job-summary.ts";
 import { Layout } from "../layout.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
 

@@ -3,7 +3,7 @@ import { formatDate } from "../../src/format.ts";
 import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
 import { ExportSection, type ExportSectionProps } from "../partials/export-section.tsx";
-import { ImportSection, type ImportSectionProps } from "../partials/import-section.tsx";
+import { UploadSection, type UploadSectionProps } from "../partials/upload-section.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
 
 const STATE_TEXT: Record<CampaignState, string> = {
@@ -18,7 +18,7 @@ export function PlacementPage(props: {
   ctx: PageContext;
   campaigns: CampaignRow[];
   exports: ExportSectionProps;
-  imports: ImportSectionProps;
+  uploads: UploadSectionProps;
 }) {
   return (
     <Layout ctx={props.ctx}>
@@ -55,7 +55,7 @@ export function PlacementPage(props: {
         </table>
       )}
       <ExportSection {...props.exports} />
-      <ImportSection {...props.imports} />
+      <UploadSection {...props.uploads} />
     </Layout>
   );
 }

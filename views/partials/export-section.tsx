@@ -1,16 +1,16 @@
-import type { Booking } from "../../src/services/exports.ts";
-import { BookingForm, type BookingFormErrors, type BookingFormValues } from "./booking-form.tsx";
-import { BookingsTable } from "./bookings.tsx";
+import type { ExportListing } from "../../src/services/exports.ts";
+import { ExportForm, type ExportFormErrors, type ExportFormValues } from "./export-form.tsx";
+import { ExportsTable } from "./exports.tsx";
 
 export type ExportSectionProps = {
   csrfToken: string;
   canBook: boolean;
   trainingTypes: { code: string; description: string }[];
   years: number[];
-  values: BookingFormValues;
-  errors: BookingFormErrors;
+  values: ExportFormValues;
+  errors: ExportFormErrors;
   booked?: number;
-  bookings: Booking[];
+  exports: ExportListing[];
   showAgency: boolean;
 };
 
@@ -19,7 +19,7 @@ export function ExportSection(props: ExportSectionProps) {
   return (
     <section id="export-section">
       {props.canBook && (
-        <BookingForm
+        <ExportForm
           csrfToken={props.csrfToken}
           trainingTypes={props.trainingTypes}
           years={props.years}
@@ -29,7 +29,7 @@ export function ExportSection(props: ExportSectionProps) {
         />
       )}
       <h2>Prenotazioni</h2>
-      <BookingsTable bookings={props.bookings} showAgency={props.showAgency} />
+      <ExportsTable jobs={props.exports} showAgency={props.showAgency} />
     </section>
   );
 }

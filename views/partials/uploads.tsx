@@ -1,10 +1,10 @@
 import { formatDateTime } from "../../src/format.ts";
-import type { Upload } from "../../src/services/imports.ts";
-import { IMPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
+import type { UploadListing } from "../../src/services/uploads.ts";
+import { UPLOAD_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
 
 const ACTIVE = new Set(["queued", "running"]);
 
-function Status(props: { upload: Upload }) {
+function Status(props: { upload: UploadListing }) {
   const u = props.upload;
   switch (u.status) {
     case "queued":
@@ -29,7 +29,7 @@ function Status(props: { upload: Upload }) {
 }
 
 /** One upload; while it is queued or running it asks for itself again every second. */
-export function UploadRow(props: { upload: Upload; showAgency: boolean }) {
+export function UploadRow(props: { upload: UploadListing; showAgency: boolean }) {
   const u = props.upload;
   const polling = ACTIVE.has(u.status)
     ? { "hx-get": `/placement/caricamenti/${u.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" }
@@ -56,7 +56,7 @@ export function UploadRow(props: { upload: Upload; showAgency: boolean }) {
   );
 }
 
-export function UploadsTable(props: { uploads: Upload[]; showAgency: boolean }) {
+export function UploadsTable(props: { uploads: UploadListing[]; showAgency: boolean }) {
   if (props.uploads.length === 0) return <p class="notice info">Nessun caricamento finora.</p>;
   return (
     <table id="uploads">

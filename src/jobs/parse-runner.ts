@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isCompiled } from "../config.ts";
-import { UNREADABLE } from "./upload-error.ts";
-import type { UploadFormat, UploadKind } from "./upload-parse.ts";
-import type { RawCell } from "./xlsx-reader.ts";
+import { UNREADABLE } from "../sheets/upload-error.ts";
+import type { UploadFormat, UploadKind } from "../sheets/upload-parse.ts";
+import type { RawCell } from "../sheets/xlsx-reader.ts";
 
 export type ChildMessage =
   | {

@@ -1,9 +1,9 @@
 // Reads the header and metadata of an upload off the main thread, while the clerk waits
 // (started by src/services/uploads.ts): the child's output never reaches the server's loop.
-import { UNREADABLE } from "./upload-error.ts";
-import type { UploadFormat, UploadKind } from "./upload-parse.ts";
-import { parseInChild, type ChildLimits } from "./upload-runner.ts";
-import { serveSheetWorker } from "./worker-runner.ts";
+import { UNREADABLE } from "../sheets/upload-error.ts";
+import type { UploadFormat, UploadKind } from "../sheets/upload-parse.ts";
+import { parseInChild, type ChildLimits } from "./parse-runner.ts";
+import { serveWorker } from "./worker-runner.ts";
 
 export type HeaderWorkerInput = { path: string; kind: UploadKind; limits: ChildLimits };
 export type HeaderWorkerResult =
@@ -17,7 +17,7 @@ export type HeaderWorkerResult =
     }
   | { ok: false; error: string };
 
-serveSheetWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input) => {
+serveWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input) => {
   for await (const message of parseInChild(input.path, { headerOnly: true, limits: input.limits, kind: input.kind })) {
     if (message.t === "error") return { ok: false, error: message.message };
     if (message.t === "header") {

@@ -6,10 +6,10 @@ import { openDatabase } from "../db/client.ts";
 import { masterDataJobs } from "../db/schema.ts";
 import { removeQuietly } from "../services/data-files.ts";
 import { applyMasterData, MasterEvaluator } from "../services/master-data.ts";
-import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "./master-columns.ts";
-import { writeOutcomeFile } from "./outcome-file.ts";
-import { parseInChild, type ChildLimits } from "./upload-runner.ts";
-import { JobError, serveSheetWorker } from "./worker-runner.ts";
+import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
+import { writeOutcomeFile } from "../sheets/outcome-file.ts";
+import { parseInChild, type ChildLimits } from "./parse-runner.ts";
+import { JobError, serveWorker } from "./worker-runner.ts";
 
 export type MasterWorkerInput = {
   databasePath: string;
@@ -23,7 +23,7 @@ export type MasterWorkerInput = {
 };
 export type MasterWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number };
 
-serveSheetWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress, signal) => {
+serveWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
   // The job's time starts where the scheduler's clock was and runs on from there.
   const started = performance.now();

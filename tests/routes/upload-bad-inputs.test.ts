@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { strFromU8, strToU8, unzipSync } from "fflate";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
-import { drainImports } from "../../src/jobs/imports.ts";
+import { drainUploads } from "../../src/jobs/uploads.ts";
 import { codiceFiscaleCheckChar } from "../../src/services/codice-fiscale.ts";
 import { partitaIvaCheckDigit } from "../../src/services/partita-iva.ts";
 import { TRAINEE_COLUMNS, type TraineeRow } from "../../src/sheets/columns.ts";
@@ -48,7 +48,7 @@ afterAll(() => t.close());
 const all = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).all(...params) as T[];
 const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
 
-type ImportJobRow = {
+type UploadJobRow = {
   id: number;
   status: string;
   error: string | null;
@@ -61,8 +61,8 @@ type ImportJobRow = {
 type Outcome = { row_number: number; enrollment_id: number | null; outcome: "OK" | "KO" | "INVARIATO"; message: string | null };
 type Enrollment = Record<string, string | number | null> & { id: number };
 
-const importJob = (id: number) => one<ImportJobRow>("SELECT * FROM import_jobs WHERE id = ?", id);
-const importJobCount = (app: TestApp) => (app.db.$client.query("SELECT count(*) AS n FROM import_jobs").get() as { n: number }).n;
+const uploadJob = (id: number) => one<UploadJobRow>("SELECT * FROM import_jobs WHERE id = ?", id);
+const uploadJobCount = (app: TestApp) => (app.db.$client.query("SELECT count(*) AS n FROM import_jobs").get() as { n: number }).n;
 const outcomesOf = (jobId: number) =>
   all<Outcome>("SELECT row_number, enrollment_id, outcome, message FROM import_row_outcomes WHERE import_job_id = ? ORDER BY row_number", jobId);
 const enrollment = (id: number) => one<Enrollment>("SELECT * FROM enrollments WHERE id = ?", id);
@@ -126,28 +126,28 @@ async function upload(c: TestClient, bytes: Uint8Array, name: string) {
 
 /** Refused while the clerk waits: 422, the sentence, and nothing stored or queued. */
 async function expectRefused(bytes: Uint8Array, name: string, app = t, c = client): Promise<string> {
-  const jobs = importJobCount(app);
+  const jobs = uploadJobCount(app);
   const files = storedUploads(app);
   const answer = await upload(c, bytes, name);
   expect(answer.code).toBe(422);
   expect(answer.html).toStartWith('<section id="import-section">');
   expect(answer.error).not.toBeNull();
   expect(answer.info).toBeNull();
-  expect(importJobCount(app)).toBe(jobs);
+  expect(uploadJobCount(app)).toBe(jobs);
   expect(storedUploads(app)).toEqual(files);
   return answer.error!;
 }
 
 /** Accepted at upload and run by the queue: the job and its row outcomes by line. */
-async function imported(bytes: Uint8Array, name: string) {
+async function uploadedAndRun(bytes: Uint8Array, name: string) {
   const answer = await upload(client, bytes, name);
   expect(answer.error).toBeNull();
   expect(answer.code).toBe(200);
   const { id } = one<{ id: number }>("SELECT id FROM import_jobs ORDER BY id DESC LIMIT 1");
   expect(answer.info).toContain(`Caricamento n. ${id} (${name}) in coda`);
-  await drainImports(t.deps);
+  await drainUploads(t.deps);
   const outcomes = outcomesOf(id);
-  return { job: importJob(id), outcomes, at: (line: number) => outcomes.find((o) => o.row_number === line) };
+  return { job: uploadJob(id), outcomes, at: (line: number) => outcomes.find((o) => o.row_number === line) };
 }
 
 // ── Rows of the trainee sheet ─────────────────────────────────────────────────
@@ -279,7 +279,7 @@ describe("files accepted, then read in full by the job", () => {
       const rows = sheetRows(book, "Allievi").map((r, i) => [...r, i === 0 ? "__proto__" : "polluted"]);
       book.Sheets["Allievi"] = XLSX.utils.aoa_to_sheet(rows);
     });
-    const { job, outcomes } = await imported(crafted, "proto.xlsx");
+    const { job, outcomes } = await uploadedAndRun(crafted, "proto.xlsx");
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
     expect(job.status).toBe("done");
@@ -302,7 +302,7 @@ describe("files accepted, then read in full by the job", () => {
     const xml = entryText(whole, "xl/worksheets/sheet1.xml");
     expect(xml).toContain('<dimension ref="A1:XFD1048576"/>');
     expect(xml).toContain(`<c r="${fasciaCell}" t="inlineStr"><is><t>${category}</t></is></c>`);
-    const { job, at } = await imported(whole, "intero-foglio.xlsx");
+    const { job, at } = await uploadedAndRun(whole, "intero-foglio.xlsx");
     expect(job.status).toBe("done");
     expect(job.rows_total).toBe(rows.length - 1);
     expect(job.rows_ok).toBe(1);
@@ -321,7 +321,7 @@ describe("files accepted, then read in full by the job", () => {
       parts.push(renumber(row(5), 1_048_576));
       return xml.replace(/<sheetData>[\s\S]*<\/sheetData>/, () => `<sheetData>${parts.join("")}</sheetData>`);
     });
-    const { job, outcomes } = await imported(huge, "un-milione-di-righe.xlsx");
+    const { job, outcomes } = await uploadedAndRun(huge, "un-milione-di-righe.xlsx");
     expect(job.status).toBe("done");
     expect(job.rows_total).toBe(4);
     expect(outcomes.map((o) => [o.row_number, o.outcome])).toEqual([
@@ -356,7 +356,7 @@ describe("files accepted, then read in full by the job", () => {
     const shuffled = withRows(xlsx, "Allievi", () => rows.map((r) => order.map((i) => r[i])));
     expect(trainees(shuffled)[0]).toEqual(order.map((i) => HEADER[i]));
 
-    const { job, outcomes, at } = await imported(shuffled, "colonne-mescolate.xlsx");
+    const { job, outcomes, at } = await uploadedAndRun(shuffled, "colonne-mescolate.xlsx");
     expect(job.status).toBe("done");
     expect(job.rows_ok).toBe(2);
     expect(at(fasciaIndex + 1)).toMatchObject({ outcome: "OK", enrollment_id: fasciaBefore.id });
@@ -386,11 +386,11 @@ describe("files accepted, then read in full by the job", () => {
     const xlsx = await exported("xlsx");
     const answer = await upload(client, xlsx, "poi-rovinato.xlsx");
     expect(answer.code).toBe(200);
-    const queued = one<ImportJobRow>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
+    const queued = one<UploadJobRow>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
     writeFileSync(join(t.dir, queued.file_path), truncated(xlsx));
     const before = agencyEnrollments();
-    await drainImports(t.deps);
-    const job = importJob(queued.id);
+    await drainUploads(t.deps);
+    const job = uploadJob(queued.id);
     expect(job.status).toBe("failed");
     expect(job.error).toContain("danneggiato o incompleto");
     expect(outcomesOf(job.id)).toEqual([]);
@@ -400,12 +400,12 @@ describe("files accepted, then read in full by the job", () => {
 
 describe("rows refused one by one", () => {
   /** Uploads the export with `edit` applied to its trainee rows; the enrollments of agency A before. */
-  async function importEdited(name: string, edit: (rows: Rows) => Rows | void) {
+  async function uploadEdited(name: string, edit: (rows: Rows) => Rows | void) {
     const xlsx = await exported("xlsx");
     const rows = trainees(xlsx);
     const edited = withRows(xlsx, "Allievi", () => edit(rows) ?? rows);
     const before = agencyEnrollments();
-    return { before, ...(await imported(edited, name)) };
+    return { before, ...(await uploadedAndRun(edited, name)) };
   }
 
   test("a formula in a cell makes that row KO", async () => {
@@ -418,7 +418,7 @@ describe("rows refused one by one", () => {
       sheet[XLSX.utils.encode_cell({ r: index, c: COL.fasciaDebole })] = { f: 'UPPER("giov")', v: "GIOV", t: "s" };
     });
     expect(entryText(withFormula, "xl/worksheets/sheet1.xml")).toContain("<f>");
-    const { job, at } = await imported(withFormula, "formula.xlsx");
+    const { job, at } = await uploadedAndRun(withFormula, "formula.xlsx");
     expect(job.status).toBe("done_with_errors");
     expect(job.rows_ko).toBe(1);
     const outcome = at(index + 1)!;
@@ -439,7 +439,7 @@ describe("rows refused one by one", () => {
       delete sheet[XLSX.utils.encode_cell({ r: index + 1, c: COL.projectCode })];
     });
     expect(entryText(merged, "xl/worksheets/sheet1.xml")).toContain("<mergeCell");
-    const { job, at } = await imported(merged, "celle-unite.xlsx");
+    const { job, at } = await uploadedAndRun(merged, "celle-unite.xlsx");
     expect(job.status).toBe("done_with_errors");
     expect(job.rows_ko).toBe(1);
     expect(at(index + 1)!.outcome).toBe("INVARIATO");
@@ -452,7 +452,7 @@ describe("rows refused one by one", () => {
   test("the same row twice with different values: both KO", async () => {
     let index = 0;
     let enrollmentId = 0;
-    const { job, before, at } = await importEdited("doppia.xlsx", (rows) => {
+    const { job, before, at } = await uploadEdited("doppia.xlsx", (rows) => {
       index = freeRow(rows);
       const row = rows[index]!;
       enrollmentId = enrollmentOf(row).id;
@@ -471,7 +471,7 @@ describe("rows refused one by one", () => {
     let index = 0;
     let enrollmentId = 0;
     let category = "";
-    const { job, at } = await importEdited("ripetuta.xlsx", (rows) => {
+    const { job, at } = await uploadEdited("ripetuta.xlsx", (rows) => {
       index = freeRow(rows);
       const row = rows[index]!;
       enrollmentId = enrollmentOf(row).id;
@@ -490,7 +490,7 @@ describe("rows refused one by one", () => {
   test("an unknown category is KO", async () => {
     let index = 0;
     let enrollmentId = 0;
-    const { job, before, at } = await importEdited("categoria.xlsx", (rows) => {
+    const { job, before, at } = await uploadEdited("categoria.xlsx", (rows) => {
       index = freeRow(rows);
       enrollmentId = enrollmentOf(rows[index]!).id;
       rows[index] = rows[index]!.with(COL.fasciaDebole, "XYZ");
@@ -504,7 +504,7 @@ describe("rows refused one by one", () => {
     let index = 0;
     let enrollmentId = 0;
     let category = "";
-    const { job, at } = await importEdited("cf-minuscolo.xlsx", (rows) => {
+    const { job, at } = await uploadEdited("cf-minuscolo.xlsx", (rows) => {
       index = freeRow(rows);
       const row = [...rows[index]!];
       enrollmentId = enrollmentOf(row).id;
@@ -523,7 +523,7 @@ describe("rows refused one by one", () => {
     // SheetJS, like other generators, writes such text as <c t="str"><v xml:space="preserve"> … </v></c>.
     let cfIndex = 0;
     let nameIndex = 0;
-    const { job, at, outcomes } = await importEdited("spazi.xlsx", (rows) => {
+    const { job, at, outcomes } = await uploadEdited("spazi.xlsx", (rows) => {
       cfIndex = freeRow(rows);
       nameIndex = freeRow(rows, (r, i) => i !== cfIndex && r[COL.placed] !== "SI");
       const padded = [...rows[cfIndex]!];
@@ -551,7 +551,7 @@ describe("rows refused one by one", () => {
   test("a wrong check character is KO", async () => {
     let index = 0;
     let enrollmentId = 0;
-    const { job, before, at } = await importEdited("cf-errato.xlsx", (rows) => {
+    const { job, before, at } = await uploadEdited("cf-errato.xlsx", (rows) => {
       index = freeRow(rows);
       const row = [...rows[index]!];
       enrollmentId = enrollmentOf(row).id;
@@ -589,7 +589,7 @@ describe("rows refused one by one", () => {
       expect(index).toBeGreaterThan(0);
       const category = otherCategory(target.fascia_debole);
       const edited = withRows(xlsx, "Allievi", () => rows.map((r, i) => (i === index ? r.with(COL.fasciaDebole, category) : r)));
-      const { job, at } = await imported(edited, "omocodia.xlsx");
+      const { job, at } = await uploadedAndRun(edited, "omocodia.xlsx");
       expect(job.status).toBe("done");
       expect(at(index + 1)).toMatchObject({ outcome: "OK", enrollment_id: target.id });
       expect(enrollment(target.id).fascia_debole).toBe(category);
@@ -616,7 +616,7 @@ describe("CSV and untouched files", () => {
     const bytes = windows1252(csvText(rows));
     expect(() => new TextDecoder("utf-8", { fatal: true }).decode(bytes)).toThrow();
 
-    const { job, at } = await imported(bytes, "allievi-excel.csv");
+    const { job, at } = await uploadedAndRun(bytes, "allievi-excel.csv");
     expect(job.status).toBe("done");
     expect(job.rows_ok).toBe(1);
     expect(at(index + 1)).toMatchObject({ outcome: "OK", enrollment_id: before.id });
@@ -634,7 +634,7 @@ describe("CSV and untouched files", () => {
       const bytes = await exported(format);
       const expectedRows = format === "xlsx" ? dataRowCount(bytes) : parseExportCsv(bytes).length - 1;
       const before = agencyEnrollments();
-      const { job, outcomes } = await imported(bytes, `intatto.${format}`);
+      const { job, outcomes } = await uploadedAndRun(bytes, `intatto.${format}`);
       expect(job).toMatchObject({ status: "done", error: null, rows_total: expectedRows, rows_ok: 0, rows_ko: 0, rows_unchanged: expectedRows });
       expect(outcomes).toHaveLength(expectedRows);
       expect(outcomes.every((o) => o.outcome === "INVARIATO" && o.enrollment_id !== null)).toBe(true);

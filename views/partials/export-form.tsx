@@ -1,7 +1,7 @@
 import { YearField } from "./year-picker.tsx";
 
-export type BookingFormValues = { trainingTypes: string[]; year: number | null; extraEmail: string; format: "xlsx" | "csv" };
-export type BookingFormErrors = Partial<Record<"trainingTypes" | "year" | "extraEmail" | "format" | "form", string>>;
+export type ExportFormValues = { trainingTypes: string[]; year: number | null; extraEmail: string; format: "xlsx" | "csv" };
+export type ExportFormErrors = Partial<Record<"trainingTypes" | "year" | "extraEmail" | "format" | "form", string>>;
 
 function FieldError(props: { message?: string; id: string }) {
   return props.message ? (
@@ -11,12 +11,12 @@ function FieldError(props: { message?: string; id: string }) {
   ) : null;
 }
 
-export function BookingForm(props: {
+export function ExportForm(props: {
   csrfToken: string;
   trainingTypes: { code: string; description: string }[];
   years: number[];
-  values: BookingFormValues;
-  errors: BookingFormErrors;
+  values: ExportFormValues;
+  errors: ExportFormErrors;
   booked?: number;
 }) {
   const { values, errors } = props;

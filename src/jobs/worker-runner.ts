@@ -1,6 +1,8 @@
 import { isCompiled } from "../config.ts";
 
-export type SheetWorkerName = "export-worker" | "import-worker" | "master-worker" | "header-worker";
+/** Every worker, each a separate entry point of the executable (src/build.ts). */
+export const WORKER_NAMES = ["export-worker", "upload-worker", "master-data-worker", "upload-check-worker"] as const;
+export type WorkerName = (typeof WORKER_NAMES)[number];
 
 export type WorkerMessage<Result> =
   | { type: "progress"; done: number; total: number }
@@ -19,8 +21,8 @@ export class JobError extends Error {
 
 // Inside the executable every entry point sits at its path below src/ (see src/build.ts);
 // from source the workers are next to this file.
-const workerUrl = (name: SheetWorkerName) =>
-  isCompiled ? `./sheets/${name}.ts` : new URL(`./${name}.ts`, import.meta.url).href;
+const workerUrl = (name: WorkerName) =>
+  isCompiled ? `./jobs/${name}.ts` : new URL(`./${name}.ts`, import.meta.url).href;
 
 // A worker told to stop has this long to stop its child and itself; then it is terminated.
 const STOP_GRACE_MS = 10_000;
@@ -30,8 +32,8 @@ const STOP_GRACE_MS = 10_000;
  * `signal` aborts, the worker is asked to stop (it stops its reading child and leaves its
  * work undone), and is terminated if it does not; the promise rejects with the reason.
  */
-export function runSheetWorker<Input, Result>(
-  name: SheetWorkerName,
+export function runWorker<Input, Result>(
+  name: WorkerName,
   input: Input,
   onProgress: (done: number, total: number) => void,
   signal?: AbortSignal,
@@ -75,7 +77,7 @@ export class WorkStopped extends Error {}
  * The worker side: runs `work` on the first message and reports how it went. A later
  * `{ stop: true }` aborts the signal `work` was given.
  */
-export function serveSheetWorker<Input, Result>(
+export function serveWorker<Input, Result>(
   work: (input: Input, progress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Result>,
 ): void {
   const scope = self as unknown as Worker;

@@ -3,20 +3,20 @@ import { eq } from "drizzle-orm";
 import { uploadFailedMail } from "../mail/notices.ts";
 import { dataPaths } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import { importJobs } from "../db/schema.ts";
+import { uploadJobs } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../format.ts";
 import type { Clock } from "../services/clock.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
-import { applyUploadRows, type RowEvaluator } from "../services/imports.ts";
+import { applyUploadRows, type RowEvaluator } from "../services/uploads.ts";
 import { agencyRecipients } from "../services/notifications.ts";
-import type { ImportWorkerInput, ImportWorkerResult } from "../sheets/import-worker.ts";
-import { PARSE_LIMITS } from "../sheets/upload-runner.ts";
-import { runSheetWorker } from "../sheets/worker-runner.ts";
+import type { UploadWorkerInput, UploadWorkerResult } from "./upload-worker.ts";
+import { PARSE_LIMITS } from "./parse-runner.ts";
+import { runWorker } from "./worker-runner.ts";
 import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
-const jobOf = (db: Db, claim: Claim) => db.select().from(importJobs).where(eq(importJobs.id, claim.id)).get()!;
+const jobOf = (db: Db, claim: Claim) => db.select().from(uploadJobs).where(eq(uploadJobs.id, claim.id)).get()!;
 
 function mailInput(deps: Deps, job: ReturnType<typeof jobOf>) {
   return {
@@ -32,20 +32,20 @@ function mailInput(deps: Deps, job: ReturnType<typeof jobOf>) {
 export const uploadBudgetMs = (deps: Deps, fileSize: number) => deps.config.JOB_TIMEOUT_SECONDS * 1000 * (1 + fileSize / 1024 / 1024);
 
 /** Uploads: an agency's one at a time, in upload order, beside other agencies' uploads. */
-export const importQueue: QueueKind = {
+export const uploadQueue: QueueKind = {
   table: "import_jobs",
   serial: "agency",
   budgetMs: (deps, claim) => uploadBudgetMs(deps, jobOf(deps.db, claim).fileSize),
-  run: runImport,
+  run: runUpload,
   onFailed: (deps, claim, reason) => queueMail(deps.db, deps.clock, uploadFailedMail({ ...mailInput(deps, jobOf(deps.db, claim)), reason })),
 };
 
 /** Runs every due upload; an agency's uploads one at a time, in upload order. */
-export function drainImports(deps: Deps): Promise<void> {
-  return drainQueue(deps, importQueue);
+export function drainUploads(deps: Deps): Promise<void> {
+  return drainQueue(deps, uploadQueue);
 }
 
-async function runImport(deps: Deps, claim: Claim, signal: AbortSignal): Promise<void> {
+async function runUpload(deps: Deps, claim: Claim, signal: AbortSignal): Promise<void> {
   const { db, clock, config, log } = deps;
   const job = jobOf(db, claim);
   const outcomeName = storedName("outcomes", `${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
@@ -53,8 +53,8 @@ async function runImport(deps: Deps, claim: Claim, signal: AbortSignal): Promise
   const started = performance.now();
   mkdirSync(dataPaths(config).outcomes, { recursive: true });
   try {
-    const result = await runSheetWorker<ImportWorkerInput, ImportWorkerResult>(
-      "import-worker",
+    const result = await runWorker<UploadWorkerInput, UploadWorkerResult>(
+      "upload-worker",
       {
         databasePath: dataPaths(config).database,
         jobId: job.id,
@@ -84,7 +84,7 @@ const STALE = new Error("an enrollment changed while the upload was judged");
  * checks the job is still this runner's: "lost" when it was not, "stale" (nothing written)
  * when an enrollment changed after its row was judged, so that the rows are judged again.
  */
-export function finishImport(
+export function finishUpload(
   db: Db,
   clock: Clock,
   claim: Claim,

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { join } from "node:path";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
-import { drainImports } from "../../src/jobs/imports.ts";
+import { drainUploads } from "../../src/jobs/uploads.ts";
 import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
-import { finishImport } from "../../src/jobs/imports.ts";
+import { finishUpload } from "../../src/jobs/uploads.ts";
 import { sinceVersion } from "../../src/services/enrollments.ts";
-import { expireOldImportFiles, loadEnrollmentFacts, RowEvaluator } from "../../src/services/imports.ts";
+import { expireOldUploadFiles, loadEnrollmentFacts, RowEvaluator } from "../../src/services/uploads.ts";
 import { referenceCodes } from "../../src/services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
@@ -68,7 +68,7 @@ function withRows(original: Uint8Array, rows: Sheet): Uint8Array<ArrayBuffer> {
   return new Uint8Array(XLSX.write(workbook, { type: "buffer", bookType: "xlsx" }));
 }
 
-const lastImport = () =>
+const lastUpload = () =>
   one<{ id: number; status: string; rows_total: number; rows_ok: number; rows_ko: number; rows_unchanged: number; error: string | null }>(
     "SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1",
   );
@@ -112,10 +112,10 @@ describe("the round trip", () => {
     const answer = await upload(client, filled);
     expect(answer.status).toBe(200);
     expect(answer.html).toContain("in coda");
-    const queued = lastImport();
+    const queued = lastUpload();
     expect(queued.status).toBe("queued");
-    await drainImports(t.deps);
-    const done = lastImport();
+    await drainUploads(t.deps);
+    const done = lastUpload();
     expect(done.status).toBe("done_with_errors");
     expect(done.rows_total).toBe(rows.length - 1);
     expect(done.rows_ko).toBe(1);
@@ -154,8 +154,8 @@ describe("the round trip", () => {
     const fixed = outcomeRows.map((r) => [...r]);
     fixed.find((r) => r[col("fasciaDebole")] === "NONESISTE")![col("fasciaDebole")] = "DISAB";
     await upload(client, withRows(original, fixed));
-    await drainImports(t.deps);
-    const second = lastImport();
+    await drainUploads(t.deps);
+    const second = lastUpload();
     expect(second.status).toBe("done");
     expect(second.rows_ok).toBe(1);
     expect(second.rows_ko).toBe(0);
@@ -169,8 +169,8 @@ describe("the round trip", () => {
   test("the job's times run on while it works: it finishes after it starts, and its changes are stamped in between", async () => {
     const client = await signedIn(f.rpaA);
     const { target } = await uploadOneDeclaration(client, "MOLTOSV");
-    await drainImports(t.deps);
-    const stamps = one<{ started_at: number; finished_at: number }>("SELECT started_at, finished_at FROM import_jobs WHERE id = ?", lastImport().id);
+    await drainUploads(t.deps);
+    const stamps = one<{ started_at: number; finished_at: number }>("SELECT started_at, finished_at FROM import_jobs WHERE id = ?", lastUpload().id);
     expect(stamps.finished_at).toBeGreaterThan(stamps.started_at);
     const updated = Number(enrollmentOf(target).updated_at);
     expect(updated).toBeGreaterThan(stamps.started_at);
@@ -185,12 +185,12 @@ describe("the round trip", () => {
     mixed[col("fasciaDebole")] = "OVER50";
     const filled = withRows(original, rows);
     await upload(client, filled);
-    await drainImports(t.deps);
-    expect(lastImport().rows_ok).toBe(1);
+    await drainUploads(t.deps);
+    expect(lastUpload().rows_ok).toBe(1);
     const snapshot = all("SELECT * FROM enrollments ORDER BY id");
     await upload(client, filled);
-    await drainImports(t.deps);
-    const again = lastImport();
+    await drainUploads(t.deps);
+    const again = lastUpload();
     expect(again.status).toBe("done");
     expect(again.rows_ok).toBe(0);
     expect(again.rows_unchanged).toBe(again.rows_total);
@@ -216,8 +216,8 @@ describe("other formats", () => {
     const bytes = new Uint8Array(XLSX.write(workbook, { type: "buffer", bookType }));
     const answer = await upload(client, bytes, `compilato.${extension}`);
     expect(answer.html).toContain("in coda");
-    await drainImports(t.deps);
-    const done = lastImport();
+    await drainUploads(t.deps);
+    const done = lastUpload();
     expect(done.status).toBe("done");
     expect(done.rows_ok).toBe(1);
     expect(enrollmentOf(target).fascia_debole).toBe("NODIP");
@@ -234,8 +234,8 @@ describe("other formats", () => {
     target[col("fasciaDebole")] = "over50";
     const csv = rows.map((r) => r.map((v) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v))).join(",")).join("\n");
     await upload(client, new TextEncoder().encode(csv), "compilato.csv");
-    await drainImports(t.deps);
-    const done = lastImport();
+    await drainUploads(t.deps);
+    const done = lastUpload();
     expect(done.status).toBe("done");
     expect(done.rows_ok).toBe(1);
     expect(enrollmentOf(target).fascia_debole).toBe("OVER50");
@@ -276,36 +276,36 @@ describe("the queue of uploads", () => {
     });
     rows.slice(1).forEach((cells, i) => evaluator.add({ line: i + 2, cells: cells.map((v) => (v === "" ? null : (v as string))) }));
     expect(() =>
-      finishImport(t.db, t.clock, claim, job.user_id, evaluator, "/nowhere", () => {
+      finishUpload(t.db, t.clock, claim, job.user_id, evaluator, "/nowhere", () => {
         throw new Error("power cut");
       }),
     ).toThrow("power cut");
     expect(all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);
     expect(one<{ n: number }>("SELECT count(*) AS n FROM import_row_outcomes WHERE import_job_id = ?", claim.id).n).toBe(0);
-    expect(lastImport().status).toBe("running");
+    expect(lastUpload().status).toBe("running");
 
     t.clock.advance(LEASE_MS + 1);
-    await drainImports(t.deps);
-    const done = lastImport();
+    await drainUploads(t.deps);
+    const done = lastUpload();
     expect(done.status).toBe("done");
     expect(done.rows_ok).toBe(targets.length);
     for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
   });
 
   test("a disabled agency's upload waits in the queue until the agency is enabled again", async () => {
-    await drainImports(t.deps);
+    await drainUploads(t.deps);
     const { target } = await uploadOneDeclaration(await signedIn(f.rpaB), "ADSOLO");
-    const uploaded = lastImport();
+    const uploaded = lastUpload();
     t.db.$client.query("UPDATE agencies SET disabled = 1 WHERE id = ?").run(f.agencyB.id);
     try {
       expect(claimNext(t.db, "import_jobs", t.clock.now(), "agency")).toBeNull();
-      await drainImports(t.deps);
-      expect(lastImport()).toMatchObject({ id: uploaded.id, status: "queued" });
+      await drainUploads(t.deps);
+      expect(lastUpload()).toMatchObject({ id: uploaded.id, status: "queued" });
     } finally {
       t.db.$client.query("UPDATE agencies SET disabled = 0 WHERE id = ?").run(f.agencyB.id);
     }
-    await drainImports(t.deps);
-    expect(lastImport()).toMatchObject({ id: uploaded.id, status: "done" });
+    await drainUploads(t.deps);
+    expect(lastUpload()).toMatchObject({ id: uploaded.id, status: "done" });
     expect(enrollmentOf(target).fascia_debole).toBe("ADSOLO");
   });
 
@@ -324,7 +324,7 @@ describe("the queue of uploads", () => {
     expect(claimNext(t.db, "import_jobs", t.clock.now(), "agency")).toBeNull();
     t.clock.advance(LEASE_MS + 1);
 
-    await drainImports(t.deps);
+    await drainUploads(t.deps);
     // The enrollment's history says in which order the two were applied.
     const applied = all<{ import_job_id: number }>(
       "SELECT import_job_id FROM enrollment_changes WHERE enrollment_id = ? AND import_job_id IN (?, ?) ORDER BY revision",
@@ -343,7 +343,7 @@ describe("the queue of uploads", () => {
     rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")![col("fasciaDebole")] = "DIS6M";
     const filled = withRows(original, rows);
     await upload(client, filled);
-    const queued = lastImport();
+    const queued = lastUpload();
     const saved = t.clock.current;
     const deadline = one<{ deadline: string }>("SELECT deadline FROM campaigns WHERE year = 2019").deadline;
     t.clock.current = new Date(`${deadline}T23:30:00Z`);
@@ -352,9 +352,9 @@ describe("the queue of uploads", () => {
       const answer = await upload(late, filled);
       expect(answer.status).toBe(422);
       expect(answer.html).toContain(`La campagna 2019 è chiusa: la scadenza era il ${italian(deadline)}.`);
-      expect(lastImport().id).toBe(queued.id);
-      await drainImports(t.deps);
-      expect(lastImport().status).toBe("done");
+      expect(lastUpload().id).toBe(queued.id);
+      await drainUploads(t.deps);
+      expect(lastUpload().status).toBe("done");
     } finally {
       t.clock.current = saved;
     }
@@ -366,8 +366,8 @@ describe("rights", () => {
     const client = await signedIn(f.rpaA);
     const original = await exportFile(client);
     await upload(client, original);
-    await drainImports(t.deps);
-    const job = lastImport();
+    await drainUploads(t.deps);
+    const job = lastUpload();
     expect((await client.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(200);
 
     const other = await signedIn(f.rpaB);
@@ -393,14 +393,14 @@ describe("rights", () => {
   test("uploaded and outcome files are deleted after the retention period; the counts stay", async () => {
     const client = await signedIn(f.rpaA);
     await upload(client, await exportFile(client));
-    await drainImports(t.deps);
+    await drainUploads(t.deps);
     const job = one<{ id: number; file_path: string; outcome_path: string; rows_total: number }>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
     expect(await Bun.file(join(t.dir, job.file_path)).exists()).toBe(true);
-    expect(expireOldImportFiles(t.db, t.clock, t.deps.config)).toBe(0);
+    expect(expireOldUploadFiles(t.db, t.clock, t.deps.config)).toBe(0);
     const saved = t.clock.current;
     t.clock.advance(31 * 86_400_000);
     try {
-      expect(expireOldImportFiles(t.db, t.clock, t.deps.config)).toBeGreaterThanOrEqual(1);
+      expect(expireOldUploadFiles(t.db, t.clock, t.deps.config)).toBeGreaterThanOrEqual(1);
     } finally {
       t.clock.current = saved;
     }

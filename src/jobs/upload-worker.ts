@@ -4,22 +4,22 @@ import { renameSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { uploadDoneMail } from "../mail/notices.ts";
 import { openDatabase } from "../db/client.ts";
-import { importJobs } from "../db/schema.ts";
+import { uploadJobs } from "../db/schema.ts";
 import { removeQuietly } from "../services/data-files.ts";
-import { finishImport } from "../jobs/imports.ts";
+import { finishUpload } from "./uploads.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime, localDate } from "../format.ts";
 import { sinceVersion } from "../services/enrollments.ts";
-import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/imports.ts";
+import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/uploads.ts";
 import { agencyRecipients } from "../services/notifications.ts";
 import { referenceCodes } from "../services/reference-lists.ts";
-import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "./columns.ts";
-import { writeOutcomeFile } from "./outcome-file.ts";
-import { parseInChild, type ChildLimits } from "./upload-runner.ts";
-import { JobError, serveSheetWorker } from "./worker-runner.ts";
-import type { SheetRow } from "./xlsx-reader.ts";
+import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
+import { writeOutcomeFile } from "../sheets/outcome-file.ts";
+import { parseInChild, type ChildLimits } from "./parse-runner.ts";
+import { JobError, serveWorker } from "./worker-runner.ts";
+import type { SheetRow } from "../sheets/xlsx-reader.ts";
 
-export type ImportWorkerInput = {
+export type UploadWorkerInput = {
   databasePath: string;
   jobId: number;
   attempt: number;
@@ -31,19 +31,19 @@ export type ImportWorkerInput = {
   placementUrl: string;
   limits: ChildLimits;
 };
-export type ImportWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number };
+export type UploadWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number };
 
 const PROGRESS_EVERY = 2000;
 // Judging again is needed only when a page edit lands during the job; it cannot go on for ever.
 const MAX_ROUNDS = 3;
 
-serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress, signal) => {
+serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
   // The job's time starts where the scheduler's clock was and runs on from there.
   const started = performance.now();
   const clock = { now: () => new Date(Date.parse(input.now) + (performance.now() - started)) };
   try {
-    const job = db.select().from(importJobs).where(eq(importJobs.id, input.jobId)).get();
+    const job = db.select().from(uploadJobs).where(eq(uploadJobs.id, input.jobId)).get();
     if (!job) throw new Error(`import job ${input.jobId} not found`);
     const rows: SheetRow[] = [];
     let header: string[] | null = null;
@@ -106,7 +106,7 @@ serveSheetWorker<ImportWorkerInput, ImportWorkerResult>(async (input, progress, 
 
       const counts = evaluator.counts();
       signal.throwIfAborted();
-      const result = finishImport(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName, () =>
+      const result = finishUpload(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName, () =>
         queueMail(
           db,
           clock,

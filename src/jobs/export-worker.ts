@@ -3,13 +3,13 @@ import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { exportJobs } from "../db/schema.ts";
 import { countTraineeRows, traineeFileContext, traineeRows } from "../services/exports.ts";
-import { writeTraineeFile } from "./trainee-file.ts";
-import { serveSheetWorker } from "./worker-runner.ts";
+import { writeTraineeFile } from "../sheets/trainee-file.ts";
+import { serveWorker } from "./worker-runner.ts";
 
 export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string };
 export type ExportWorkerResult = { rows: number; bytes: number };
 
-serveSheetWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signal) => {
+serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath, { readonly: true });
   try {
     const job = db.select().from(exportJobs).where(eq(exportJobs.id, input.jobId)).get();

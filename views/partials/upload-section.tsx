@@ -1,8 +1,8 @@
-import type { Upload } from "../../src/services/imports.ts";
+import type { UploadListing } from "../../src/services/uploads.ts";
 import { UploadsTable } from "./uploads.tsx";
 import { YearField } from "./year-picker.tsx";
 
-export type ImportSectionProps = {
+export type UploadSectionProps = {
   csrfToken: string;
   canUpload: boolean;
   years: number[];
@@ -10,12 +10,12 @@ export type ImportSectionProps = {
   maxMb: number;
   error?: string;
   queued?: { id: number; fileName: string; sheetName: string | null };
-  uploads: Upload[];
+  uploads: UploadListing[];
   showAgency: boolean;
 };
 
 /** The upload form and the list of uploads: the page shows it, htmx swaps it whole. */
-export function ImportSection(props: ImportSectionProps) {
+export function UploadSection(props: UploadSectionProps) {
   return (
     <section id="import-section">
       {props.canUpload && (

@@ -1,11 +1,11 @@
 import { formatDateTime } from "../../src/format.ts";
-import type { Booking } from "../../src/services/exports.ts";
+import type { ExportListing } from "../../src/services/exports.ts";
 import { EXPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
 
 const ACTIVE = new Set(["queued", "running"]);
 
-function Status(props: { booking: Booking }) {
-  const b = props.booking;
+function Status(props: { job: ExportListing }) {
+  const b = props.job;
   switch (b.status) {
     case "queued":
       return (
@@ -40,8 +40,8 @@ function Status(props: { booking: Booking }) {
 }
 
 /** One booking; while it is queued or running it asks for itself again every second. */
-export function BookingRow(props: { booking: Booking; showAgency: boolean }) {
-  const b = props.booking;
+export function ExportRow(props: { job: ExportListing; showAgency: boolean }) {
+  const b = props.job;
   const polling = ACTIVE.has(b.status)
     ? { "hx-get": `/placement/prenotazioni/${b.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" }
     : {};
@@ -56,7 +56,7 @@ export function BookingRow(props: { booking: Booking; showAgency: boolean }) {
         {b.extraEmail && <div class="muted">+ {b.extraEmail}</div>}
       </td>
       <td>
-        <Status booking={b} />
+        <Status job={b} />
       </td>
       <td class="num">{b.rowCount ?? ""}</td>
       <td>
@@ -70,8 +70,8 @@ export function BookingRow(props: { booking: Booking; showAgency: boolean }) {
   );
 }
 
-export function BookingsTable(props: { bookings: Booking[]; showAgency: boolean }) {
-  if (props.bookings.length === 0) return <p class="notice info">Nessuna prenotazione finora.</p>;
+export function ExportsTable(props: { jobs: ExportListing[]; showAgency: boolean }) {
+  if (props.jobs.length === 0) return <p class="notice info">Nessuna prenotazione finora.</p>;
   return (
     <table id="bookings">
       <thead>
@@ -87,8 +87,8 @@ export function BookingsTable(props: { bookings: Booking[]; showAgency: boolean 
         </tr>
       </thead>
       <tbody>
-        {props.bookings.map((b) => (
-          <BookingRow booking={b} showAgency={props.showAgency} />
+        {props.jobs.map((b) => (
+          <ExportRow job={b} showAgency={props.showAgency} />
         ))}
       </tbody>
     </table>

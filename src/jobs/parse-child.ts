@@ -1,9 +1,9 @@
 // The child process that reads an uploaded file (`placement internal parse-upload FILE`):
 // whatever the file does to memory or time, it does it here and not in the server.
-import { UNREADABLE, UploadError } from "./upload-error.ts";
-import { firstMonthFirstLine, parseUpload, type UploadKind } from "./upload-parse.ts";
-import type { ChildMessage } from "./upload-runner.ts";
-import type { RawCell, SheetRow } from "./xlsx-reader.ts";
+import { UNREADABLE, UploadError } from "../sheets/upload-error.ts";
+import { firstMonthFirstLine, parseUpload, type UploadKind } from "../sheets/upload-parse.ts";
+import type { ChildMessage } from "./parse-runner.ts";
+import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 
 
 // Excel's own limit for a cell: a longer one was not written by a spreadsheet program.

@@ -1,0 +1,134 @@
+import { mkdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { dataPaths, type Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import { masterDataJobs } from "../db/schema.ts";
+import { removeQuietly, storedName } from "../services/data-files.ts";
+import { MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
+import { UploadError } from "../sheets/upload-error.ts";
+import { sheetOf, sniffFormat, type UploadFormat, type UploadKind } from "../sheets/upload-parse.ts";
+import type { HeaderWorkerInput, HeaderWorkerResult } from "./upload-check-worker.ts";
+import type { ChildLimits } from "./parse-runner.ts";
+import { runWorker } from "./worker-runner.ts";
+import type { User } from "../services/auth.ts";
+import type { Clock } from "../services/clock.ts";
+import { campaignClosedReason } from "../services/campaigns.ts";
+import { monthFirstProblem, queueUpload, uploadHeaderProblem } from "../services/uploads.ts";
+
+export type UploadResult = { ok: true; id: number; fileName: string; sheetName: string | null } | { ok: false; error: string };
+
+type StoredFile = {
+  filePath: string;
+  fileSha256: string;
+  fileFormat: UploadFormat;
+  fileSize: number;
+  fileName: string;
+  /** The sheet read, when it is not the expected one. */
+  sheetName: string | null;
+};
+
+export type HeaderCheck = (header: { header: string[]; metadata: Record<string, string> | null; monthFirstLine: number | null }) => string | null;
+
+/**
+ * What every upload goes through while the user waits: the real file type, then the
+ * header (and metadata) read by the child process and judged by `check`. Only then is the
+ * file stored, with its SHA-256, and `queue`d; otherwise nothing is kept.
+ */
+async function receiveUpload(
+  config: Config,
+  input: { fileName: string; bytes: Uint8Array },
+  kind: UploadKind,
+  limits: ChildLimits,
+  check: HeaderCheck,
+  queue: (file: StoredFile) => number,
+): Promise<UploadResult> {
+  try {
+    sniffFormat(input.bytes);
+  } catch (error) {
+    if (error instanceof UploadError) return { ok: false, error: error.message };
+    throw error;
+  }
+  const dir = dataPaths(config).uploads;
+  mkdirSync(dir, { recursive: true });
+  const pending = join(dir, `incoming-${crypto.randomUUID()}`);
+  try {
+    // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
+    await Bun.write(pending, input.bytes);
+    const found = await runWorker<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits }, () => {});
+    const problem = found.ok ? check(found) : found.error;
+    const format = found.ok ? found.format : "csv";
+    const sheetName = !found.ok || format === "csv" || found.sheet === sheetOf(kind) ? null : found.sheet;
+    if (problem) return { ok: false, error: problem };
+    const name = storedName("uploads", `${crypto.randomUUID()}.${format}`);
+    const stored = join(config.DATA_DIR, name);
+    renameSync(pending, stored);
+    try {
+      const id = queue({
+        filePath: name,
+        fileSha256: new Bun.CryptoHasher("sha256").update(input.bytes).digest("hex"),
+        fileFormat: format,
+        fileSize: input.bytes.length,
+        fileName: input.fileName.slice(0, 255),
+        sheetName,
+      });
+      return { ok: true, id, fileName: input.fileName, sheetName };
+    } catch (error) {
+      removeQuietly(stored);
+      throw error;
+    }
+  } finally {
+    removeQuietly(pending);
+  }
+}
+
+/** An agency's filled file: the campaign must be open, the metadata of this agency and year. */
+export async function acceptUpload(
+  deps: { db: Db; clock: Clock; config: Config },
+  user: User,
+  agencyCode: string,
+  input: { fileName: string; bytes: Uint8Array; year: number },
+  limits: ChildLimits,
+): Promise<UploadResult> {
+  const { db, clock, config } = deps;
+  const agencyId = user.agencyId;
+  if (agencyId === null) return { ok: false, error: "I caricamenti si fanno per un'agenzia: accedi con un'utenza dell'agenzia." };
+  const closed = campaignClosedReason(db, input.year, clock.now());
+  if (closed) return { ok: false, error: closed };
+  return receiveUpload(
+    config,
+    input,
+    "trainees",
+    limits,
+    (found) => uploadHeaderProblem(found, { agencyCode, year: input.year }),
+    (file) => queueUpload(db, clock, { ...file, agencyId, userId: user.id, year: input.year }),
+  );
+}
+
+/** The fund's master-data file, on the template's "Anagrafica" sheet. */
+export function acceptMasterUpload(
+  deps: { db: Db; clock: Clock; config: Config },
+  user: User,
+  input: { fileName: string; bytes: Uint8Array },
+  limits: ChildLimits,
+): Promise<UploadResult> {
+  const { db, clock, config } = deps;
+  return receiveUpload(
+    config,
+    input,
+    "master",
+    limits,
+    ({ header, monthFirstLine }) => {
+      const { missing } = matchMasterHeader(header);
+      if (missing.length) {
+        return `Nel foglio "${MASTER_SHEET}" mancano le colonne: ${missing.map((c) => c.header).join(", ")}. Usa il modello scaricabile da questa pagina.`;
+      }
+      return monthFirstLine === null ? null : monthFirstProblem([monthFirstLine]);
+    },
+    (file) =>
+      db
+        .insert(masterDataJobs)
+        .values({ ...file, userId: user.id, createdAt: clock.now() })
+        .returning({ id: masterDataJobs.id })
+        .get().id,
+  );
+}
