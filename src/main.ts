@@ -11,7 +11,8 @@ import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
 import { releaseLeases } from "./jobs/queue.ts";
-import { BackupError, backupDatabase, backupPath, restoreDatabase, runningServerPid } from "./services/backup.ts";
+import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
+import { holdInstanceLock } from "./services/instance.ts";
 import { relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
@@ -90,14 +91,11 @@ const isEmpty = (db: Db) =>
 
 async function serve(config: Config): Promise<void> {
   const log = createLogger(config.LOG_FORMAT);
-  const other = runningServerPid(config);
-  if (other) {
-    throw new StartupError(
-      `another Placement is running on ${config.DATA_DIR} (process ${other}); stop it first, or delete ${dataPaths(config).pidFile} if that process is not Placement`,
-    );
-  }
+  prepareDataDir(config.DATA_DIR);
+  const instance = holdInstanceLock(config);
+  if (!instance) throw new StartupError(`another Placement is running on ${config.DATA_DIR}; stop it first`);
   const db = openStore(config, log);
-  // Tells `placement restore` that the program is running.
+  // For the sysadmin (and a systemd PIDFile=): which process holds DATA_DIR.
   writeFileSync(dataPaths(config).pidFile, String(process.pid));
   const deps = createDeps({ db, config, log });
   // Before any job: paths of earlier versions made relative, files no row names removed.
@@ -143,6 +141,7 @@ async function serve(config: Config): Promise<void> {
     await scheduler.stop();
     db.$client.close();
     rmSync(dataPaths(config).pidFile, { force: true });
+    instance.release();
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -30,6 +30,53 @@ type StoredFile = {
 export type HeaderCheck = (header: { header: string[]; metadata: Record<string, string> | null; monthFirstLine: number | null }) => string | null;
 
 /**
+ * At most this many files are checked at once, each in its own reading process: more
+ * uploads at the same moment wait their turn, so that they cannot add up to more memory
+ * than the machine has.
+ */
+const CHECKS_AT_ONCE = 2;
+const CHECK_WAIT_MS = 60_000;
+const BUSY = "Placement sta controllando molti file in questo momento: riprova tra qualche minuto.";
+
+/** Turns to check a file, per data folder. */
+class Turns {
+  private busy = 0;
+  private waiting: (() => void)[] = [];
+
+  /** Waits for a turn; false when none came within `ms`. */
+  async take(ms: number): Promise<boolean> {
+    if (this.busy < CHECKS_AT_ONCE) {
+      this.busy++;
+      return true;
+    }
+    return new Promise((resolve) => {
+      const turn = () => {
+        clearTimeout(timer);
+        this.busy++;
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== turn);
+        resolve(false);
+      }, ms);
+      this.waiting.push(turn);
+    });
+  }
+
+  give(): void {
+    this.busy--;
+    this.waiting.shift()?.();
+  }
+}
+
+const turnsByFolder = new Map<string, Turns>();
+const turnsFor = (config: Config) => {
+  let turns = turnsByFolder.get(config.DATA_DIR);
+  if (!turns) turnsByFolder.set(config.DATA_DIR, (turns = new Turns()));
+  return turns;
+};
+
+/**
  * What every upload goes through while the user waits: the real file type, then the
  * header (and metadata) read by the child process and judged by `check`. Only then is the
  * file stored, with its SHA-256, and `queue`d; otherwise nothing is kept.
@@ -48,10 +95,12 @@ async function receiveUpload(
     if (error instanceof UploadError) return { ok: false, error: error.message };
     throw error;
   }
+  const turns = turnsFor(config);
+  if (!(await turns.take(CHECK_WAIT_MS))) return { ok: false, error: BUSY };
   const dir = dataPaths(config).uploads;
-  mkdirSync(dir, { recursive: true });
   const pending = join(dir, `incoming-${crypto.randomUUID()}`);
   try {
+    mkdirSync(dir, { recursive: true });
     // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
     await Bun.write(pending, input.bytes);
     const found = await runWorker<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits }, () => {});
@@ -78,7 +127,19 @@ async function receiveUpload(
     }
   } finally {
     removeQuietly(pending);
+    turns.give();
   }
+}
+
+/** Queues the job and records it (the audit entry) in one transaction: never one without the other. */
+function queuedWith(db: Db, onQueued: (id: number) => void, queue: () => number): number {
+  return db.$client
+    .transaction(() => {
+      const id = queue();
+      onQueued(id);
+      return id;
+    })
+    .immediate();
 }
 
 /** An agency's filled file: the campaign must be open, the metadata of this agency and year. */
@@ -88,6 +149,7 @@ export async function acceptUpload(
   agencyCode: string,
   input: { fileName: string; bytes: Uint8Array; year: number },
   limits: ChildLimits,
+  onQueued: (id: number) => void,
 ): Promise<UploadResult> {
   const { db, clock, config } = deps;
   const agencyId = user.agencyId;
@@ -100,7 +162,7 @@ export async function acceptUpload(
     "trainees",
     limits,
     (found) => uploadHeaderProblem(found, { agencyCode, year: input.year }),
-    (file) => queueUpload(db, clock, { ...file, agencyId, userId: user.id, year: input.year }),
+    (file) => queuedWith(db, onQueued, () => queueUpload(db, clock, { ...file, agencyId, userId: user.id, year: input.year })),
   );
 }
 
@@ -110,6 +172,7 @@ export function acceptMasterUpload(
   user: User,
   input: { fileName: string; bytes: Uint8Array },
   limits: ChildLimits,
+  onQueued: (id: number) => void,
 ): Promise<UploadResult> {
   const { db, clock, config } = deps;
   return receiveUpload(
@@ -125,10 +188,12 @@ export function acceptMasterUpload(
       return monthFirstLine === null ? null : monthFirstProblem([monthFirstLine]);
     },
     (file) =>
-      db
-        .insert(masterDataJobs)
-        .values({ ...file, userId: user.id, createdAt: clock.now() })
-        .returning({ id: masterDataJobs.id })
-        .get().id,
+      queuedWith(db, onQueued, () =>
+        db
+          .insert(masterDataJobs)
+          .values({ ...file, userId: user.id, createdAt: clock.now() })
+          .returning({ id: masterDataJobs.id })
+          .get().id,
+      ),
   );
 }

@@ -52,7 +52,8 @@ async function runMasterData(deps: Deps, claim: Claim, signal: AbortSignal): Pro
     if (!result.applied) removeQuietly(outcomePath);
     log.info("master data loaded", { job: job.id, ...result });
   } catch (error) {
-    removeQuietly(outcomePath);
+    // The outcome of a job that did finish is kept: its row names it.
+    if (jobOf(deps, claim).outcomePath !== outcomeName) removeQuietly(outcomePath);
     throw error;
   }
 }

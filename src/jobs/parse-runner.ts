@@ -56,6 +56,7 @@ export const OUTPUT_LIMITS = { lineBytes: 4 * 1024 * 1024, totalBytes: 160 * 102
 const TOO_LARGE_READ =
   "Il file, una volta letto, contiene molto più testo di un foglio di Placement: controlla che non abbia celle molto lunghe o ripetute, salvalo di nuovo e ricaricalo.";
 
+const FORMATS = new Set(["xlsx", "xls", "ods", "csv"]);
 const isCell = (c: unknown) => c === null || typeof c === "string" || typeof c === "number" || (typeof c === "object" && (c as { formula?: unknown }).formula === true);
 
 /** A line of the child's output as a message, or null when it is not one this program writes. */
@@ -69,11 +70,20 @@ function messageOf(line: string): ChildMessage | null {
   const m = value as Record<string, unknown> | null;
   if (!m || typeof m !== "object") return null;
   const texts = (v: unknown) => Array.isArray(v) && v.length <= 200 && v.every((x) => typeof x === "string");
+  const record = (v: unknown) =>
+    v === null || (typeof v === "object" && !Array.isArray(v) && Object.values(v as object).length <= 100 && Object.values(v as object).every((x) => typeof x === "string"));
   switch (m.t) {
     case "row":
       return Number.isSafeInteger(m.line) && Array.isArray(m.cells) && m.cells.length <= 200 && m.cells.every(isCell) ? (m as ChildMessage) : null;
     case "header":
-      return texts(m.header) && typeof m.sheet === "string" && typeof m.format === "string" ? (m as ChildMessage) : null;
+      return texts(m.header) &&
+        typeof m.sheet === "string" &&
+        m.sheet.length <= 255 &&
+        FORMATS.has(m.format as string) &&
+        record(m.metadata) &&
+        (m.monthFirstLine === null || Number.isSafeInteger(m.monthFirstLine))
+        ? (m as ChildMessage)
+        : null;
     case "end":
       return Number.isSafeInteger(m.rows) ? (m as ChildMessage) : null;
     case "error":

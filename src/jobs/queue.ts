@@ -152,6 +152,7 @@ export type QueueKind = {
   onFailed: (deps: Deps, claim: Claim, reason: string) => void;
 };
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));
 const overBudget = (ms: number) =>
   new JobError(
@@ -167,12 +168,15 @@ const overBudget = (ms: number) =>
 export async function runClaimed(deps: Deps, kind: QueueKind, claim: Claim): Promise<void> {
   const { db, clock, log, metrics } = deps;
   const { table } = kind;
-  const heartbeat = setInterval(() => renewLease(db, table, claim, clock.now()), HEARTBEAT_MS);
-  const budget = kind.budgetMs(deps, claim);
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(overBudget(budget)), budget);
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const started = performance.now();
   try {
+    // A timer cannot wait longer than 2^31 - 1 ms: past that it would fire at once.
+    const budget = Math.min(kind.budgetMs(deps, claim), MAX_TIMER_MS);
+    heartbeat = setInterval(() => renewLease(db, table, claim, clock.now()), HEARTBEAT_MS);
+    timer = setTimeout(() => stop.abort(overBudget(budget)), budget);
     await kind.run(deps, claim, stop.signal);
     metrics.observeJob(table, "done", (performance.now() - started) / 1000);
   } catch (thrown) {

@@ -123,7 +123,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       );
       if (result !== "stale") return { applied: result === "done", ...counts, parsePeakMb };
       if (round === MAX_ROUNDS) {
-        throw new Error("Le iscrizioni sono cambiate più volte durante l'elaborazione: il caricamento sarà ripreso a breve.");
+        throw new JobError("Le iscrizioni sono cambiate più volte durante l'elaborazione: il caricamento sarà ripreso a breve.", false);
       }
     }
   } finally {

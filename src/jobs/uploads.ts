@@ -72,7 +72,8 @@ async function runUpload(deps: Deps, claim: Claim, signal: AbortSignal): Promise
     if (!result.applied) removeQuietly(outcomePath);
     log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
   } catch (error) {
-    removeQuietly(outcomePath);
+    // The outcome of a job that did finish is kept: its row names it.
+    if (jobOf(db, claim).outcomePath !== outcomeName) removeQuietly(outcomePath);
     throw error;
   }
 }

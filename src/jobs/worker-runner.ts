@@ -57,8 +57,9 @@ export function runWorker<Input, Result>(
     worker.onmessage = (event: MessageEvent<WorkerMessage<Result>>) => {
       const message = event.data;
       if (message.type === "progress") onProgress(message.done, message.total);
-      else if (signal?.aborted) finish(() => reject(signal.reason));
+      // Work done stays done, even when the stop came while it was finishing.
       else if (message.type === "done") finish(() => resolve(message.result));
+      else if (signal?.aborted) finish(() => reject(signal.reason));
       else finish(() => reject(message.forUser ? new JobError(message.message, message.final) : new Error(message.message)));
     };
     worker.onerror = (event) => finish(() => reject(new Error(event.message || `${name} failed`)));

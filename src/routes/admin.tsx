@@ -208,9 +208,12 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!form) return masterPage(c, { error: tooLargeMessage(config.UPLOAD_MAX_MB) }, 422);
     const file = form.get("file");
     if (!(file instanceof File) || file.name === "") return masterPage(c, { error: "Scegli il file da caricare." }, 422);
-    const result = await acceptMasterUpload({ db, clock, config }, signedInUser(c), { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }, PARSE_LIMITS.header);
+    const name = file.name.slice(0, 255);
+    const result = await acceptMasterUpload({ db, clock, config }, signedInUser(c), { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }, PARSE_LIMITS.header, (id) =>
+      audit(c, "master_upload", name, { job: id }),
+    );
     if (result.ok) c.get("deps").jobs.wake();
-    audit(c, result.ok ? "master_upload" : "master_upload_refused", file.name.slice(0, 255), result.ok ? { job: result.id } : { reason: result.error });
+    else audit(c, "master_upload_refused", name, { reason: result.error });
     if (!result.ok) return masterPage(c, { error: result.error }, 422);
     return masterPage(c, { notice: `Caricamento n. ${result.id} (${result.fileName}) in coda: lo vedi qui sotto mentre viene elaborato.` });
   })

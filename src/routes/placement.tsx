@@ -231,22 +231,18 @@ export const placementRoutes = new Hono<AppEnv>()
     if (!(file instanceof File) || file.name === "") return answer({ error: "Scegli il file da caricare." });
     if (!year) return answer({ error: "Scegli l'anno di riferimento." });
     const agency = getAgency(db, signedInScope(c), user.agencyId ?? 0);
+    const audit = (action: string, detail: Record<string, unknown>) =>
+      recordAudit(db, clock, { action, userId: user.id, agencyId: user.agencyId, target: file.name.slice(0, 255), detail, address: clientAddress(c) });
     const result = await acceptUpload(
       { db, clock, config },
       user,
       agency?.code ?? "",
       { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()), year },
       PARSE_LIMITS.header,
+      (id) => audit("upload", { upload: id, bytes: file.size }),
     );
     if (result.ok) c.get("deps").jobs.wake();
-    recordAudit(db, clock, {
-      action: result.ok ? "upload" : "upload_refused",
-      userId: user.id,
-      agencyId: user.agencyId,
-      target: file.name.slice(0, 255),
-      detail: result.ok ? { upload: result.id, bytes: file.size } : { reason: result.error },
-      address: clientAddress(c),
-    });
+    else audit("upload_refused", { reason: result.error });
     return answer(result.ok ? { queued: { id: result.id, fileName: result.fileName, sheetName: result.sheetName } } : { error: result.error });
   })
   .get("/caricamenti/:id", (c) => {

@@ -115,19 +115,18 @@ export const projectRoutes = new Hono<AppEnv>()
         employerName: form.datore,
       },
       version: readVersion(form.versione),
-    });
-    if (!result.ok) return c.html(<TraineeEditRow line={line} row={row} input={form} errors={result.errors} />, 422);
-    if (!result.unchanged) {
+    }, (set) =>
       recordAudit(db, clock, {
         action: "enrollment_edit",
         userId: user.id,
         agencyId: user.agencyId,
         target: `enrollment:${line.enrollmentId}`,
         // Which fields changed, not their values: trainees' declarations stay out of the log.
-        detail: { fields: Object.keys(result.set) },
+        detail: { fields: Object.keys(set) },
         address: clientAddress(c),
-      });
-    }
+      }),
+    );
+    if (!result.ok) return c.html(<TraineeEditRow line={line} row={row} input={form} errors={result.errors} />, 422);
     const saved = traineeLine(db, signedInScope(c), classId, line.enrollmentId)!;
     return c.html(<TraineeRow line={saved} row={rowContext(c, projectId, classId, true)} saved />);
   })

@@ -1,9 +1,10 @@
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { dataPaths, type Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { Clock } from "./clock.ts";
+import { serverRunning } from "./instance.ts";
 
 export class BackupError extends Error {}
 
@@ -44,27 +45,12 @@ export function pruneBackups(config: Pick<Config, "DATA_DIR">, keep: number): st
   return removed;
 }
 
-/** The process id written by a running server, if that process is alive. */
-export function runningServerPid(config: Pick<Config, "DATA_DIR">): number | null {
-  const file = dataPaths(config).pidFile;
-  if (!existsSync(file)) return null;
-  const pid = Number(readFileSync(file, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Puts a backup in place of the database, only while the program is stopped. The backup is
  * checked first; the database it replaces is kept beside it.
  */
 export function restoreDatabase(config: Pick<Config, "DATA_DIR">, clock: Clock, source: string): { replaced: string | null } {
-  const pid = runningServerPid(config);
-  if (pid) throw new BackupError(`the program is running (process ${pid}); stop it before restoring`);
+  if (serverRunning(config)) throw new BackupError("the program is running on this DATA_DIR; stop it before restoring");
   if (!existsSync(source)) throw new BackupError(`${source} does not exist`);
   let check: Database | undefined;
   try {

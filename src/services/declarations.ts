@@ -165,7 +165,8 @@ export function judgeDeclaration(input: DeclarationInput, facts: EnrollmentFacts
     if (field === "fasciaDebole" && facts.homogeneous) {
       // The class decides: repeating its category is fine, anything else is refused.
       if (value !== null && value !== facts.classCategory) {
-        errors.push(`Fascia debole: l'aula è omogenea (categoria ${facts.classCategory}) e la fascia debole non si può modificare; lascia la cella vuota o scrivi ${facts.classCategory}.`);
+        // Values inside «…»: the e-mail's summary of reasons leaves them out.
+        errors.push(`Fascia debole: l'aula è omogenea, con categoria «${facts.classCategory}», e la fascia debole non si può modificare; lascia la cella vuota o scrivi «${facts.classCategory}».`);
       }
       continue;
     }
@@ -223,7 +224,7 @@ export function judgeDeclaration(input: DeclarationInput, facts: EnrollmentFacts
       if (set.hireDate <= facts.projectEndDate) {
         errors.push(`Data assunzione: deve essere successiva alla fine del progetto (${formatDate(facts.projectEndDate)}).`);
       } else if (set.hireDate > options.today) {
-        errors.push(`Data assunzione: ${formatDate(set.hireDate)} è una data futura; scrivi la data in cui l'allievo è stato assunto.`);
+        errors.push(`Data assunzione: «${formatDate(set.hireDate)}» è una data futura; scrivi la data in cui l'allievo è stato assunto.`);
       }
     }
     if (PLACEMENT_FIELDS.some((field) => field in set)) {

@@ -239,6 +239,8 @@ export function saveDeclaration(
   user: User,
   line: Enrollment,
   form: { input: DeclarationInput; version: RowVersion | null },
+  /** Records the change, in the same transaction, so that a change is never saved unrecorded. */
+  onSaved: (set: Partial<Declaration>) => void,
 ): Judgement {
   const sqlite = db.$client;
   const now = clock.now();
@@ -260,6 +262,7 @@ export function saveDeclaration(
       at: now.getTime(),
       source: "edit",
     });
+    onSaved(judgement.set);
     return judgement;
     // Immediate: a transaction that reads and then writes must hold the write lock from its
     // start, or a job's commit meanwhile makes it fail at once with "database is locked".

@@ -219,7 +219,8 @@ export class RowEvaluator {
       return;
     }
 
-    const asked = JSON.stringify(Object.values(input).map((v) => v.trim().toUpperCase()));
+    // What the row asks for, as of its version: the same values from two versions are two asks.
+    const asked = JSON.stringify([...Object.values(input).map((v) => v.trim().toUpperCase()), versionCell.toUpperCase()]);
     const seen = this.rowsOf.get(facts.enrollmentId) ?? [];
     seen.push({ row: outcome, asked });
     this.rowsOf.set(facts.enrollmentId, seen);

@@ -217,6 +217,33 @@ describe("the executable", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test("one server per data folder: a second is refused, a stale process id file keeps nobody out", async () => {
+    const dir = lonelyCopy();
+    mkdirSync(join(dir, "data"));
+    // Left by a server that died, naming a process that is alive (this test's own).
+    writeFileSync(join(dir, "data/placement.pid"), String(process.pid));
+    const port = unusedPort();
+    const child = Bun.spawn([join(dir, "placement"), "--port", String(port)], { env: { PATH: process.env.PATH ?? "" }, stderr: "ignore" });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/healthz`);
+      const second = run(dir, ["serve", "--port", String(unusedPort())]);
+      expect(second.exitCode).toBe(1);
+      expect(second.stderr).toContain("another Placement is running on");
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+    // Killed outright, it let go of the folder: the next start is not refused.
+    const next = Bun.spawn([join(dir, "placement"), "--port", String(port)], { env: { PATH: process.env.PATH ?? "" }, stderr: "ignore" });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/healthz`);
+    } finally {
+      next.kill("SIGTERM");
+      expect(await next.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("--help lists the commands and every setting", () => {
     const dir = lonelyCopy();
     const help = run(dir, ["--help"]);
@@ -252,7 +279,8 @@ describe("bad start-up input: one clear line, non-zero exit, nothing overwritten
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain("is not an SQLite database");
     expect(readFileSync(join(dir, "data/placement.db"), "utf8")).toBe("not a database at all, but precious\n");
-    expect(readdirSync(join(dir, "data"))).toEqual(["placement.db"]);
+    // Only the lock that keeps a second server out was added beside it.
+    expect(readdirSync(join(dir, "data")).sort()).toEqual(["placement.db", "placement.lock"]);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,7 @@ import { drainUploads } from "../../src/jobs/uploads.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { parseInChild, PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
 import { sharedStringFile } from "../helpers/bad-files.ts";
-import { zombies } from "../helpers/processes.ts";
+import { childProcesses, zombies } from "../helpers/processes.ts";
 import { signedIn, tables, upload } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
@@ -54,6 +54,26 @@ describe("what a hostile file makes the reading child write is bounded in the se
     for await (const m of parseInChild(path, { headerOnly: false, limits: PARSE_LIMITS.full, output: { lineBytes: 64 * 1024, totalBytes: 1024 * 1024 } })) messages.push(m);
     expect(messages.at(-1)).toMatchObject({ t: "error", message: expect.stringContaining("molto più testo") });
     expect(zombies()).toEqual([]);
+  });
+});
+
+describe("uploads at the same moment", () => {
+  test("are checked two at a time, each in turn, so that their reading processes cannot add up", async () => {
+    const file = sharedStringFile(headers, "d".repeat(20_000), { rows: 400, columns: 20 }) as Uint8Array<ArrayBuffer>;
+    let most = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        most = Math.max(most, childProcesses().filter((p) => p.command.includes("--header-only")).length);
+        await Bun.sleep(2);
+      }
+    })();
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(clerk, file, `insieme-${i}.xlsx`)));
+    sampling = false;
+    await sampler;
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
   });
 });
 

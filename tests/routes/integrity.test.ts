@@ -169,7 +169,11 @@ describe("dates are judged on the file as a whole", () => {
     Object.assign(rows[i!]!, { [col("placed")]: "SI", [col("hireDate")]: "16/09/2020", [col("contractType")]: "APP" });
     const { outcomes } = await uploadAndRun(t, clerk, withRows(original, rows));
     expect(outcomes.get(i! + 1)).toMatchObject({ outcome: "KO" });
-    expect(outcomes.get(i! + 1)!.message).toContain("16/09/2020 è una data futura");
+    expect(outcomes.get(i! + 1)!.message).toContain("«16/09/2020» è una data futura");
+    // The e-mail gives the reason, not the date written.
+    const mail = q.one<{ text_body: string }>("SELECT text_body FROM mail_outbox ORDER BY id DESC LIMIT 1").text_body;
+    expect(mail).toContain("è una data futura");
+    expect(mail).not.toContain("16/09/2020");
     expect(enrollmentOfRow(t, rows[i!]!).placed).toBeNull();
   });
 
@@ -355,7 +359,7 @@ describe("a stale file never reverts a newer change", () => {
     const edit = saveDeclaration(t.db, t.clock, user, line, {
       input: { fasciaDebole: theirs, placed: "", hireDate: "", contractType: "", employerVat: "", employerName: "" },
       version: readVersion(String(rows[i!]![col("version")])),
-    });
+    }, () => {});
     expect(edit.ok).toBe(true);
 
     expect(finishUpload(t.db, t.clock, claim, user.id, evaluator, "/nowhere", () => {})).toBe("stale");
@@ -367,6 +371,29 @@ describe("a stale file never reverts a newer change", () => {
     const outcome = q.one<{ outcome: string }>("SELECT outcome FROM import_row_outcomes WHERE import_job_id = ? AND row_number = ?", claim.id, i! + 1);
     expect(outcome.outcome).toBe("KO");
     expect(enrollment(target.id).fascia_debole).toBe(theirs);
+  });
+});
+
+describe("a change and its audit entry", () => {
+  test("are saved together or not at all: when the entry cannot be written, neither the edit nor the upload goes in", async () => {
+    const original = await bookAndDownload(t, clerk);
+    const rows = readRows(original);
+    const [i] = pick(rows, declared);
+    const target = enrollmentOfRow(t, rows[i!]!);
+    const form = await openEdit(t, clerk, target.id);
+    const jobs = () => q.one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
+    const before = { enrollment: enrollment(target.id), jobs: jobs() };
+    t.db.$client.exec("CREATE TEMP TRIGGER audit_full BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    try {
+      const edit = await saveEdit(t, clerk, target.id, { ...form, fascia: other(rows[i!]![col("fasciaDebole")]) });
+      expect(edit.status).toBe(503);
+      rows[i!]![col("fasciaDebole")] = other(rows[i!]![col("fasciaDebole")]);
+      expect((await upload(clerk, withRows(original, rows))).status).toBe(503);
+    } finally {
+      t.db.$client.exec("DROP TRIGGER audit_full");
+    }
+    expect(enrollment(target.id)).toEqual(before.enrollment);
+    expect(jobs()).toBe(before.jobs);
   });
 });
 
@@ -437,7 +464,10 @@ describe("the Versione column", () => {
     const classLines = rows.flatMap((r, k) => (k > 0 && enrollmentOfRow(t, r).class_id === target.class_id ? [k] : []));
     const untouched = await uploadAndRun(t, clerk, original);
     expect(untouched.outcomes.get(i! + 1)).toMatchObject({ outcome: "KO" });
-    expect(untouched.outcomes.get(i! + 1)!.message).toContain("l'aula è omogenea (categoria DISAB)");
+    expect(untouched.outcomes.get(i! + 1)!.message).toContain("l'aula è omogenea, con categoria «DISAB»");
+    const mail = q.one<{ text_body: string }>("SELECT text_body FROM mail_outbox ORDER BY id DESC LIMIT 1").text_body;
+    expect(mail).toContain("l'aula è omogenea");
+    expect(mail).not.toContain("DISAB");
     for (const k of classLines) {
       if (rows[k]![col("fasciaDebole")] === "") expect(untouched.outcomes.get(k + 1)!.outcome).not.toBe("KO");
     }
