@@ -1,4 +1,5 @@
 import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.ts";
 
@@ -33,6 +34,7 @@ export function holdInstanceLock(config: Pick<Config, "DATA_DIR">): { release():
 
 /** Whether a server holds the data folder right now. */
 export function serverRunning(config: Pick<Config, "DATA_DIR">): boolean {
+  if (!existsSync(config.DATA_DIR)) return false;
   const lock = holdInstanceLock(config);
   lock?.release();
   return lock === null;

@@ -8,6 +8,7 @@ import { migrationsMeta } from "../../src/db/migrate.ts";
 import { drainExports } from "../../src/jobs/exports.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { backupDatabase, backupPath, pruneBackups, restoreDatabase } from "../../src/services/backup.ts";
+import { holdInstanceLock } from "../../src/services/instance.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Imports start a worker and a child process; `bun src/main.ts` starts another bun.
@@ -82,9 +83,10 @@ describe("backups", () => {
     const dir = join(scratch, "running");
     const copy = backupDatabase(t.db, join(scratch, "for-restore.db"));
     restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path);
-    writeFileSync(join(dir, "placement.pid"), String(process.pid));
+    // The running program holds the data folder's lock.
+    const running = holdInstanceLock({ DATA_DIR: dir })!;
     expect(() => restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path)).toThrow("the program is running");
-    rmSync(join(dir, "placement.pid"));
+    running.release();
 
     const before = fingerprint(join(dir, "placement.db"));
     const junk = join(scratch, "junk.db");
