@@ -14,10 +14,14 @@ import { classRoster, enrollmentHistory, saveDeclaration, traineeLine } from "..
 import { campaignClosedReason } from "../services/campaigns.ts";
 import { activeCodes } from "../services/reference-lists.ts";
 import { readVersion } from "../sheets/cells.ts";
+import { traineeColumn } from "../sheets/columns.ts";
+import { DECLARATION_FIELDS, type DeclarationField, type DeclarationInput } from "../services/declarations.ts";
 import { selectedYear } from "./year.ts";
 
-const field = z.string().max(200).optional().default("");
-const editForm = z.object({ fascia: field, placement: field, data: field, contratto: field, piva: field, datore: field, versione: field });
+// The form's fields are named by the columns they edit (src/sheets/columns.ts).
+const fieldOf = (key: DeclarationField) => traineeColumn(key).field!;
+// Every field of the row, each at most 200 characters; which are declarations is decided below.
+const editForm = z.record(z.string(), z.string().max(200));
 
 // The class page's table: trainee, its six declarations and the actions.
 const ROSTER_COLUMNS = 9;
@@ -97,7 +101,12 @@ export const projectRoutes = new Hono<AppEnv>()
     const { db, clock } = c.get("deps");
     const { line, year, projectId, classId } = lineInScope(c);
     const row = rowContext(c, projectId, classId, true);
-    const form = editForm.parse(await c.req.parseBody());
+    const parsed = editForm.safeParse(await c.req.parseBody());
+    if (!parsed.success) {
+      assertCanEdit(c, null);
+      return c.html(<TraineeEditRow line={line} row={row} errors={["Ogni campo può contenere al massimo 200 caratteri: accorcialo e salva di nuovo."]} />, 422);
+    }
+    const form = parsed.data;
     const closed = campaignClosedReason(db, year, clock.now());
     if (closed) {
       assertCanEdit(c, null);
@@ -106,15 +115,10 @@ export const projectRoutes = new Hono<AppEnv>()
     assertCanEdit(c, null);
     const user = signedInUser(c);
     const result = saveDeclaration(db, clock, user, line, {
-      input: {
-        fasciaDebole: line.homogeneous ? "" : form.fascia,
-        placed: form.placement,
-        hireDate: form.data,
-        contractType: form.contratto,
-        employerVat: form.piva,
-        employerName: form.datore,
-      },
-      version: readVersion(form.versione),
+      input: Object.fromEntries(
+        DECLARATION_FIELDS.map((key) => [key, key === "fasciaDebole" && line.homogeneous ? "" : (form[fieldOf(key)] ?? "")]),
+      ) as DeclarationInput,
+      version: readVersion(form.versione ?? ""),
     }, (set) =>
       recordAudit(db, clock, {
         action: "enrollment_edit",

@@ -20,7 +20,7 @@ type Person = { surname: string; name: string; birthDate: string | null };
 export type MasterPlanRow = { project: Project; classCode: string; klass: Klass; codiceFiscale: string; person: Person };
 
 const READING = new Map(
-  MASTER_COLUMNS.map((c) => [c.key, readingOf({ header: c.header, kind: c.date ? "date" : "text", elevenDigits: c.key === "codiceFiscale" })]),
+  MASTER_COLUMNS.map((c) => [c.key, readingOf({ header: c.header, kind: c.date ? "date" : "text", elevenDigits: c.elevenDigits })]),
 );
 
 /** What is on record, as keys to compare with: read once per load. */

@@ -36,6 +36,8 @@ export type Column = {
   required: boolean;
   /** Codes of 11 digits, whose leading zeros a spreadsheet drops when it takes them for numbers. */
   elevenDigits?: boolean;
+  /** The name of its field in the class page's edit form, for the columns the agency fills in. */
+  field?: string;
   /** How to read or fill the column, for the legend. */
   help: string;
 };
@@ -49,12 +51,12 @@ export const TRAINEE_COLUMNS: readonly Column[] = [
   { key: "codiceFiscale", header: "Codice fiscale", kind: "text", width: 19, editable: false, required: true, elevenDigits: true, help: "Identifica l'allievo. Non modificare." },
   { key: "surname", header: "Cognome", kind: "text", width: 18, editable: false, required: false, help: "Solo per consultazione." },
   { key: "name", header: "Nome", kind: "text", width: 16, editable: false, required: false, help: "Solo per consultazione." },
-  { key: "fasciaDebole", header: "Fascia debole", kind: "text", width: 13, editable: true, required: true, help: "Codice della categoria fasce deboli (vedi sotto), oppure NO se l'allievo non vi rientra. Vuoto: nessuna modifica." },
-  { key: "placed", header: "Placement", kind: "flag", width: 10, editable: true, required: true, help: "SI se l'allievo è stato assunto dopo il corso; NO se non lo è stato (NO cancella i dati dell'assunzione). Vuoto: nessuna modifica." },
-  { key: "hireDate", header: "Data assunzione", kind: "date", width: 14, editable: true, required: true, help: "Data di assunzione (gg/mm/aaaa), successiva alla fine del progetto e non successiva al giorno del caricamento. Obbligatoria con Placement SI." },
-  { key: "contractType", header: "Tipo contratto", kind: "text", width: 13, editable: true, required: true, help: "Codice del tipo di contratto (vedi sotto). Obbligatorio con Placement SI." },
-  { key: "employerVat", header: "P.IVA datore di lavoro", kind: "text", width: 16, editable: true, required: true, elevenDigits: true, help: "Partita IVA del datore di lavoro: 11 cifre. Scrivi - per cancellarla." },
-  { key: "employerName", header: "Datore di lavoro", kind: "text", width: 32, editable: true, required: true, help: "Ragione sociale del datore di lavoro. Scrivi - per cancellarla." },
+  { key: "fasciaDebole", header: "Fascia debole", kind: "text", width: 13, editable: true, required: true, field: "fascia", help: "Codice della categoria fasce deboli (vedi sotto), oppure NO se l'allievo non vi rientra. Vuoto: nessuna modifica." },
+  { key: "placed", header: "Placement", kind: "flag", width: 10, editable: true, required: true, field: "placement", help: "SI se l'allievo è stato assunto dopo il corso; NO se non lo è stato (NO cancella i dati dell'assunzione). Vuoto: nessuna modifica." },
+  { key: "hireDate", header: "Data assunzione", kind: "date", width: 14, editable: true, required: true, field: "data", help: "Data di assunzione (gg/mm/aaaa), successiva alla fine del progetto e non successiva al giorno del caricamento. Obbligatoria con Placement SI." },
+  { key: "contractType", header: "Tipo contratto", kind: "text", width: 13, editable: true, required: true, field: "contratto", help: "Codice del tipo di contratto (vedi sotto). Obbligatorio con Placement SI." },
+  { key: "employerVat", header: "P.IVA datore di lavoro", kind: "text", width: 16, editable: true, required: true, elevenDigits: true, field: "piva", help: "Partita IVA del datore di lavoro: 11 cifre. Scrivi - per cancellarla." },
+  { key: "employerName", header: "Datore di lavoro", kind: "text", width: 32, editable: true, required: true, field: "datore", help: "Ragione sociale del datore di lavoro. Scrivi - per cancellarla." },
   { key: "version", header: "Versione", kind: "text", width: 12, editable: false, required: false, help: "Identifica la riga com'era al momento del download, perché un file vecchio non annulli modifiche più recenti. Non modificare; nelle righe aggiunte a mano lasciala vuota." },
 ];
 

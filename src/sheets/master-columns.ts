@@ -1,4 +1,4 @@
-import { normalizeHeader } from "./columns.ts";
+import { normalizeHeader, traineeColumn, type TraineeRow } from "./columns.ts";
 
 /** The columns of the master-data template: one row per enrollment, the one definition for template, reading and outcome. */
 
@@ -19,24 +19,30 @@ export type MasterRowValues = {
   birthDate: string;
 };
 
-export type MasterColumn = { key: keyof MasterRowValues; header: string; width: number; date?: boolean; help: string };
+export type MasterColumn = { key: keyof MasterRowValues; header: string; width: number; date?: boolean; elevenDigits?: boolean; help: string };
 
 export const MASTER_SHEET = "Anagrafica";
 
+// A column both files have is written the same way in both.
+const sameAs = (key: keyof TraineeRow) => {
+  const { header, width, elevenDigits } = traineeColumn(key);
+  return { header, width, elevenDigits };
+};
+
 export const MASTER_COLUMNS: readonly MasterColumn[] = [
   { key: "agencyCode", header: "Codice agenzia", width: 12, help: "Codice dell'agenzia, come in Amministrazione (es. APL001)." },
-  { key: "projectCode", header: "Codice progetto", width: 20, help: "Codice del progetto, unico per agenzia." },
-  { key: "projectTitle", header: "Titolo progetto", width: 40, help: "Titolo del progetto." },
-  { key: "trainingType", header: "Tipologia formativa", width: 12, help: "Codice della tipologia formativa (es. BASE, PROF)." },
+  { key: "projectCode", ...sameAs("projectCode"), help: "Codice del progetto, unico per agenzia." },
+  { key: "projectTitle", ...sameAs("projectTitle"), help: "Titolo del progetto." },
+  { key: "trainingType", ...sameAs("trainingType"), help: "Codice della tipologia formativa (es. BASE, PROF)." },
   { key: "year", header: "Anno", width: 8, help: "Anno di riferimento (compensazione), es. 2019." },
   { key: "startDate", header: "Data inizio", width: 12, date: true, help: "Inizio del progetto (gg/mm/aaaa)." },
   { key: "endDate", header: "Data fine", width: 12, date: true, help: "Fine del progetto (gg/mm/aaaa), non prima dell'inizio." },
-  { key: "classCode", header: "Codice aula", width: 12, help: "Codice dell'aula, unico nel progetto." },
-  { key: "homogeneous", header: "Aula omogenea", width: 10, help: "SI se tutti gli allievi appartengono a una categoria, NO altrimenti." },
+  { key: "classCode", ...sameAs("classCode"), help: "Codice dell'aula, unico nel progetto." },
+  { key: "homogeneous", ...sameAs("homogeneous"), help: "SI se tutti gli allievi appartengono a una categoria, NO altrimenti." },
   { key: "classCategory", header: "Categoria aula", width: 12, help: "Con aula omogenea SI: il codice della categoria fasce deboli; altrimenti vuoto." },
-  { key: "codiceFiscale", header: "Codice fiscale", width: 19, help: "Codice fiscale dell'allievo (16 caratteri, o 11 cifre se provvisorio)." },
-  { key: "surname", header: "Cognome", width: 18, help: "Cognome dell'allievo." },
-  { key: "name", header: "Nome", width: 16, help: "Nome dell'allievo." },
+  { key: "codiceFiscale", ...sameAs("codiceFiscale"), help: "Codice fiscale dell'allievo (16 caratteri, o 11 cifre se provvisorio)." },
+  { key: "surname", ...sameAs("surname"), help: "Cognome dell'allievo." },
+  { key: "name", ...sameAs("name"), help: "Nome dell'allievo." },
   { key: "birthDate", header: "Data di nascita", width: 12, date: true, help: "Facoltativa (gg/mm/aaaa)." },
 ];
 

@@ -64,7 +64,12 @@ function Select(props: { name: string; value: string | null; options: { value: s
 /** The same trainee with its editable cells as fields; Esc or "Annulla" puts the row back. */
 export function TraineeEditRow(props: { line: Enrollment; row: RowContext; input?: Record<string, string>; errors?: string[] }) {
   const l = props.line;
-  const v = (name: string, current: string | null) => props.input?.[name] ?? current ?? "";
+  // Each field's name and label are its column's: the form and the file say the same.
+  const f = (key: DeclarationField) => {
+    const column = traineeColumn(key);
+    return { name: column.field!, label: column.header };
+  };
+  const v = (key: DeclarationField, current: string | null) => props.input?.[f(key).name] ?? current ?? "";
   const url = `${props.row.base}/${l.enrollmentId}`;
   return (
     <tr id={`iscrizione-${l.enrollmentId}`} class="editing">
@@ -84,9 +89,8 @@ export function TraineeEditRow(props: { line: Enrollment; row: RowContext; input
           <span title="Aula omogenea: la categoria non si modifica">{l.classCategory}</span>
         ) : (
           <Select
-            name="fascia"
-            label="Fascia debole"
-            value={v("fascia", l.fasciaDebole)}
+            {...f("fasciaDebole")}
+            value={v("fasciaDebole", l.fasciaDebole)}
             options={[
               { value: "", label: "—" },
               { value: "NO", label: "NO" },
@@ -97,9 +101,8 @@ export function TraineeEditRow(props: { line: Enrollment; row: RowContext; input
       </td>
       <td>
         <Select
-          name="placement"
-          label="Placement"
-          value={v("placement", flagText(l.placed))}
+          {...f("placed")}
+          value={v("placed", flagText(l.placed))}
           options={[
             { value: "", label: "—" },
             { value: "SI", label: "SI" },
@@ -108,21 +111,20 @@ export function TraineeEditRow(props: { line: Enrollment; row: RowContext; input
         />
       </td>
       <td>
-        <input type="date" name="data" aria-label="Data assunzione" value={v("data", l.hireDate)} />
+        <input type="date" name={f("hireDate").name} aria-label={f("hireDate").label} value={v("hireDate", l.hireDate)} />
       </td>
       <td>
         <Select
-          name="contratto"
-          label="Tipo contratto"
-          value={v("contratto", l.contractType)}
+          {...f("contractType")}
+          value={v("contractType", l.contractType)}
           options={[{ value: "", label: "—" }, ...props.row.contractTypes.map((c) => ({ value: c.code, label: c.code }))]}
         />
       </td>
       <td>
-        <input type="text" name="piva" aria-label="P.IVA datore di lavoro" size={11} maxlength={13} value={v("piva", l.employerVat)} />
+        <input type="text" name={f("employerVat").name} aria-label={f("employerVat").label} size={11} maxlength={13} value={v("employerVat", l.employerVat)} />
       </td>
       <td>
-        <input type="text" name="datore" aria-label="Datore di lavoro" maxlength={200} value={v("datore", l.employerName)} />
+        <input type="text" name={f("employerName").name} aria-label={f("employerName").label} maxlength={200} value={v("employerName", l.employerName)} />
       </td>
       <td class="actions">
         <input type="hidden" name="versione" value={props.input?.versione ?? currentVersion(l)} />
