@@ -17,8 +17,9 @@ import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } f
 
 const jobOf = (db: Db, claim: Claim) => db.select().from(exportJobs).where(eq(exportJobs.id, claim.id)).get()!;
 
-function mailInput(deps: Deps, job: ReturnType<typeof jobOf>) {
-  return {
+/** The one notice of an export's end, ready or failed, for the agency's people and the extra address. */
+function queueExportNotice(deps: Deps, job: ReturnType<typeof jobOf>, end: { rows: number } | { reason: string }): void {
+  const input = {
     to: agencyRecipients(deps.db, job.agencyId, job.extraEmail),
     exportId: job.id,
     year: job.year,
@@ -26,6 +27,11 @@ function mailInput(deps: Deps, job: ReturnType<typeof jobOf>) {
     requestedAt: formatDateTime(job.createdAt),
     placementUrl: `${deps.config.BASE_URL}/placement/import-massivo`,
   };
+  queueMail(
+    deps.db,
+    deps.clock,
+    "reason" in end ? exportFailedMail({ ...input, reason: end.reason }) : exportReadyMail({ ...input, rows: end.rows, retentionDays: deps.config.FILE_RETENTION_DAYS }),
+  );
 }
 
 /** Downloads: an agency's one at a time, in booking order; a minute, and a minute more per 20,000 rows. */
@@ -34,7 +40,7 @@ export const exportQueue: QueueKind = {
   serial: "agency",
   budgetMs: (deps, claim) => deps.config.JOB_TIMEOUT_SECONDS * 1000 * (1 + countTraineeRows(deps.db.$client, jobOf(deps.db, claim)) / 20_000),
   run: runExport,
-  onFailed: (deps, claim, reason) => queueMail(deps.db, deps.clock, exportFailedMail({ ...mailInput(deps, jobOf(deps.db, claim)), reason })),
+  onFailed: (deps, claim, reason) => queueExportNotice(deps, jobOf(deps.db, claim), { reason }),
 };
 
 /** Runs every export that is due, one after the other. */
@@ -68,9 +74,7 @@ async function runExport(deps: Deps, claim: Claim, signal: AbortSignal): Promise
         progress_total: result.rows,
         error: null,
       });
-      if (owned) {
-        queueMail(db, clock, exportReadyMail({ ...mailInput(deps, job), rows: result.rows, retentionDays: config.FILE_RETENTION_DAYS }));
-      }
+      if (owned) queueExportNotice(deps, job, { rows: result.rows });
       return owned;
     });
     if (!completed) removeQuietly(finalPath);

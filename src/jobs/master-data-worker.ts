@@ -5,7 +5,8 @@ import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { masterDataJobs } from "../db/schema.ts";
 import { removeQuietly } from "../services/data-files.ts";
-import { applyMasterData, MasterEvaluator } from "../services/master-data.ts";
+import { MasterEvaluator } from "../services/master-data.ts";
+import { finishMasterData } from "./master-data.ts";
 import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
 import { writeOutcomeFile } from "../sheets/outcome-file.ts";
 import { parseInChild, type ChildLimits } from "./parse-runner.ts";
@@ -58,7 +59,7 @@ serveWorker<MasterWorkerInput, MasterWorkerResult>(async (input, progress, signa
       removeQuietly(partPath);
     }
     signal.throwIfAborted();
-    const applied = applyMasterData(db, { id: job.id, attempt: input.attempt, userId: job.userId }, evaluator, input.outcomeName, Date.parse(input.now) + (performance.now() - started));
+    const applied = finishMasterData(db, new Date(Date.parse(input.now) + (performance.now() - started)), { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName);
     return { applied, ...evaluator.counts() };
   } finally {
     db.$client.close();

@@ -8,7 +8,9 @@ import type { MasterWorkerInput, MasterWorkerResult } from "./master-data-worker
 import { PARSE_LIMITS } from "./parse-runner.ts";
 import { runWorker } from "./worker-runner.ts";
 import { uploadBudgetMs } from "./uploads.ts";
-import { drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
+import type { Db } from "../db/client.ts";
+import { applyMasterData, type MasterEvaluator } from "../services/master-data.ts";
+import { completeRead, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (deps: Deps, claim: Claim) => deps.db.select().from(masterDataJobs).where(eq(masterDataJobs.id, claim.id)).get()!;
 
@@ -56,4 +58,19 @@ async function runMasterData(deps: Deps, claim: Claim, signal: AbortSignal): Pro
     if (jobOf(deps, claim).outcomePath !== outcomeName) removeQuietly(outcomePath);
     throw error;
   }
+}
+
+/**
+ * Closes the load and applies its rows in one transaction that first checks the job is
+ * still this runner's; false when it was not.
+ */
+export function finishMasterData(db: Db, now: Date, claim: Claim, userId: number, evaluator: MasterEvaluator, outcomeName: string): boolean {
+  const counts = evaluator.counts();
+  return db.$client
+    .transaction(() => {
+      const owned = completeRead(db, "master_data_jobs", claim, now, counts, outcomeName);
+      if (owned) applyMasterData(db.$client, { id: claim.id, userId }, evaluator, now.getTime());
+      return owned;
+    })
+    .immediate();
 }

@@ -110,6 +110,27 @@ export function completeJob(
   return result.changes === 1;
 }
 
+/** Closes a job that read an uploaded file (an agency's upload, a master-data load) with its counts and outcome file. */
+export function completeRead(
+  db: Db,
+  table: "import_jobs" | "master_data_jobs",
+  claim: Claim,
+  now: Date,
+  counts: { total: number; ok: number; ko: number; unchanged: number },
+  outcomeName: string,
+): boolean {
+  return completeJob(db, table, claim, now, counts.ko ? "done_with_errors" : "done", {
+    rows_total: counts.total,
+    rows_ok: counts.ok,
+    rows_ko: counts.ko,
+    rows_unchanged: counts.unchanged,
+    outcome_path: outcomeName,
+    progress_done: counts.total,
+    progress_total: counts.total,
+    error: null,
+  });
+}
+
 /**
  * Records a failed attempt: queued again after a growing wait, or failed for good after
  * the last attempt. Returns what happened, or "stale" when the claim was taken over.

@@ -2,16 +2,13 @@
 // The file itself is read by a child process (upload-runner.ts); this thread only sees rows.
 import { renameSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { uploadDoneMail } from "../mail/notices.ts";
 import { openDatabase } from "../db/client.ts";
 import { uploadJobs } from "../db/schema.ts";
 import { removeQuietly } from "../services/data-files.ts";
-import { finishUpload } from "./uploads.ts";
-import { queueMail } from "../mail/outbox.ts";
-import { formatDateTime, localDate } from "../format.ts";
+import { finishUpload, queueUploadNotice } from "./uploads.ts";
+import { localDate } from "../format.ts";
 import { sinceVersion } from "../services/enrollments.ts";
 import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/uploads.ts";
-import { agencyRecipients } from "../services/notifications.ts";
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import { writeOutcomeFile } from "../sheets/outcome-file.ts";
@@ -107,19 +104,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       const counts = evaluator.counts();
       signal.throwIfAborted();
       const result = finishUpload(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName, () =>
-        queueMail(
-          db,
-          clock,
-          uploadDoneMail({
-            to: agencyRecipients(db, job.agencyId, null),
-            uploadId: job.id,
-            year: job.year,
-            uploadedAt: formatDateTime(job.createdAt),
-            placementUrl: input.placementUrl,
-            counts,
-            reasons: evaluator.topReasons(),
-          }),
-        ),
+        queueUploadNotice(db, clock, job, input.placementUrl, { counts, reasons: evaluator.topReasons() }),
       );
       if (result !== "stale") return { applied: result === "done", ...counts, parsePeakMb };
       if (round === MAX_ROUNDS) {

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { uploadFailedMail } from "../mail/notices.ts";
+import { uploadDoneMail, uploadFailedMail } from "../mail/notices.ts";
 import { dataPaths } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { uploadJobs } from "../db/schema.ts";
@@ -9,23 +9,28 @@ import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../format.ts";
 import type { Clock } from "../services/clock.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
-import { applyUploadRows, type RowEvaluator } from "../services/uploads.ts";
+import { applyUploadRows, type RowEvaluator, type UploadJob } from "../services/uploads.ts";
 import { agencyRecipients } from "../services/notifications.ts";
 import type { UploadWorkerInput, UploadWorkerResult } from "./upload-worker.ts";
 import { PARSE_LIMITS } from "./parse-runner.ts";
 import { runWorker } from "./worker-runner.ts";
-import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
+import { completeRead, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (db: Db, claim: Claim) => db.select().from(uploadJobs).where(eq(uploadJobs.id, claim.id)).get()!;
 
-function mailInput(deps: Deps, job: ReturnType<typeof jobOf>) {
-  return {
-    to: agencyRecipients(deps.db, job.agencyId, null),
-    uploadId: job.id,
-    year: job.year,
-    uploadedAt: formatDateTime(job.createdAt),
-    placementUrl: `${deps.config.BASE_URL}/placement/import-massivo`,
-  };
+const placementUrl = (config: Deps["config"]) => `${config.BASE_URL}/placement/import-massivo`;
+
+export type UploadEnd =
+  | { counts: { total: number; ok: number; ko: number; unchanged: number }; reasons: { reason: string; rows: number }[] }
+  | { reason: string };
+
+/**
+ * The one notice of an upload's end, read or not, for the agency's people (SPEC §9). Queued
+ * in the transaction that ends the job, whichever thread ends it.
+ */
+export function queueUploadNotice(db: Db, clock: Clock, job: UploadJob, url: string, end: UploadEnd): void {
+  const input = { to: agencyRecipients(db, job.agencyId, null), uploadId: job.id, year: job.year, uploadedAt: formatDateTime(job.createdAt), placementUrl: url };
+  queueMail(db, clock, "reason" in end ? uploadFailedMail({ ...input, reason: end.reason }) : uploadDoneMail({ ...input, ...end }));
 }
 
 /** The time an uploaded file may take: a minute, and a minute more per megabyte. */
@@ -37,7 +42,7 @@ export const uploadQueue: QueueKind = {
   serial: "agency",
   budgetMs: (deps, claim) => uploadBudgetMs(deps, jobOf(deps.db, claim).fileSize),
   run: runUpload,
-  onFailed: (deps, claim, reason) => queueMail(deps.db, deps.clock, uploadFailedMail({ ...mailInput(deps, jobOf(deps.db, claim)), reason })),
+  onFailed: (deps, claim, reason) => queueUploadNotice(deps.db, deps.clock, jobOf(deps.db, claim), placementUrl(deps.config), { reason }),
 };
 
 /** Runs every due upload; an agency's uploads one at a time, in upload order. */
@@ -63,7 +68,7 @@ async function runUpload(deps: Deps, claim: Claim, signal: AbortSignal): Promise
         outcomePath,
         outcomeName,
         now: clock.now().toISOString(),
-        placementUrl: mailInput(deps, job).placementUrl,
+        placementUrl: placementUrl(config),
         limits: PARSE_LIMITS.full,
       },
       (done, total) => recordProgress(db, "import_jobs", claim, done, total),
@@ -98,16 +103,7 @@ export function finishUpload(
   try {
     return db.$client.transaction(() => {
       const now = clock.now();
-      const owned = completeJob(db, "import_jobs", claim, now, counts.ko ? "done_with_errors" : "done", {
-        rows_total: counts.total,
-        rows_ok: counts.ok,
-        rows_ko: counts.ko,
-        rows_unchanged: counts.unchanged,
-        outcome_path: outcomeName,
-        progress_done: counts.total,
-        progress_total: counts.total,
-        error: null,
-      });
+      const owned = completeRead(db, "import_jobs", claim, now, counts, outcomeName);
       if (!owned) return "lost" as const;
       if (!applyUploadRows(db.$client, { id: claim.id, userId }, evaluator.rows, now.getTime())) throw STALE;
       notify();

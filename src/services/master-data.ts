@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite";
 import type { Db } from "../db/client.ts";
 import { MASTER_COLUMNS, type MasterRowValues } from "../sheets/master-columns.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
@@ -160,28 +161,11 @@ export class MasterEvaluator {
 }
 
 /**
- * Applies the rows that change something and closes the job, in one transaction that first
- * checks the job is still this runner's. Declarations stay; homogeneous classes keep their
- * enrollments on the class category.
+ * Applies the rows that change something, inside the caller's transaction (the one that
+ * closes the job). Declarations stay; homogeneous classes keep their enrollments on the
+ * class category.
  */
-export function applyMasterData(
-  db: Db,
-  job: { id: number; attempt: number; userId: number },
-  evaluator: MasterEvaluator,
-  outcomePath: string,
-  now: number,
-): boolean {
-  const sqlite = db.$client;
-  const counts = evaluator.counts();
-  return sqlite.transaction(() => {
-    const closed = sqlite
-      .query(
-        `UPDATE master_data_jobs SET status = ?, rows_total = ?, rows_ok = ?, rows_ko = ?, rows_unchanged = ?, outcome_path = ?,
-                progress_done = ?, progress_total = ?, error = NULL, lease_until = NULL, finished_at = ?
-         WHERE id = ? AND attempts = ? AND status = 'running'`,
-      )
-      .run(counts.ko ? "done_with_errors" : "done", counts.total, counts.ok, counts.ko, counts.unchanged, outcomePath, counts.total, counts.total, now, job.id, job.attempt);
-    if (closed.changes !== 1) return false;
+export function applyMasterData(sqlite: Database, job: { id: number; userId: number }, evaluator: MasterEvaluator, now: number): void {
     const project = sqlite.query(
       `INSERT INTO projects (agency_id, code, title, training_type, year, start_date, end_date) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (agency_id, code) DO UPDATE SET title = excluded.title, training_type = excluded.training_type,
@@ -231,8 +215,6 @@ export function applyMasterData(
       }
       sync.run(classId);
     }
-    return true;
-  })();
 }
 
 const MASTER_JOB_SQL = `SELECT j.id, j.file_name AS fileName, j.status, j.rows_total AS rowsTotal, j.rows_ok AS rowsOk,
