@@ -1,13 +1,11 @@
 import type { Context } from "hono";
-import { DashboardPage, type ProjectSort } from "../../views/pages/dashboard.tsx";
+import { DashboardPage } from "../../views/pages/dashboard.tsx";
 import type { Section } from "../../views/context.ts";
 import { pageContext, type AppEnv } from "../http.ts";
 import { campaignState, daysLeft, getCampaign } from "../services/campaigns.ts";
-import { agencyFigures } from "../services/dashboard.ts";
+import { agencyFigures, projectSortAsked, sortProjects, type AgencyFigures } from "../services/dashboard.ts";
 import { activeCodes } from "../services/reference-lists.ts";
 import { selectedYear } from "./year.ts";
-
-const SORTS = new Set<ProjectSort["column"]>(["codice", "iscrizioni", "dichiarate", "placement"]);
 
 /** An agency's dashboard: its own Placement home, or the fund's read-only view of it. */
 export function renderDashboard(
@@ -19,8 +17,8 @@ export function renderDashboard(
   const trainingTypes = activeCodes(db, "trainingTypes");
   const asked = c.req.query("tipologia") ?? "";
   const trainingType = trainingTypes.some((t) => t.code === asked) ? asked : null;
-  const column = c.req.query("ordina") as ProjectSort["column"];
-  const sort: ProjectSort = { column: SORTS.has(column) ? column : "codice", descending: c.req.query("verso") === "desc" };
+  const sort = projectSortAsked(c.req.query("ordina"), c.req.query("verso"));
+  const sorted = (figures: AgencyFigures) => ({ ...figures, projects: sortProjects(figures.projects, sort) });
   const campaign = getCampaign(db, year);
   const now = clock.now();
   return c.html(
@@ -33,7 +31,7 @@ export function renderDashboard(
       trainingTypes={trainingTypes}
       trainingType={trainingType}
       campaign={campaign ? { campaign, daysLeft: daysLeft(campaign, now), open: campaignState(campaign, now) === "open" } : null}
-      figures={agencyFigures(db, view.agencyId, year, trainingType)}
+      figures={sorted(agencyFigures(db, view.agencyId, year, trainingType))}
       categories={activeCodes(db, "categories")}
       sort={sort}
       withJobs={view.withJobs}

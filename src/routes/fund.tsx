@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FundAgenciesPage, type AgencySort } from "../../views/pages/fund-agencies.tsx";
+import { FundAgenciesPage } from "../../views/pages/fund-agencies.tsx";
 import { AuditPage } from "../../views/pages/audit.tsx";
 import { OutboxPage } from "../../views/pages/outbox.tsx";
 import {
@@ -16,7 +16,7 @@ import {
   signedInUser,
   type AppEnv,
 } from "../http.ts";
-import { fundFigures } from "../services/dashboard.ts";
+import { agencySortAsked, fundFigures, sortAgencies } from "../services/dashboard.ts";
 import { getAgency, listAgencies } from "../services/projects.ts";
 import { narrowTo } from "../services/scope.ts";
 import { dataPaths } from "../config.ts";
@@ -27,8 +27,6 @@ import { writeTableFile } from "../sheets/table-file.ts";
 import { emlFileName } from "../mail/transport.ts";
 import { renderDashboard } from "./dashboard.tsx";
 import { selectedYear } from "./year.ts";
-
-const AGENCY_SORTS = new Set<AgencySort["column"]>(["agenzia", "iscrizioni", "dichiarate", "placement", "caricamento", "errori"]);
 
 const AUDIT_PAGE_ROWS = 500;
 const AUDIT_FILE_ROWS = 1_000_000;
@@ -56,14 +54,13 @@ export const fundRoutes = new Hono<AppEnv>()
   .use(requireUser, requireFundOperator)
   .get("/", (c) => {
     const { years, year } = selectedYear(c);
-    const column = c.req.query("ordina") as AgencySort["column"];
-    const sort: AgencySort = { column: AGENCY_SORTS.has(column) ? column : "agenzia", descending: c.req.query("verso") === "desc" };
+    const sort = agencySortAsked(c.req.query("ordina"), c.req.query("verso"));
     return c.html(
       <FundAgenciesPage
         ctx={pageContext(c, "Agenzie", "fondo")}
         years={years}
         year={year}
-        agencies={fundFigures(c.get("deps").db, year)}
+        agencies={sortAgencies(fundFigures(c.get("deps").db, year), sort)}
         sort={sort}
       />,
     );

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
-import { RecentJobs } from "../../views/pages/dashboard.tsx";
+import { RecentJobs } from "../../views/partials/recent-jobs.tsx";
 import { JobSummaryPage } from "../../views/pages/job-summary.tsx";
 import { PlacementPage } from "../../views/pages/placement.tsx";
 import type { ExportFormErrors, ExportFormValues } from "../../views/partials/export-form.tsx";

@@ -150,3 +150,49 @@ export function fundFigures(db: Db, year: number): AgencyRow[] {
     )
     .all({ year }) as AgencyRow[];
 }
+
+/** A column to sort a table by, and which way. */
+export type Sort<Column extends string> = { column: Column; descending: boolean };
+
+function sortRows<Row, Column extends string>(
+  rows: readonly Row[],
+  values: Record<Column, (row: Row) => number | string>,
+  name: (row: Row) => string,
+  sort: Sort<Column>,
+): Row[] {
+  const value = values[sort.column];
+  return [...rows].sort((a, b) => {
+    const [x, y] = [value(a), value(b)];
+    const order = x < y ? -1 : x > y ? 1 : name(a).localeCompare(name(b));
+    return sort.descending ? -order : order;
+  });
+}
+
+const PROJECT_SORTS = {
+  codice: (p: ProjectProgress) => p.code,
+  iscrizioni: (p: ProjectProgress) => p.enrollments,
+  dichiarate: (p: ProjectProgress) => (p.mixed ? p.declaredMixed / p.mixed : 1),
+  placement: (p: ProjectProgress) => (p.enrollments ? p.placed / p.enrollments : 0),
+};
+export type ProjectSort = Sort<keyof typeof PROJECT_SORTS>;
+
+const AGENCY_SORTS = {
+  agenzia: (a: AgencyRow) => a.name,
+  iscrizioni: (a: AgencyRow) => a.enrollments,
+  dichiarate: (a: AgencyRow) => (a.enrollments ? a.declared / a.enrollments : 0),
+  placement: (a: AgencyRow) => (a.enrollments ? a.placed / a.enrollments : 0),
+  caricamento: (a: AgencyRow) => a.lastUpload ?? 0,
+  errori: (a: AgencyRow) => a.failedJobs,
+};
+export type AgencySort = Sort<keyof typeof AGENCY_SORTS>;
+
+/** The sort a page's query asks for (`ordina`, `verso`), or the first column ascending. */
+function sortAsked<Column extends string>(columns: Record<Column, unknown>, column: string | undefined, way: string | undefined): Sort<Column> {
+  const known = Object.keys(columns) as Column[];
+  return { column: known.includes(column as Column) ? (column as Column) : known[0]!, descending: way === "desc" };
+}
+
+export const projectSortAsked = (column: string | undefined, way: string | undefined): ProjectSort => sortAsked(PROJECT_SORTS, column, way);
+export const agencySortAsked = (column: string | undefined, way: string | undefined): AgencySort => sortAsked(AGENCY_SORTS, column, way);
+export const sortProjects = (projects: readonly ProjectProgress[], sort: ProjectSort) => sortRows(projects, PROJECT_SORTS, (p) => p.code, sort);
+export const sortAgencies = (agencies: readonly AgencyRow[], sort: AgencySort) => sortRows(agencies, AGENCY_SORTS, (a) => a.name, sort);

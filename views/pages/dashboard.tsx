@@ -1,18 +1,12 @@
 import type { PageContext } from "../context.ts";
 import { type Campaign } from "../../src/services/campaigns.ts";
 import { formatDate } from "../../src/format.ts";
-import type { AgencyFigures, ProjectProgress } from "../../src/services/dashboard.ts";
-import type { ExportListing } from "../../src/services/exports.ts";
-import type { UploadListing } from "../../src/services/uploads.ts";
+import type { AgencyFigures, ProjectProgress, ProjectSort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
-import { ExportsTable } from "../partials/exports.tsx";
 import { html } from "hono/html";
 import { bar, formatNumber, formatPercent, SortHeader } from "../partials/figures.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
-import { UploadsTable } from "../partials/uploads.tsx";
 import { YearField } from "../partials/year-picker.tsx";
-
-export type ProjectSort = { column: "codice" | "iscrizioni" | "dichiarate" | "placement"; descending: boolean };
 
 export type DashboardProps = {
   ctx: PageContext;
@@ -28,35 +22,6 @@ export type DashboardProps = {
   sort: ProjectSort;
   withJobs: boolean;
 };
-
-/** The latest bookings and uploads of the dashboard, as a fragment whose rows poll while active. */
-export function RecentJobs(props: { exports: ExportListing[]; uploads: UploadListing[] }) {
-  return (
-    <div id="recent-jobs">
-      <ExportsTable jobs={props.exports} showAgency={false} />
-      <UploadsTable uploads={props.uploads} showAgency={false} />
-      <p>
-        <a href="/placement/riepilogo">Riepilogo di tutte le elaborazioni</a>
-      </p>
-    </div>
-  );
-}
-
-const sortValue: Record<ProjectSort["column"], (p: ProjectProgress) => number | string> = {
-  codice: (p) => p.code,
-  iscrizioni: (p) => p.enrollments,
-  dichiarate: (p) => (p.mixed ? p.declaredMixed / p.mixed : 1),
-  placement: (p) => (p.enrollments ? p.placed / p.enrollments : 0),
-};
-
-export function sortProjects(projects: ProjectProgress[], sort: ProjectSort): ProjectProgress[] {
-  const value = sortValue[sort.column];
-  return [...projects].sort((a, b) => {
-    const [x, y] = [value(a), value(b)];
-    const order = x < y ? -1 : x > y ? 1 : a.code.localeCompare(b.code);
-    return sort.descending ? -order : order;
-  });
-}
 
 /**
  * The rows of the per-project table, one per project: hundreds for a large agency. Written
@@ -218,7 +183,7 @@ export function DashboardPage(props: DashboardProps) {
             <SortHeader label="Placement" column="placement" numeric current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
           </tr>
         </thead>
-        <tbody>{projectRows(sortProjects(f.projects, props.sort))}</tbody>
+        <tbody>{projectRows(f.projects)}</tbody>
       </table>
 
       {props.withJobs && (

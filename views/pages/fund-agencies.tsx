@@ -1,28 +1,12 @@
 import type { PageContext } from "../context.ts";
 import { formatDateTime } from "../../src/format.ts";
-import type { AgencyRow } from "../../src/services/dashboard.ts";
+import type { AgencyRow, AgencySort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
 import { bar, formatNumber, SortHeader } from "../partials/figures.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
 
-export type AgencySort = { column: "agenzia" | "iscrizioni" | "dichiarate" | "placement" | "caricamento" | "errori"; descending: boolean };
-
-const sortValue: Record<AgencySort["column"], (a: AgencyRow) => number | string> = {
-  agenzia: (a) => a.name,
-  iscrizioni: (a) => a.enrollments,
-  dichiarate: (a) => (a.enrollments ? a.declared / a.enrollments : 0),
-  placement: (a) => (a.enrollments ? a.placed / a.enrollments : 0),
-  caricamento: (a) => a.lastUpload ?? 0,
-  errori: (a) => a.failedJobs,
-};
-
 export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {
-  const value = sortValue[props.sort.column];
-  const rows = [...props.agencies].sort((a, b) => {
-    const [x, y] = [value(a), value(b)];
-    const order = x < y ? -1 : x > y ? 1 : a.name.localeCompare(b.name);
-    return props.sort.descending ? -order : order;
-  });
+  const rows = props.agencies;
   const total = props.agencies.reduce(
     (t, a) => ({ enrollments: t.enrollments + a.enrollments, declared: t.declared + a.declared, placed: t.placed + a.placed, failed: t.failed + a.failedJobs }),
     { enrollments: 0, declared: 0, placed: 0, failed: 0 },
