@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
@@ -24,6 +23,7 @@ import { projectRoutes } from "./routes/projects.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { isFundOperator, loadSession } from "./services/auth.ts";
 import { scopeOf } from "./services/scope.ts";
+import { randomToken, sameSecret } from "./services/secrets.ts";
 import { isStorageFull, STORAGE_FULL_MESSAGE } from "./services/storage.ts";
 
 const STATUS_MESSAGES: Record<number, string> = {
@@ -36,13 +36,6 @@ const STATUS_MESSAGES: Record<number, string> = {
 const CSRF_MESSAGE =
   "La pagina è scaduta o la richiesta non proviene da Placement. Ricarica la pagina e ripeti l'operazione.";
 
-const randomToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 async function providedCsrfToken(c: Context<AppEnv>): Promise<string> {
   const header = c.req.header("X-CSRF-Token");
@@ -140,7 +133,7 @@ export function createApp(deps: Deps) {
       c.set("csrfToken", loginToken);
     }
     if (!["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
-      if (!sameToken(await providedCsrfToken(c), c.get("csrfToken"))) throw new HTTPException(403, { message: CSRF_MESSAGE });
+      if (!sameSecret(await providedCsrfToken(c), c.get("csrfToken"))) throw new HTTPException(403, { message: CSRF_MESSAGE });
     }
     await next();
   });

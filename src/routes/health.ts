@@ -1,9 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { AppEnv } from "../http.ts";
+import { sameSecret } from "../services/secrets.ts";
 import { freeBytes } from "../services/storage.ts";
 
-const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export const healthRoutes = new Hono<AppEnv>()
   .get("/healthz", (c) => c.text("ok"))

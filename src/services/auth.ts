@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Db } from "../db/client.ts";
 import { agencies, loginThrottle, sessions, users, type Role } from "../db/schema.ts";
 import type { Clock } from "./clock.ts";
+import { randomToken, sha256 } from "./secrets.ts";
 
 export type User = typeof users.$inferSelect;
 
@@ -95,8 +96,6 @@ export async function signIn(
 
 export type SessionTimeouts = { idleMs: number; absoluteMs: number };
 
-const randomToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
 
 /** A new opaque id at every sign-in; only its hash is stored. */
 export function createSession(db: Db, clock: Clock, userId: number): { token: string; csrfToken: string } {

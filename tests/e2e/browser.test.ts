@@ -98,7 +98,7 @@ describe("in a real browser", () => {
 
     // Without a training type the form answers in place.
     await page.getByRole("button", { name: "Prenota il download" }).click();
-    await expect(page.getByText("Scegli almeno una tipologia formativa.").isVisible()).resolves.toBe(true);
+    await page.getByText("Scegli almeno una tipologia formativa.").waitFor();
 
     const types = (t.db.$client.query(
       "SELECT DISTINCT p.training_type AS t FROM projects p WHERE p.agency_id = ?",
