@@ -1,16 +1,12 @@
-import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { dataPaths } from "../config.ts";
 import { masterDataJobs } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
-import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
-import type { MasterWorkerInput, MasterWorkerResult } from "./master-data-worker.ts";
-import { PARSE_LIMITS } from "./parse-runner.ts";
-import { runWorker } from "./worker-runner.ts";
+import type { MasterWorkerResult } from "./master-data-worker.ts";
+import { runFileWorker } from "./file-jobs.ts";
 import { uploadBudgetMs } from "./uploads.ts";
 import type { Db } from "../db/client.ts";
 import { applyMasterData, type MasterEvaluator } from "../services/master-data.ts";
-import { completeRead, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
+import { completeRead, drainQueue, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (deps: Deps, claim: Claim) => deps.db.select().from(masterDataJobs).where(eq(masterDataJobs.id, claim.id)).get()!;
 
@@ -30,34 +26,16 @@ export function drainMasterData(deps: Deps): Promise<void> {
 }
 
 async function runMasterData(deps: Deps, claim: Claim, signal: AbortSignal): Promise<void> {
-  const { config, clock, log, db } = deps;
   const job = jobOf(deps, claim);
-  const outcomeName = storedName("outcomes", `anagrafiche-${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
-  const outcomePath = dataFile(config, outcomeName);
-  mkdirSync(dataPaths(config).outcomes, { recursive: true });
-  try {
-    const result = await runWorker<MasterWorkerInput, MasterWorkerResult>(
-      "master-data-worker",
-      {
-        databasePath: dataPaths(config).database,
-        jobId: job.id,
-        attempt: claim.attempt,
-        uploadPath: dataFile(config, job.filePath),
-        outcomePath,
-        outcomeName,
-        now: clock.now().toISOString(),
-        limits: PARSE_LIMITS.full,
-      },
-      (done, total) => recordProgress(db, "master_data_jobs", claim, done, total),
-      signal,
-    );
-    if (!result.applied) removeQuietly(outcomePath);
-    log.info("master data loaded", { job: job.id, ...result });
-  } catch (error) {
-    // The outcome of a job that did finish is kept: its row names it.
-    if (jobOf(deps, claim).outcomePath !== outcomeName) removeQuietly(outcomePath);
-    throw error;
-  }
+  const result = await runFileWorker<object, MasterWorkerResult>(deps, claim, signal, {
+    worker: "master-data-worker",
+    table: "master_data_jobs",
+    job,
+    outcomePrefix: "anagrafiche-",
+    extra: {},
+    recordedOutcome: () => jobOf(deps, claim).outcomePath,
+  });
+  deps.log.info("master data loaded", { job: job.id, ...result });
 }
 
 /**

@@ -1,33 +1,20 @@
-// Reads, checks and applies one upload off the main thread (started by src/jobs/imports.ts).
-// The file itself is read by a child process (upload-runner.ts); this thread only sees rows.
-import { renameSync } from "node:fs";
+// Reads, checks and applies one upload off the main thread (started by src/jobs/uploads.ts).
+// The file itself is read by a child process (parse-runner.ts); this thread only sees rows.
 import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { uploadJobs } from "../db/schema.ts";
-import { removeQuietly } from "../services/data-files.ts";
+import { missingColumns, workerClock, writeOutcome, type FileWorkerInput } from "./file-jobs.ts";
 import { finishUpload, queueUploadNotice } from "./uploads.ts";
 import { localDate } from "../format.ts";
 import { sinceVersion } from "../services/enrollments.ts";
 import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/uploads.ts";
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
-import { writeOutcomeFile } from "../sheets/outcome-file.ts";
-import { parseInChild, type ChildLimits } from "./parse-runner.ts";
+import { parseInChild } from "./parse-runner.ts";
 import { JobError, serveWorker } from "./worker-runner.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
 
-export type UploadWorkerInput = {
-  databasePath: string;
-  jobId: number;
-  attempt: number;
-  /** The uploaded file, and where to write the outcome file; its name as the job row keeps it. */
-  uploadPath: string;
-  outcomePath: string;
-  outcomeName: string;
-  now: string;
-  placementUrl: string;
-  limits: ChildLimits;
-};
+export type UploadWorkerInput = FileWorkerInput & { placementUrl: string };
 export type UploadWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number };
 
 const PROGRESS_EVERY = 2000;
@@ -36,9 +23,7 @@ const MAX_ROUNDS = 3;
 
 serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
-  // The job's time starts where the scheduler's clock was and runs on from there.
-  const started = performance.now();
-  const clock = { now: () => new Date(Date.parse(input.now) + (performance.now() - started)) };
+  const clock = workerClock(input);
   try {
     const job = db.select().from(uploadJobs).where(eq(uploadJobs.id, input.jobId)).get();
     if (!job) throw new Error(`import job ${input.jobId} not found`);
@@ -51,9 +36,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchHeader(message.header);
-        if (match.missing.length) {
-          throw new JobError(`Mancano le colonne: ${match.missing.map((c) => c.header).join(", ")}.`, true);
-        }
+        if (match.missing.length) throw new JobError(missingColumns(match.missing), true);
         ({ header, sheet, metadata } = message);
       } else if (message.t === "end") {
         parsePeakMb = message.peakMb;
@@ -89,17 +72,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
         cells[versionColumn] = version;
         return { ...row, cells };
       });
-      const partPath = `${input.outcomePath}.part`;
-      try {
-        const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
-        await writeOutcomeFile(job.fileFormat === "csv" ? "csv" : "xlsx", { sheet, header, dateColumns, metadata }, outcomeRows, (chunk) =>
-          void file.write(chunk),
-        );
-        await file.end();
-        renameSync(partPath, input.outcomePath);
-      } finally {
-        removeQuietly(partPath);
-      }
+      await writeOutcome(input.outcomePath, job, { sheet, header, dateColumns, metadata }, outcomeRows);
 
       const counts = evaluator.counts();
       signal.throwIfAborted();

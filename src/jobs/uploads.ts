@@ -1,20 +1,16 @@
-import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { uploadDoneMail, uploadFailedMail } from "../mail/notices.ts";
-import { dataPaths } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { uploadJobs } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../format.ts";
 import type { Clock } from "../services/clock.ts";
-import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { applyUploadRows, type RowEvaluator, type UploadJob } from "../services/uploads.ts";
 import { agencyRecipients } from "../services/notifications.ts";
-import type { UploadWorkerInput, UploadWorkerResult } from "./upload-worker.ts";
-import { PARSE_LIMITS } from "./parse-runner.ts";
-import { runWorker } from "./worker-runner.ts";
-import { completeRead, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
+import type { UploadWorkerResult } from "./upload-worker.ts";
+import { runFileWorker } from "./file-jobs.ts";
+import { completeRead, drainQueue, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (db: Db, claim: Claim) => db.select().from(uploadJobs).where(eq(uploadJobs.id, claim.id)).get()!;
 
@@ -51,36 +47,17 @@ export function drainUploads(deps: Deps): Promise<void> {
 }
 
 async function runUpload(deps: Deps, claim: Claim, signal: AbortSignal): Promise<void> {
-  const { db, clock, config, log } = deps;
-  const job = jobOf(db, claim);
-  const outcomeName = storedName("outcomes", `${job.id}-${claim.attempt}-esito.${job.fileFormat === "csv" ? "csv" : "xlsx"}`);
-  const outcomePath = dataFile(config, outcomeName);
+  const job = jobOf(deps.db, claim);
   const started = performance.now();
-  mkdirSync(dataPaths(config).outcomes, { recursive: true });
-  try {
-    const result = await runWorker<UploadWorkerInput, UploadWorkerResult>(
-      "upload-worker",
-      {
-        databasePath: dataPaths(config).database,
-        jobId: job.id,
-        attempt: claim.attempt,
-        uploadPath: dataFile(config, job.filePath),
-        outcomePath,
-        outcomeName,
-        now: clock.now().toISOString(),
-        placementUrl: placementUrl(config),
-        limits: PARSE_LIMITS.full,
-      },
-      (done, total) => recordProgress(db, "import_jobs", claim, done, total),
-      signal,
-    );
-    if (!result.applied) removeQuietly(outcomePath);
-    log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
-  } catch (error) {
-    // The outcome of a job that did finish is kept: its row names it.
-    if (jobOf(db, claim).outcomePath !== outcomeName) removeQuietly(outcomePath);
-    throw error;
-  }
+  const result = await runFileWorker<{ placementUrl: string }, UploadWorkerResult>(deps, claim, signal, {
+    worker: "upload-worker",
+    table: "import_jobs",
+    job,
+    outcomePrefix: "",
+    extra: { placementUrl: placementUrl(deps.config) },
+    recordedOutcome: () => jobOf(deps.db, claim).outcomePath,
+  });
+  deps.log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
 }
 
 const STALE = new Error("an enrollment changed while the upload was judged");

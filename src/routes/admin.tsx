@@ -195,7 +195,7 @@ export const adminRoutes = new Hono<AppEnv>()
     return listPage(c, list, { notice: `Codice ${code} eliminato.` });
   })
   .get("/anagrafiche", (c) => masterPage(c, {}))
-  .get("/anagrafiche/modello", async (c) => {
+  .get("/anagrafiche/modello", async () => {
     const chunks: Uint8Array[] = [];
     await writeMasterTemplate((chunk) => void chunks.push(chunk));
     return new Response(new Blob(chunks as BlobPart[]), {

@@ -1,4 +1,4 @@
-import { TRAINEE_COLUMNS } from "../sheets/columns.ts";
+import { TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import { parseItalianDate } from "../sheets/cells.ts";
 import { formatDate, formatDateTime } from "../format.ts";
 import { normalizePartitaIva, validatePartitaIva } from "./partita-iva.ts";
@@ -19,15 +19,8 @@ export type DeclarationField = (typeof DECLARATION_FIELDS)[number];
 const PLACEMENT_DETAILS = ["hireDate", "contractType", "employerVat", "employerName"] as const;
 const PLACEMENT_FIELDS = ["placed", ...PLACEMENT_DETAILS] as const;
 
-/** The declarations of one enrollment as stored. */
-export type Declaration = {
-  fasciaDebole: string | null;
-  placed: boolean | null;
-  hireDate: string | null;
-  contractType: string | null;
-  employerVat: string | null;
-  employerName: string | null;
-};
+/** The declarations of one enrollment as stored: the file's columns the agency fills in. */
+export type Declaration = Pick<TraineeRow, DeclarationField>;
 
 /** What the clerk wrote, as text, field by field. */
 export type DeclarationInput = Record<DeclarationField, string>;

@@ -90,6 +90,22 @@ export function classRoster(db: Db, scope: Scope, projectId: number, classId: nu
 
 export type ClassRoster = NonNullable<ReturnType<typeof classRoster>>;
 
+/** The classes of a project in scope, each with its trainees, in class order. */
+export function projectRoster(db: Db, scope: Scope, projectId: number) {
+  const classes = db.$client
+    .query(
+      `SELECT c.id, c.code, c.homogeneous, c.category FROM classes c JOIN projects p ON p.id = c.project_id
+       WHERE p.id = $project AND ($agency IS NULL OR p.agency_id = $agency) ORDER BY c.code`,
+    )
+    .all({ project: projectId, ...scopeParams(scope) }) as { id: number; code: string; homogeneous: number; category: string | null }[];
+  const lines = db.$client
+    .query(`${ENROLLMENT_SQL} WHERE e.project_id = $project AND ($agency IS NULL OR e.agency_id = $agency) ORDER BY pa.surname, pa.name, pa.codice_fiscale`)
+    .all({ project: projectId, ...scopeParams(scope) })
+    .map(toEnrollment);
+  const byClass = Map.groupBy(lines, (line) => line.classCode);
+  return classes.map((c) => ({ ...c, homogeneous: c.homogeneous === 1, trainees: byClass.get(c.code) ?? [] }));
+}
+
 /** One trainee of a class in scope, or null. */
 export function traineeLine(db: Db, scope: Scope, classId: number, enrollmentId: number): Enrollment | null {
   const raw = db.$client

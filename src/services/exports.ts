@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, exportJobs, users } from "../db/schema.ts";
 import type { TraineeRow } from "../sheets/columns.ts";
@@ -12,7 +12,8 @@ import type { Config } from "../config.ts";
 import { dataFile } from "./data-files.ts";
 import { currentVersion, ENROLLMENT_SQL, toEnrollment } from "./enrollments.ts";
 import { activeCodes } from "./reference-lists.ts";
-import { inScope, type Scope } from "./scope.ts";
+import { jobColumns, listJobs } from "./job-listing.ts";
+import type { Scope } from "./scope.ts";
 
 export type ExportJob = typeof exportJobs.$inferSelect;
 export type ExportRequest = { trainingTypes: string[]; year: number; extraEmail: string | null; format: "xlsx" | "csv" };
@@ -50,47 +51,22 @@ export function bookExport(
 }
 
 const exportColumns = {
-  id: exportJobs.id,
-  agencyId: exportJobs.agencyId,
-  agencyCode: agencies.code,
-  year: exportJobs.year,
+  ...jobColumns(exportJobs),
   trainingTypes: exportJobs.trainingTypes,
   extraEmail: exportJobs.extraEmail,
   format: exportJobs.format,
-  status: exportJobs.status,
-  progressDone: exportJobs.progressDone,
-  progressTotal: exportJobs.progressTotal,
-  attempts: exportJobs.attempts,
   rowCount: exportJobs.rowCount,
   filePath: exportJobs.filePath,
   fileSize: exportJobs.fileSize,
-  error: exportJobs.error,
-  createdAt: exportJobs.createdAt,
-  finishedAt: exportJobs.finishedAt,
   bookedBy: users.name,
 };
 
-
 export function listExports(db: Db, scope: Scope, limit = 50) {
-  return db
-    .select(exportColumns)
-    .from(exportJobs)
-    .innerJoin(users, eq(users.id, exportJobs.userId))
-    .innerJoin(agencies, eq(agencies.id, exportJobs.agencyId))
-    .where(inScope(scope, exportJobs.agencyId))
-    .orderBy(desc(exportJobs.id))
-    .limit(limit)
-    .all();
+  return listJobs(db, scope, exportJobs, exportColumns, { limit });
 }
 
 export function getExport(db: Db, scope: Scope, id: number) {
-  return db
-    .select(exportColumns)
-    .from(exportJobs)
-    .innerJoin(users, eq(users.id, exportJobs.userId))
-    .innerJoin(agencies, eq(agencies.id, exportJobs.agencyId))
-    .where(and(eq(exportJobs.id, id), inScope(scope, exportJobs.agencyId)))
-    .get();
+  return listJobs(db, scope, exportJobs, exportColumns, { limit: 1, id })[0];
 }
 
 export type ExportListing = ReturnType<typeof listExports>[number];

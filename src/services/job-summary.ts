@@ -42,41 +42,42 @@ export type JobSummaryRow = {
 // The summary lists every job; this many of each kind is far more than a campaign makes.
 const ALL_JOBS = 100_000;
 
+/** What a summary row takes alike from a booking and an upload. */
+const jobFacts = (job: { id: number; agencyCode: string; createdAt: Date; status: string; error: string | null }) => ({
+  id: job.id,
+  agencyCode: job.agencyCode,
+  at: job.createdAt,
+  failed: job.status === "failed",
+  error: job.status === "failed" ? job.error : null,
+});
+
 /** Every booking and upload in scope, newest first. */
 export function jobSummary(db: Db, scope: Scope): JobSummaryRow[] {
   const exportRows = listExports(db, scope, ALL_JOBS).map(
     (b): JobSummaryRow => ({
+      ...jobFacts(b),
       kind: "Download",
-      id: b.id,
-      agencyCode: b.agencyCode,
       by: b.bookedBy,
-      at: b.createdAt,
       subject: `${b.year} · ${b.trainingTypes.join(", ")} · ${b.format.toUpperCase()}`,
       status: EXPORT_STATUS_TEXT[b.status],
-      failed: b.status === "failed",
       rows: b.rowCount,
       ok: null,
       ko: null,
       unchanged: null,
-      error: b.status === "failed" ? b.error : null,
       fileUrl: b.status === "ready" ? `/placement/prenotazioni/${b.id}/file` : null,
     }),
   );
   const uploads = listUploads(db, scope, ALL_JOBS).map(
     (u): JobSummaryRow => ({
+      ...jobFacts(u),
       kind: "Caricamento",
-      id: u.id,
-      agencyCode: u.agencyCode,
       by: u.uploadedBy,
-      at: u.createdAt,
       subject: `${u.year} · ${u.fileName}`,
       status: UPLOAD_STATUS_TEXT[u.status],
-      failed: u.status === "failed",
       rows: u.rowsTotal,
       ok: u.rowsOk,
       ko: u.rowsKo,
       unchanged: u.rowsUnchanged,
-      error: u.status === "failed" ? u.error : null,
       fileUrl: u.outcomePath ? `/placement/caricamenti/${u.id}/esito` : null,
     }),
   );

@@ -1,6 +1,6 @@
 import { and, asc, count, countDistinct, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { agencies, classes, enrollments, participants, projects, trainingTypes } from "../db/schema.ts";
+import { agencies, classes, enrollments, projects, trainingTypes } from "../db/schema.ts";
 import { inScope, type Scope } from "./scope.ts";
 
 export type Agency = typeof agencies.$inferSelect;
@@ -55,51 +55,6 @@ export function getProject(db: Db, scope: Scope, projectId: number) {
     .innerJoin(trainingTypes, eq(trainingTypes.code, projects.trainingType))
     .where(and(eq(projects.id, projectId), inScope(scope, projects.agencyId)))
     .get();
-}
-
-/** The classes of a project with their trainees; the project must be in scope. */
-export function projectRoster(db: Db, scope: Scope, projectId: number) {
-  const rows = db
-    .select({
-      classId: classes.id,
-      classCode: classes.code,
-      homogeneous: classes.homogeneous,
-      category: classes.category,
-      enrollmentId: enrollments.id,
-      codiceFiscale: participants.codiceFiscale,
-      surname: participants.surname,
-      name: participants.name,
-      fasciaDebole: enrollments.fasciaDebole,
-      placed: enrollments.placed,
-    })
-    .from(classes)
-    .innerJoin(projects, eq(projects.id, classes.projectId))
-    .leftJoin(enrollments, eq(enrollments.classId, classes.id))
-    .leftJoin(participants, eq(participants.id, enrollments.participantId))
-    .where(and(eq(classes.projectId, projectId), inScope(scope, projects.agencyId)))
-    .orderBy(asc(classes.code), asc(participants.surname), asc(participants.name))
-    .all();
-
-  type Trainee = { enrollmentId: number; codiceFiscale: string; surname: string; name: string; fasciaDebole: string | null; placed: boolean | null };
-  const byClass = new Map<number, { id: number; code: string; homogeneous: boolean; category: string | null; trainees: Trainee[] }>();
-  for (const r of rows) {
-    let entry = byClass.get(r.classId);
-    if (!entry) {
-      entry = { id: r.classId, code: r.classCode, homogeneous: r.homogeneous, category: r.category, trainees: [] };
-      byClass.set(r.classId, entry);
-    }
-    if (r.enrollmentId !== null) {
-      entry.trainees.push({
-        enrollmentId: r.enrollmentId,
-        codiceFiscale: r.codiceFiscale!,
-        surname: r.surname!,
-        name: r.name!,
-        fasciaDebole: r.fasciaDebole,
-        placed: r.placed,
-      });
-    }
-  }
-  return [...byClass.values()];
 }
 
 /** Every agency, for the fund's filters. */

@@ -1,8 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
-import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { agencies, uploadJobs, users } from "../db/schema.ts";
+import { uploadJobs, users } from "../db/schema.ts";
 import { parseItalianDate, readCell, readingOf, readTextDate, readVersion, restoreFormula, swapDayMonth, versionText, type CellReading, type RowVersion } from "../sheets/cells.ts";
 import { FILE_FORMAT_VERSION, matchHeader, SHEET_NAMES, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import type { UploadFormat } from "../sheets/upload-parse.ts";
@@ -21,7 +20,8 @@ import {
   type SinceVersion,
 } from "./declarations.ts";
 import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
-import { inScope, type Scope } from "./scope.ts";
+import { jobColumns, listJobs } from "./job-listing.ts";
+import type { Scope } from "./scope.ts";
 
 export type UploadJob = typeof uploadJobs.$inferSelect;
 
@@ -73,50 +73,26 @@ export function queueUpload(
 }
 
 const uploadColumns = {
-  id: uploadJobs.id,
-  agencyId: uploadJobs.agencyId,
-  agencyCode: agencies.code,
-  year: uploadJobs.year,
+  ...jobColumns(uploadJobs),
   fileName: uploadJobs.fileName,
   fileFormat: uploadJobs.fileFormat,
-  status: uploadJobs.status,
-  progressDone: uploadJobs.progressDone,
-  progressTotal: uploadJobs.progressTotal,
-  attempts: uploadJobs.attempts,
   rowsTotal: uploadJobs.rowsTotal,
   rowsOk: uploadJobs.rowsOk,
   rowsKo: uploadJobs.rowsKo,
   rowsUnchanged: uploadJobs.rowsUnchanged,
   outcomePath: uploadJobs.outcomePath,
   sheetName: uploadJobs.sheetName,
-  error: uploadJobs.error,
-  createdAt: uploadJobs.createdAt,
-  finishedAt: uploadJobs.finishedAt,
   uploadedBy: users.name,
 };
 
 export function listUploads(db: Db, scope: Scope, limit = 50) {
-  return db
-    .select(uploadColumns)
-    .from(uploadJobs)
-    .innerJoin(users, eq(users.id, uploadJobs.userId))
-    .innerJoin(agencies, eq(agencies.id, uploadJobs.agencyId))
-    .where(inScope(scope, uploadJobs.agencyId))
-    .orderBy(desc(uploadJobs.id))
-    .limit(limit)
-    .all();
+  return listJobs(db, scope, uploadJobs, uploadColumns, { limit });
 }
 
 export type UploadListing = ReturnType<typeof listUploads>[number];
 
 export function getUpload(db: Db, scope: Scope, id: number) {
-  return db
-    .select(uploadColumns)
-    .from(uploadJobs)
-    .innerJoin(users, eq(users.id, uploadJobs.userId))
-    .innerJoin(agencies, eq(agencies.id, uploadJobs.agencyId))
-    .where(and(eq(uploadJobs.id, id), inScope(scope, uploadJobs.agencyId)))
-    .get();
+  return listJobs(db, scope, uploadJobs, uploadColumns, { limit: 1, id })[0];
 }
 
 const factsKey = (projectCode: string, classCode: string, codiceFiscale: string) =>

@@ -515,6 +515,25 @@ describe("empty cells, dashes and NO", () => {
   });
 });
 
+describe("one reading of enrollments", () => {
+  test("in a homogeneous class every page shows the class's category, whatever the row still holds", async () => {
+    const line = q.one<{ id: number; project_id: number; class_id: number; category: string; cf: string }>(
+      `SELECT e.id, e.project_id, e.class_id, c.category, pa.codice_fiscale AS cf FROM enrollments e
+       JOIN classes c ON c.id = e.class_id JOIN participants pa ON pa.id = e.participant_id
+       WHERE e.agency_id = ? AND c.homogeneous = 1 ORDER BY e.id LIMIT 1`,
+      f.agencyA.id,
+    );
+    taken.add(line.id);
+    // A declaration left from before the class became homogeneous.
+    q.one("UPDATE enrollments SET fascia_debole = 'NO' WHERE id = ?", line.id);
+    const cellsOf = (html: string) => html.split("<tr").find((r) => r.includes(line.cf))!;
+    for (const path of [`/progetti/${line.project_id}`, `/progetti/${line.project_id}/aule/${line.class_id}`]) {
+      const row = cellsOf(await (await clerk.get(path)).text());
+      expect(row, path).toContain(`<td>${line.category}</td>`);
+    }
+  });
+});
+
 describe("codes the fund has disabled", () => {
   test("an untouched file stays INVARIATO; a new use of a disabled code is KO as no longer in use", async () => {
     const original = await bookAndDownload(t, clerk);

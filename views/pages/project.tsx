@@ -1,6 +1,7 @@
 import { formatDate } from "../../src/format.ts";
 import type { PageContext } from "../context.ts";
-import type { getProject, projectRoster } from "../../src/services/projects.ts";
+import type { projectRoster } from "../../src/services/enrollments.ts";
+import type { getProject } from "../../src/services/projects.ts";
 import { Layout } from "../layout.tsx";
 
 const PLACED_LABEL = (placed: boolean | null) => (placed === null ? "—" : placed ? "SI" : "NO");
