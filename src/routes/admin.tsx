@@ -23,14 +23,9 @@ import {
   tooLargeMessage,
   type AppEnv,
 } from "../http.ts";
+import { addReferenceEntry, deleteReferenceEntry, referenceEntries, updateReferenceEntry, type ReferenceList } from "../services/reference-lists.ts";
 import {
-  addReferenceEntry,
   addUser,
-  deleteReferenceEntry,
-  REFERENCE_LIST_NAMES,
-  referenceEntries,
-  updateReferenceEntry,
-  type ReferenceListName,
   agencyUsers,
   createAgency,
   getUserAccount,
@@ -168,7 +163,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .post("/liste/:list", async (c) => {
     const list = listName(c);
     const form = await formOf(c);
-    const result = addReferenceEntry(c.get("deps").db, list, { code: form.codice ?? "", description: form.descrizione ?? "" });
+    const result = addReferenceEntry(c.get("deps").db, LIST_SLUGS[list], { code: form.codice ?? "", description: form.descrizione ?? "" });
     if (!result.ok) return listPage(c, list, failed(result, form), 422);
     audit(c, "reference_add", `${list}:${form.codice?.trim().toUpperCase()}`);
     return listPage(c, list, { notice: "Codice aggiunto." });
@@ -177,7 +172,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const list = listName(c);
     const code = c.req.param("code");
     const form = await formOf(c);
-    const result = updateReferenceEntry(c.get("deps").db, list, code, {
+    const result = updateReferenceEntry(c.get("deps").db, LIST_SLUGS[list], code, {
       description: form.descrizione ?? "",
       active: form.attivo === "1",
       sortOrder: Number(form.ordine),
@@ -189,7 +184,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .post("/liste/:list/:code/elimina", (c) => {
     const list = listName(c);
     const code = c.req.param("code");
-    const result = deleteReferenceEntry(c.get("deps").db, list, code);
+    const result = deleteReferenceEntry(c.get("deps").db, LIST_SLUGS[list], code);
     if (!result.ok) return listPage(c, list, failed(result, {}), 422);
     audit(c, "reference_delete", `${list}:${code}`);
     return listPage(c, list, { notice: `Codice ${code} eliminato.` });
@@ -245,14 +240,18 @@ export const adminRoutes = new Hono<AppEnv>()
     return c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(db)} state={state} />, result.ok ? 200 : 422);
   });
 
-function listName(c: Context<AppEnv>): ReferenceListName {
-  const name = c.req.param("list") as ReferenceListName;
-  return REFERENCE_LIST_NAMES.includes(name) ? name : notFound();
+// The lists' addresses, as the fund's pages (and its audit entries) name them.
+const LIST_SLUGS = { tipologie: "trainingTypes", categorie: "categories", contratti: "contractTypes" } as const satisfies Record<string, ReferenceList>;
+type ListSlug = keyof typeof LIST_SLUGS;
+
+function listName(c: Context<AppEnv>): ListSlug {
+  const name = c.req.param("list") ?? "";
+  return Object.hasOwn(LIST_SLUGS, name) ? (name as ListSlug) : notFound();
 }
 
-function listPage(c: Context<AppEnv>, list: ReferenceListName, state: FormState, status: 200 | 422 = 200) {
+function listPage(c: Context<AppEnv>, list: ListSlug, state: FormState, status: 200 | 422 = 200) {
   return c.html(
-    <ReferenceListPage ctx={pageContext(c, "Liste di codici", "admin")} list={list} entries={referenceEntries(c.get("deps").db, list)} state={state} />,
+    <ReferenceListPage ctx={pageContext(c, "Liste di codici", "admin")} list={list} entries={referenceEntries(c.get("deps").db, LIST_SLUGS[list])} state={state} />,
     status,
   );
 }

@@ -1,6 +1,6 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { agencies, campaigns, contractTypes, ROLES, trainingTypes, users, vulnerableCategories, type Role } from "../db/schema.ts";
+import { agencies, campaigns, ROLES, users, type Role } from "../db/schema.ts";
 import { createUser, hashPassword, oneTimePassword, parseUserEmail } from "./auth.ts";
 
 /*
@@ -10,7 +10,7 @@ import { createUser, hashPassword, oneTimePassword, parseUserEmail } from "./aut
 
 export type AdminResult<T> = { ok: true; value: T } | { ok: false; field: string; error: string };
 
-const fail = (field: string, error: string) => ({ ok: false, field, error }) as const;
+export const fail = (field: string, error: string) => ({ ok: false, field, error }) as const;
 
 /** A role from a form; anything unknown becomes the least powerful one. */
 export const parseRole = (value: string | undefined): Role => (ROLES.includes(value as Role) ? (value as Role) : "operator");
@@ -134,61 +134,4 @@ export function saveCampaign(db: Db, input: { year: number; opensOn: string; dea
     .onConflictDoUpdate({ target: campaigns.year, set: { opensOn: input.opensOn, deadline: input.deadline } })
     .run();
   return { ok: true, value: null };
-}
-
-const REFERENCE_TABLES = { tipologie: trainingTypes, categorie: vulnerableCategories, contratti: contractTypes } as const;
-export type ReferenceListName = keyof typeof REFERENCE_TABLES;
-export const REFERENCE_LIST_NAMES = Object.keys(REFERENCE_TABLES) as ReferenceListName[];
-
-// Where each list's codes are used: a used code can be disabled, never deleted.
-const USES: Record<ReferenceListName, string[]> = {
-  tipologie: ["SELECT 1 FROM projects WHERE training_type = $code"],
-  categorie: ["SELECT 1 FROM classes WHERE category = $code", "SELECT 1 FROM enrollments WHERE fascia_debole = $code"],
-  contratti: ["SELECT 1 FROM enrollments WHERE contract_type = $code"],
-};
-
-export function referenceEntries(db: Db, list: ReferenceListName) {
-  const table = REFERENCE_TABLES[list];
-  return db.select().from(table).orderBy(asc(table.sortOrder), asc(table.code)).all();
-}
-
-export function addReferenceEntry(db: Db, list: ReferenceListName, input: { code: string; description: string }): AdminResult<null> {
-  const table = REFERENCE_TABLES[list];
-  const code = input.code.trim().toUpperCase();
-  if (!/^[A-Z0-9]{2,10}$/.test(code) || code === "NO") {
-    return fail("code", "Il codice deve avere da 2 a 10 lettere o cifre (e non può essere NO).");
-  }
-  if (input.description.trim().length < 3) return fail("description", "Scrivi la descrizione.");
-  if (db.select({ code: table.code }).from(table).where(eq(table.code, code)).get()) {
-    return fail("code", `Il codice ${code} esiste già: modificalo nella tabella.`);
-  }
-  const last = referenceEntries(db, list).at(-1)?.sortOrder ?? 0;
-  db.insert(table).values({ code, description: input.description.trim(), sortOrder: last + 1 }).run();
-  return { ok: true, value: null };
-}
-
-export function updateReferenceEntry(
-  db: Db,
-  list: ReferenceListName,
-  code: string,
-  input: { description: string; active: boolean; sortOrder: number },
-): AdminResult<null> {
-  const table = REFERENCE_TABLES[list];
-  if (input.description.trim().length < 3) return fail("description", "Scrivi la descrizione.");
-  const changed = db
-    .update(table)
-    .set({ description: input.description.trim(), active: input.active, sortOrder: Number.isInteger(input.sortOrder) ? input.sortOrder : 0 })
-    .where(eq(table.code, code))
-    .returning({ code: table.code })
-    .all();
-  return changed.length ? { ok: true, value: null } : fail("code", `Il codice ${code} non esiste.`);
-}
-
-export function deleteReferenceEntry(db: Db, list: ReferenceListName, code: string): AdminResult<null> {
-  const table = REFERENCE_TABLES[list];
-  if (USES[list].some((sql) => db.$client.query(`${sql} LIMIT 1`).get({ code }))) {
-    return fail("code", `Il codice ${code} è in uso: disabilitalo invece di eliminarlo.`);
-  }
-  const deleted = db.delete(table).where(eq(table.code, code)).returning({ code: table.code }).all();
-  return deleted.length ? { ok: true, value: null } : fail("code", `Il codice ${code} non esiste.`);
 }

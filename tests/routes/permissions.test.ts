@@ -126,6 +126,8 @@ scenarios("the fund's pages and actions do not exist for agencies", t, people, [
   ...FUND_PAGES.flatMap((path) => [...row("GET", path, each(AGENCY, 404), { absent: f.agencyB.code }), ...row("GET", path, { fund: 200 })]),
   ...["/amministrazione/anagrafiche/1", "/amministrazione/anagrafiche/1/esito", "/fondo/posta/1.eml"].flatMap((path) => row("GET", path, { ...each(AGENCY, 404), ...ANONYMOUS })),
   ...FUND_ACTIONS.flatMap((path) => row("POST", path, each(AGENCY, 404), { form: { codice: "X1", nome: "Intrusa", indirizzo: "x@example.org" } })),
+  // A list's name is looked up among the lists only, never among an object's own properties.
+  ...["altro", "__proto__", "constructor", "toString"].flatMap((name) => row("GET", `/amministrazione/liste/${name}`, { fund: 404 })),
 ]);
 
 scenarios("a form without its token is refused, whoever sends it", t, people, [
