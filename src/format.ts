@@ -1,5 +1,6 @@
 /*
- * Dates and times as Italian users read them: one small module for pages, files and mails.
+ * Dates, times and numbers as Italian users read them: one small module for pages, files,
+ * mails and messages.
  */
 
 // Building a formatter costs far more than using one: one per time zone, kept.
@@ -44,3 +45,12 @@ export function formatDateTime(instant: Date, timeZone = "Europe/Rome"): string 
   );
   return `${parts.day}/${parts.month}/${parts.year} ${parts.hour}:${parts.minute}`;
 }
+
+const number = new Intl.NumberFormat("it-IT");
+const percent = new Intl.NumberFormat("it-IT", { style: "percent", maximumFractionDigits: 1 });
+
+/** 1.234.567 */
+export const formatNumber = (n: number) => number.format(n);
+export const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : 0);
+/** 12,5% of the whole; 0% of nothing. */
+export const formatPercent = (part: number, whole: number) => percent.format(ratio(part, whole));

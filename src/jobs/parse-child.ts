@@ -1,5 +1,6 @@
 // The child process that reads an uploaded file (`placement internal parse-upload FILE`):
 // whatever the file does to memory or time, it does it here and not in the server.
+import { formatNumber } from "../format.ts";
 import { UNREADABLE, UploadError } from "../sheets/upload-error.ts";
 import { firstMonthFirstLine, parseUpload, type UploadKind } from "../sheets/upload-parse.ts";
 import type { ChildMessage } from "./parse-runner.ts";
@@ -13,7 +14,7 @@ function checkCells(cells: readonly RawCell[], line: number): void {
   for (const cell of cells) {
     if (typeof cell === "string" && cell.length > MAX_CELL) {
       throw new UploadError(
-        `Alla riga ${line} una cella ha più di ${MAX_CELL.toLocaleString("it-IT")} caratteri, più di quanti un foglio di calcolo ne ammetta: correggila, salva il file e ricaricalo.`,
+        `Alla riga ${line} una cella ha più di ${formatNumber(MAX_CELL)} caratteri, più di quanti un foglio di calcolo ne ammetta: correggila, salva il file e ricaricalo.`,
       );
     }
   }

@@ -4,7 +4,8 @@ import { formatDate } from "../../src/format.ts";
 import type { AgencyFigures, ProjectProgress, ProjectSort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
 import { html } from "hono/html";
-import { bar, formatNumber, formatPercent, SortHeader } from "../partials/figures.tsx";
+import { formatNumber, formatPercent } from "../../src/format.ts";
+import { bar, SortHeader } from "../partials/figures.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
 import { YearField } from "../partials/year-picker.tsx";
 

@@ -2,7 +2,8 @@ import type { PageContext } from "../context.ts";
 import { formatDateTime } from "../../src/format.ts";
 import type { AgencyRow, AgencySort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
-import { bar, formatNumber, SortHeader } from "../partials/figures.tsx";
+import { formatNumber } from "../../src/format.ts";
+import { bar, SortHeader } from "../partials/figures.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
 
 export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {

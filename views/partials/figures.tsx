@@ -1,11 +1,6 @@
 import { html } from "hono/html";
 
-const number = new Intl.NumberFormat("it-IT");
-const percent = new Intl.NumberFormat("it-IT", { style: "percent", maximumFractionDigits: 1 });
-
-export const formatNumber = (n: number) => number.format(n);
-export const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : 0);
-export const formatPercent = (part: number, whole: number) => percent.format(ratio(part, whole));
+import { formatPercent, ratio } from "../../src/format.ts";
 
 /**
  * A bar drawn by the browser from a native <meter>, with its value in words beside it.
