@@ -5,51 +5,107 @@ import { drainExports } from "../../src/jobs/exports.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { excelSerial } from "../../src/sheets/cells.ts";
 import { TRAINEE_COLUMNS, type TraineeRow } from "../../src/sheets/columns.ts";
+import type { Db } from "../../src/db/client.ts";
 import type { TestApp, TestClient } from "./test-app.ts";
 
 export type Sheet = unknown[][];
 
-/** Queries on the app's database. */
-export function tables(t: TestApp) {
+/** Queries on a database: every row, or the first. */
+export function queries(db: Db) {
   return {
-    all: <T>(sql: string, ...params: (string | number | null)[]) => t.db.$client.query(sql).all(...params) as T[],
-    one: <T>(sql: string, ...params: (string | number | null)[]) => t.db.$client.query(sql).get(...params) as T,
+    all: <T>(sql: string, ...params: (string | number | null)[]) => db.$client.query(sql).all(...params) as T[],
+    one: <T>(sql: string, ...params: (string | number | null)[]) => db.$client.query(sql).get(...params) as T,
   };
 }
+
+export type Queries = ReturnType<typeof queries>;
+
+/** Queries on the app's database. */
+export const tables = (t: TestApp): Queries => queries(t.db);
 
 /** The index of a column of the trainee sheet. */
 export const col = (key: keyof TraineeRow) => TRAINEE_COLUMNS.findIndex((c) => c.key === key);
 
-export async function signedIn(t: TestApp, email: string): Promise<TestClient> {
-  const client = t.client();
+/**
+ * A client signed in as `email` that has opened `page`, keeping that page's CSRF token;
+ * `page: null` stays where sign-in lands. `address` is the client's IP: sign-in throttling counts per address.
+ */
+export async function signedIn(
+  t: TestApp,
+  email: string,
+  { page = "/placement", address }: { page?: string | null; address?: string } = {},
+): Promise<TestClient> {
+  const client = t.client(address);
   await client.login(email);
-  await client.get("/placement");
+  if (page !== null) await client.get(page);
   return client;
 }
 
 const ALL_TYPES = ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"];
 
+/** Posts the booking form with the page's token; a list stands for a field ticked more than once. */
+export function book(client: TestClient, form: Record<string, string | string[]>, { htmx = false } = {}): Promise<Response> {
+  const body = new URLSearchParams({ _csrf: client.csrfToken });
+  for (const [key, value] of Object.entries(form)) for (const v of [value].flat()) body.append(key, v);
+  return client.request("/placement/prenotazioni", {
+    method: "POST",
+    body,
+    headers: { "Content-Type": "application/x-www-form-urlencoded", ...(htmx ? { "HX-Request": "true" } : {}) },
+  });
+}
+
 /** Books a download of every training type of 2019, runs it and returns the file. */
 export async function bookAndDownload(t: TestApp, client: TestClient, format: "xlsx" | "csv" = "xlsx"): Promise<Uint8Array<ArrayBuffer>> {
-  const body = new URLSearchParams({ _csrf: client.csrfToken, anno: "2019", formato: format });
-  for (const type of ALL_TYPES) body.append("tipologie", type);
-  await client.request("/placement/prenotazioni", { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+  await book(client, { anno: "2019", formato: format, tipologie: ALL_TYPES });
   await drainExports(t.deps);
   const job = tables(t).one<{ id: number }>("SELECT id FROM export_jobs ORDER BY id DESC LIMIT 1");
   return new Uint8Array(await (await client.request(`/placement/prenotazioni/${job.id}/file`)).arrayBuffer());
 }
 
+export type UploadOptions = {
+  /** false: no HX-Request header, so the answer is what a plain form post gets; the token stays in the header. */
+  htmx?: boolean;
+  /** Also send the token as the form's hidden `_csrf` field, which htmx includes with the file. */
+  tokenInForm?: boolean;
+};
+
 /** Uploads a file as the page's form does with htmx; the answer's status and HTML. */
-export async function upload(client: TestClient, bytes: Uint8Array<ArrayBuffer>, name = "compilato.xlsx", year = "2019") {
+export async function upload(
+  client: TestClient,
+  bytes: Uint8Array<ArrayBuffer>,
+  name = "compilato.xlsx",
+  year = "2019",
+  { htmx = true, tokenInForm = false }: UploadOptions = {},
+) {
   const form = new FormData();
+  if (tokenInForm) form.set("_csrf", client.csrfToken);
   form.set("anno", year);
   form.set("file", new File([bytes], name));
   const response = await client.request("/placement/caricamenti", {
     method: "POST",
     body: form,
-    headers: { "HX-Request": "true", "X-CSRF-Token": client.csrfToken },
+    headers: { ...(htmx ? { "HX-Request": "true" } : {}), "X-CSRF-Token": client.csrfToken },
   });
   return { status: response.status, html: await response.text() };
+}
+
+export type ExportJob = { id: number; file_path: string; row_count: number };
+
+/** Books the BASE file of 2019, runs the export and uploads that file back unchanged, without htmx; the export's job. */
+export async function bookAndUploadBack(t: TestApp, client: TestClient): Promise<ExportJob> {
+  await book(client, { tipologie: "BASE", anno: "2019", formato: "xlsx" });
+  await drainExports(t.deps);
+  const job = tables(t).one<ExportJob>("SELECT * FROM export_jobs ORDER BY id DESC LIMIT 1");
+  const bytes = new Uint8Array(await Bun.file(`${t.dir}/${job.file_path}`).arrayBuffer());
+  await upload(client, bytes, "ricaricato.xlsx", "2019", { htmx: false });
+  return job;
+}
+
+/** Uploads a master-data file as the fund's page does; the answer. */
+export function uploadMasterData(client: TestClient, file: BlobPart, name: string): Promise<Response> {
+  const form = new FormData();
+  form.set("file", new File([file], name));
+  return client.request("/amministrazione/anagrafiche", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
 }
 
 export type UploadJob = {
@@ -77,9 +133,9 @@ export async function uploadAndRun(t: TestApp, client: TestClient, bytes: Uint8A
   return { answer, job, outcomes: new Map(rows.map((r) => [r.row_number, { outcome: r.outcome, message: r.message }])) };
 }
 
-/** The rows of the trainee sheet, raw values. */
-export const readRows = (bytes: Uint8Array, sheet = "Allievi"): Sheet =>
-  XLSX.utils.sheet_to_json<unknown[]>(XLSX.read(bytes).Sheets[sheet]!, { header: 1, defval: "", raw: true });
+/** The rows of the trainee sheet: raw values, or with `raw` false the text each cell shows. */
+export const readRows = (bytes: Uint8Array, { sheet = "Allievi", raw = true } = {}): Sheet =>
+  XLSX.utils.sheet_to_json<unknown[]>(XLSX.read(bytes).Sheets[sheet]!, { header: 1, defval: "", raw });
 
 /** Writes rows back into a copy of the workbook, as a clerk saving in Excel would. */
 export function withRows(original: Uint8Array, rows: Sheet, sheet = "Allievi"): Uint8Array<ArrayBuffer> {

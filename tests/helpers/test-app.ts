@@ -8,6 +8,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { createDeps } from "../../src/deps.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
+import { queries } from "./flows.ts";
 
 /** A clock the test moves by hand. */
 export class TestClock {
@@ -106,13 +107,13 @@ export class TestClient {
 
 /** Agencies, users and objects of the generated dataset, looked up straight from the tables. */
 export function fixtures(db: Db) {
-  const q = <T>(sql: string, ...params: (string | number)[]) => db.$client.query(sql).get(...params) as T;
-  const agencies = db.$client.query("SELECT id, code FROM agencies ORDER BY id").all() as { id: number; code: string }[];
+  const { one, all } = queries(db);
+  const agencies = all<{ id: number; code: string }>("SELECT id, code FROM agencies ORDER BY id");
   const [a, b] = agencies as [{ id: number; code: string }, { id: number; code: string }];
   const emailOf = (agencyId: number, role: string) =>
-    q<{ email: string }>("SELECT email FROM users WHERE agency_id = ? AND role = ?", agencyId, role).email;
+    one<{ email: string }>("SELECT email FROM users WHERE agency_id = ? AND role = ?", agencyId, role).email;
   const projectOf = (agencyId: number) =>
-    q<{ id: number }>("SELECT id FROM projects WHERE agency_id = ? ORDER BY id LIMIT 1", agencyId).id;
+    one<{ id: number }>("SELECT id FROM projects WHERE agency_id = ? ORDER BY id LIMIT 1", agencyId).id;
   return {
     agencyA: a,
     agencyB: b,
@@ -120,7 +121,7 @@ export function fixtures(db: Db) {
     referentA: emailOf(a.id, "referent"),
     operatorA: emailOf(a.id, "operator"),
     rpaB: emailOf(b.id, "rpa"),
-    fund: q<{ email: string }>("SELECT email FROM users WHERE role = 'fund_operator'").email,
+    fund: one<{ email: string }>("SELECT email FROM users WHERE role = 'fund_operator'").email,
     projectA: projectOf(a.id),
     projectB: projectOf(b.id),
   };

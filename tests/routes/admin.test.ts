@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { signedIn, tables, type Queries } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
 // Sign-ins verify argon2id hashes, on purpose slow: on a busy machine a test takes seconds.
@@ -6,18 +7,17 @@ setDefaultTimeout(30_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
+let one: Queries["one"];
 let fund: TestClient;
 
 beforeAll(async () => {
   t = await createTestApp();
   f = fixtures(t.db);
-  fund = t.client("192.0.2.51");
-  await fund.login(f.fund);
-  await fund.get("/amministrazione/agenzie");
+  ({ one } = tables(t));
+  fund = await signedIn(t, f.fund, { address: "192.0.2.51", page: "/amministrazione/agenzie" });
 });
 afterAll(() => t.close());
 
-const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
 const html = (text: string) => text.replace(/'/g, "&#39;");
 const oneTime = (html: string) => html.match(/(?:primo|prossimo) accesso: ([\w-]+)/)![1]!;
 

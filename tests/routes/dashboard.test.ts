@@ -1,30 +1,24 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as XLSX from "xlsx";
-import { drainExports } from "../../src/jobs/exports.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
-import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
+import { bookAndUploadBack, isoPlusDays, rowUrl, saveEdit, signedIn, tables, type Queries } from "../helpers/flows.ts";
+import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Jobs start a worker thread and, for uploads, a child process.
 setDefaultTimeout(60_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
+let one: Queries["one"];
+let all: Queries["all"];
 
 beforeAll(async () => {
   // Enough projects and declarations for every case to appear more than once.
   t = await createTestApp({ enrollments: 1600 });
   f = fixtures(t.db);
+  ({ one, all } = tables(t));
 });
 afterAll(() => t.close());
-
-const all = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).all(...params) as T[];
-const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
-
-async function signedIn(email: string): Promise<TestClient> {
-  const client = t.client();
-  await client.login(email);
-  return client;
-}
 
 /** Italian-formatted integers as they appear on the page. */
 const int = (text: string) => Number(text.replace(/\./g, ""));
@@ -85,7 +79,7 @@ function expectFiguresMatch(html: string, raw: Raw[]) {
 
 describe("agency dashboard", () => {
   test("every figure equals what the raw tables say", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA, { page: null });
     const response = await client.get("/placement");
     expect(response.status).toBe(200);
     const html = await response.text();
@@ -100,7 +94,7 @@ describe("agency dashboard", () => {
       "SELECT p.training_type AS t FROM projects p WHERE p.agency_id = ? GROUP BY p.training_type ORDER BY count(*) DESC LIMIT 1",
       f.agencyA.id,
     ).t;
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA, { page: null });
     const html = await (await client.get(`/placement?anno=2019&tipologia=${type}`)).text();
     const raw = rawEnrollments(f.agencyA.id, type);
     expect(raw.length).toBeLessThan(rawEnrollments(f.agencyA.id).length);
@@ -109,7 +103,7 @@ describe("agency dashboard", () => {
   });
 
   test("the projects table sorts by the column asked for", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA, { page: null });
     const html = await (await client.get("/placement?ordina=iscrizioni&verso=desc")).text();
     const counts = [...html.slice(html.indexOf('id="projects"')).matchAll(/data-project="[^"]+"[\s\S]*?<td class="num">([\d.]+)<\/td>/g)].map((m) => int(m[1]!));
     expect(counts.length).toBeGreaterThan(2);
@@ -117,17 +111,17 @@ describe("agency dashboard", () => {
   });
 
   test("the fund sees an agency's dashboard read-only, and nobody else's agency can", async () => {
-    const fund = await signedIn(f.fund);
+    const fund = await signedIn(t, f.fund, { page: null });
     const html = await (await fund.get(`/fondo/agenzie/${f.agencyB.id}`)).text();
     expectFiguresMatch(html, rawEnrollments(f.agencyB.id));
-    const agencyUser = await signedIn(f.rpaA);
+    const agencyUser = await signedIn(t, f.rpaA, { page: null });
     expect((await agencyUser.get(`/fondo/agenzie/${f.agencyB.id}`)).status).toBe(404);
   });
 });
 
 describe("fund dashboard", () => {
   test("one row per agency with enrollments, declared and placed as counted from the raw tables, and totals", async () => {
-    const client = await signedIn(f.fund);
+    const client = await signedIn(t, f.fund, { page: null });
     const html = await (await client.get("/fondo")).text();
     let total = 0;
     for (const agency of [f.agencyA, f.agencyB]) {
@@ -144,7 +138,7 @@ describe("fund dashboard", () => {
   });
 
   test("sorting by enrollments puts the largest agency first", async () => {
-    const client = await signedIn(f.fund);
+    const client = await signedIn(t, f.fund, { page: null });
     const html = await (await client.get("/fondo?ordina=iscrizioni&verso=desc")).text();
     const order = [...html.matchAll(/data-agency="(APL\d+)"/g)].map((m) => m[1]);
     const expected = all<{ id: number; code: string; name: string }>("SELECT id, code, name FROM agencies")
@@ -158,15 +152,8 @@ describe("fund dashboard", () => {
 
 describe("riepilogo elaborazioni", () => {
   test("lists every booking and upload with its counts, on the page and in xlsx and CSV", async () => {
-    const client = await signedIn(f.rpaA);
-    await client.get("/placement/import-massivo");
-    await client.post("/placement/prenotazioni", { tipologie: "BASE", anno: "2019", formato: "xlsx" });
-    await drainExports(t.deps);
-    const exportJob = one<{ id: number; file_path: string; row_count: number }>("SELECT * FROM export_jobs ORDER BY id DESC LIMIT 1");
-    const form = new FormData();
-    form.set("anno", "2019");
-    form.set("file", new File([await Bun.file(`${t.dir}/${exportJob.file_path}`).arrayBuffer()], "ricaricato.xlsx"));
-    await client.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
+    const client = await signedIn(t, f.rpaA, { page: "/placement/import-massivo" });
+    const exportJob = await bookAndUploadBack(t, client);
     await drainUploads(t.deps);
     const upload = one<{ id: number; rows_total: number; rows_unchanged: number }>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
 
@@ -195,7 +182,7 @@ describe("riepilogo elaborazioni", () => {
       expect(rows.every((r) => r["Agenzia"] === f.agencyA.code)).toBe(true);
     }
 
-    const fund = await signedIn(f.fund);
+    const fund = await signedIn(t, f.fund, { page: null });
     const everything = await (await fund.get("/placement/riepilogo")).text();
     const allJobs = one<{ n: number }>("SELECT (SELECT count(*) FROM export_jobs) + (SELECT count(*) FROM import_jobs) AS n").n;
     expect([...everything.matchAll(/data-kind="/g)].length).toBe(allJobs);
@@ -209,22 +196,15 @@ describe("editing one trainee on the class page", () => {
        JOIN projects p ON p.id = e.project_id WHERE e.agency_id = ? AND c.homogeneous = 0 AND e.placed IS NULL ORDER BY e.id LIMIT 1`,
       f.agencyA.id,
     );
-  const url = (l: { project_id: number; class_id: number; id: number }) => `/progetti/${l.project_id}/aule/${l.class_id}/iscrizioni/${l.id}`;
-  const edit = (client: TestClient, path: string, fields: Record<string, string>) =>
-    client.request(path, {
-      method: "POST",
-      body: new URLSearchParams(fields),
-      headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": client.csrfToken, "HX-Request": "true" },
-    });
+  const classPage = (l: { project_id: number; class_id: number }) => `/progetti/${l.project_id}/aule/${l.class_id}`;
 
   test("a valid row is saved with the import's rules and written to the audit log", async () => {
     const line = mixedLine();
-    const client = await signedIn(f.referentA);
-    await client.get(`/progetti/${line.project_id}/aule/${line.class_id}`);
-    const form = await client.request(`${url(line)}/modifica`, { headers: { "HX-Request": "true" } });
+    const client = await signedIn(t, f.referentA, { page: classPage(line) });
+    const form = await client.request(`${rowUrl(t, line.id)}/modifica`, { headers: { "HX-Request": "true" } });
     expect(await form.text()).toContain('class="editing"');
-    const hire = new Date(Date.parse(line.end_date) + 5 * 86_400_000).toISOString().slice(0, 10);
-    const response = await edit(client, url(line), { fascia: "disab", placement: "SI", data: hire, contratto: "DTI", piva: "12345670017", datore: "Rossi S.r.l." });
+    const hire = isoPlusDays(line.end_date, 5);
+    const response = await saveEdit(t, client, line.id, { fascia: "disab", placement: "SI", data: hire, contratto: "DTI", piva: "12345670017", datore: "Rossi S.r.l." });
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain("salvato");
@@ -243,9 +223,8 @@ describe("editing one trainee on the class page", () => {
   test("an invalid row is refused with the message in place and nothing changes", async () => {
     const line = mixedLine();
     const before = one("SELECT * FROM enrollments WHERE id = ?", line.id);
-    const client = await signedIn(f.rpaA);
-    await client.get(`/progetti/${line.project_id}/aule/${line.class_id}`);
-    const response = await edit(client, url(line), { fascia: "XYZ", placement: "SI", data: line.end_date, contratto: "", piva: "123", datore: "" });
+    const client = await signedIn(t, f.rpaA, { page: classPage(line) });
+    const response = await saveEdit(t, client, line.id, { fascia: "XYZ", placement: "SI", data: line.end_date, contratto: "", piva: "123", datore: "" });
     expect(response.status).toBe(422);
     const html = await response.text();
     expect(html).toContain('class="editing"');
@@ -262,11 +241,10 @@ describe("editing one trainee on the class page", () => {
        WHERE e.agency_id = ? AND c.homogeneous = 1 LIMIT 1`,
       f.agencyA.id,
     );
-    const client = await signedIn(f.rpaA);
-    await client.get(`/progetti/${line.project_id}/aule/${line.class_id}`);
-    const editing = await (await client.request(`${url(line)}/modifica`, { headers: { "HX-Request": "true" } })).text();
+    const client = await signedIn(t, f.rpaA, { page: classPage(line) });
+    const editing = await (await client.request(`${rowUrl(t, line.id)}/modifica`, { headers: { "HX-Request": "true" } })).text();
     expect(editing).not.toContain('name="fascia"');
-    await edit(client, url(line), { fascia: "NO", placement: "", data: "", contratto: "", piva: "", datore: "" });
+    await saveEdit(t, client, line.id, { fascia: "NO", placement: "", data: "", contratto: "", piva: "", datore: "" });
     expect(one<{ fascia_debole: string }>("SELECT fascia_debole FROM enrollments WHERE id = ?", line.id).fascia_debole).toBe(line.category);
   });
 
@@ -275,30 +253,27 @@ describe("editing one trainee on the class page", () => {
     const before = one("SELECT * FROM enrollments WHERE id = ?", line.id);
     const fields = { fascia: "NO", placement: "", data: "", contratto: "", piva: "", datore: "" };
 
-    const other = await signedIn(f.rpaB);
-    await other.get("/progetti");
-    expect((await other.get(`/progetti/${line.project_id}/aule/${line.class_id}`)).status).toBe(404);
-    expect((await edit(other, url(line), fields)).status).toBe(404);
+    const other = await signedIn(t, f.rpaB, { page: "/progetti" });
+    expect((await other.get(classPage(line))).status).toBe(404);
+    expect((await saveEdit(t, other, line.id, fields)).status).toBe(404);
 
-    const operator = await signedIn(f.operatorA);
-    await operator.get("/progetti");
-    expect(await (await operator.get(`/progetti/${line.project_id}/aule/${line.class_id}`)).text()).not.toContain("Modifica</button>");
-    expect((await edit(operator, url(line), fields)).status).toBe(403);
+    const operator = await signedIn(t, f.operatorA, { page: "/progetti" });
+    expect(await (await operator.get(classPage(line))).text()).not.toContain("Modifica</button>");
+    expect((await saveEdit(t, operator, line.id, fields)).status).toBe(403);
 
-    const fund = await signedIn(f.fund);
-    await fund.get("/fondo");
-    expect((await fund.get(`/progetti/${line.project_id}/aule/${line.class_id}`)).status).toBe(200);
-    expect((await edit(fund, url(line), fields)).status).toBe(403);
+    const fund = await signedIn(t, f.fund, { page: "/fondo" });
+    expect((await fund.get(classPage(line))).status).toBe(200);
+    expect((await saveEdit(t, fund, line.id, fields)).status).toBe(403);
 
     const saved = t.clock.current;
     const deadline = one<{ deadline: string }>("SELECT deadline FROM campaigns WHERE year = 2019").deadline;
     t.clock.current = new Date(`${deadline}T23:30:00Z`);
     try {
-      const late = await signedIn(f.rpaA);
-      const page = await (await late.get(`/progetti/${line.project_id}/aule/${line.class_id}`)).text();
+      const late = await signedIn(t, f.rpaA, { page: null });
+      const page = await (await late.get(classPage(line))).text();
       expect(page).toContain("La campagna 2019 è chiusa");
       expect(page).not.toContain("Modifica</button>");
-      const response = await edit(late, url(line), fields);
+      const response = await saveEdit(t, late, line.id, fields);
       expect(response.status).toBe(422);
       expect(await response.text()).toContain("La campagna 2019 è chiusa");
     } finally {

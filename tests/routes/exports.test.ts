@@ -14,22 +14,23 @@ import { versionText } from "../../src/sheets/cells.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
-import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
+import { book, signedIn, tables, type Queries } from "../helpers/flows.ts";
+import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Sign-ins verify argon2id hashes, on purpose slow: on a busy machine a test takes seconds.
 setDefaultTimeout(30_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
+let one: Queries["one"];
+let all: Queries["all"];
 
 beforeAll(async () => {
   t = await createTestApp();
   f = fixtures(t.db);
+  ({ one, all } = tables(t));
 });
 afterAll(() => t.close());
-
-const all = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).all(...params) as T[];
-const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
 
 /** The two training types with the most enrollments for agency A, so the file has rows. */
 function busiestTypes(agencyId: number): string[] {
@@ -40,16 +41,6 @@ function busiestTypes(agencyId: number): string[] {
   ).map((r) => r.t);
 }
 
-async function book(client: TestClient, form: Record<string, string | string[]>, htmx = false): Promise<Response> {
-  const body = new URLSearchParams({ _csrf: client.csrfToken });
-  for (const [key, value] of Object.entries(form)) for (const v of [value].flat()) body.append(key, v);
-  return client.request("/placement/prenotazioni", {
-    method: "POST",
-    body,
-    headers: { "Content-Type": "application/x-www-form-urlencoded", ...(htmx ? { "HX-Request": "true" } : {}) },
-  });
-}
-
 const disableAgency = (id: number, disabled: boolean) =>
   t.db.$client.query("UPDATE agencies SET disabled = ? WHERE id = ?").run(disabled ? 1 : 0, id);
 
@@ -57,13 +48,6 @@ const lastJob = () =>
   one<{ id: number; status: string; file_path: string | null; row_count: number | null; error: string | null; attempts: number }>(
     "SELECT * FROM export_jobs ORDER BY id DESC LIMIT 1",
   );
-
-async function signedIn(email: string) {
-  const client = t.client();
-  await client.login(email);
-  await client.get("/placement");
-  return client;
-}
 
 /** The rows the file must hold, computed straight from the tables. */
 function expectedRows(agencyId: number, types: string[]) {
@@ -100,7 +84,7 @@ const byKey = (a: unknown[], b: unknown[]) => String(a.slice(0, 6)).localeCompar
 describe("booking a download", () => {
   test("queued → running → ready; the xlsx holds exactly the chosen types and year", async () => {
     const types = busiestTypes(f.agencyA.id);
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     const response = await book(client, { tipologie: types, anno: "2019", formato: "xlsx", email: "" });
     expect(response.status).toBe(303);
     const queued = lastJob();
@@ -171,7 +155,7 @@ describe("booking a download", () => {
 
   test("CSV is ;-separated UTF-8 with BOM and CRLF, and reads back to the same rows", async () => {
     const types = busiestTypes(f.agencyA.id);
-    const client = await signedIn(f.referentA);
+    const client = await signedIn(t, f.referentA);
     expect((await book(client, { tipologie: types, anno: "2019", formato: "csv" })).status).toBe(303);
     await drainExports(t.deps);
     const job = lastJob();
@@ -203,7 +187,7 @@ describe("booking a download", () => {
     t.db.$client.query("UPDATE participants SET surname = ?, name = ? WHERE id = ?").run('=HYPERLINK("http://x","y")', "@SUM(A1)", enrollment.participant_id);
     t.db.$client.query("UPDATE enrollments SET employer_name = ? WHERE id = ?").run("-2+3", enrollment.id);
     try {
-      const client = await signedIn(f.rpaA);
+      const client = await signedIn(t, f.rpaA);
       for (const format of ["xlsx", "csv"]) {
         await book(client, { tipologie: enrollment.training_type, anno: "2019", formato: format });
         await drainExports(t.deps);
@@ -227,9 +211,9 @@ describe("booking a download", () => {
 
 describe("the booking form", () => {
   test("a mistake re-renders the form with the message next to the field, and queues nothing", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     const before = one<{ n: number }>("SELECT count(*) AS n FROM export_jobs").n;
-    const response = await book(client, { anno: "2019", formato: "xlsx", email: "non-una-mail" }, true);
+    const response = await book(client, { anno: "2019", formato: "xlsx", email: "non-una-mail" }, { htmx: true });
     expect(response.status).toBe(422);
     const html = await response.text();
     expect(html).toStartWith('<section id="export-section">');
@@ -240,7 +224,7 @@ describe("the booking form", () => {
   });
 
   test("without JavaScript a mistake shows the whole page with the message", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     const response = await book(client, { tipologie: "NONESISTE", anno: "2019", formato: "xlsx" });
     expect(response.status).toBe(422);
     const html = await response.text();
@@ -249,15 +233,15 @@ describe("the booking form", () => {
   });
 
   test("after the deadline the booking is refused with the dates; a job queued before still runs", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     await book(client, { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "xlsx" });
     const queuedBefore = lastJob();
     const saved = t.clock.current;
     const deadline = one<{ deadline: string }>("SELECT deadline FROM campaigns WHERE year = 2019").deadline;
     t.clock.current = new Date(`${deadline}T23:30:00Z`); // 00:30 the next day in Rome
     try {
-      const late = await signedIn(f.rpaA);
-      const response = await book(late, { tipologie: "BASE", anno: "2019", formato: "xlsx" }, true);
+      const late = await signedIn(t, f.rpaA);
+      const response = await book(late, { tipologie: "BASE", anno: "2019", formato: "xlsx" }, { htmx: true });
       expect(response.status).toBe(422);
       const [y, m, d] = deadline.split("-");
       expect(await response.text()).toContain(`La campagna 2019 è chiusa: la scadenza era il ${d}/${m}/${y}.`);
@@ -281,7 +265,7 @@ describe("the booking form", () => {
 
 describe("download rights", () => {
   test("another agency, no permission and anonymous all fail; the fund may download", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     await book(client, { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "xlsx" });
     await drainExports(t.deps);
     const path = `/placement/prenotazioni/${lastJob().id}/file`;
@@ -308,7 +292,7 @@ describe("download rights", () => {
   });
 
   test("the retention job expires old files; their link answers 410 with a sentence", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     await book(client, { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "xlsx" });
     await drainExports(t.deps);
     const job = lastJob();
@@ -332,7 +316,7 @@ describe("download rights", () => {
 
 describe("the queue", () => {
   test("a lease that expires mid-job (a crash) is taken over; the job completes exactly once", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     await book(client, { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "xlsx" });
     const mailsBefore = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n;
     const crashed = claimNext(t.db, "export_jobs", t.clock.now(), "agency")!;
@@ -353,7 +337,7 @@ describe("the queue", () => {
   });
 
   test("a failing job is retried with a wait, then marked failed with its reason, and the agency is told", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     await book(client, { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "xlsx" });
     const job = lastJob();
     // A file where the exports folder should be: every attempt fails.
@@ -391,7 +375,7 @@ describe("the queue", () => {
 describe("a disabled agency", () => {
   test("its bookings wait in the queue until it is enabled again", async () => {
     await drainExports(t.deps);
-    const client = await signedIn(f.rpaB);
+    const client = await signedIn(t, f.rpaB);
     await book(client, { tipologie: busiestTypes(f.agencyB.id).slice(0, 1), anno: "2019", formato: "csv" });
     const booked = lastJob();
     disableAgency(f.agencyB.id, true);
@@ -423,9 +407,7 @@ describe("notifications", () => {
     const app = await createTestApp({ env: { SMTP_URL: `smtp://127.0.0.1:${sink.port}`, BASE_URL: "https://placement.example.org" } });
     try {
       const fx = fixtures(app.db);
-      const client = app.client();
-      await client.login(fx.referentA);
-      await client.get("/placement");
+      const client = await signedIn(app, fx.referentA);
       await book(client, { tipologie: busiestTypes(fx.agencyA.id).slice(0, 1), anno: "2019", formato: "xlsx", email: "Ufficio@Agenzia.example" });
       await drainExports(app.deps);
       const result = await sendPendingMail(app.db, app.clock, app.deps.mail, app.deps.config.MAIL_FROM, silentLogger);
@@ -451,9 +433,7 @@ describe("notifications", () => {
     const app = await createTestApp({ env: { SMTP_URL: `smtp://127.0.0.1:${port}` } });
     try {
       const fx = fixtures(app.db);
-      const client = app.client();
-      await client.login(fx.rpaA);
-      await client.get("/placement");
+      const client = await signedIn(app, fx.rpaA);
       await book(client, { tipologie: busiestTypes(fx.agencyA.id).slice(0, 1), anno: "2019", formato: "csv" });
       await drainExports(app.deps);
       const down = await sendPendingMail(app.db, app.clock, app.deps.mail, app.deps.config.MAIL_FROM, silentLogger);
@@ -480,7 +460,7 @@ describe("notifications", () => {
   test("without SMTP, messages are written as .eml files in the data folder", async () => {
     const transport = mailTransportFor({ SMTP_URL: "", DATA_DIR: t.dir });
     expect(transport.kind).toBe("files");
-    await book(await signedIn(f.rpaA), { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "csv" });
+    await book(await signedIn(t, f.rpaA), { tipologie: busiestTypes(f.agencyA.id), anno: "2019", formato: "csv" });
     await drainExports(t.deps);
     const pendingBefore = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox WHERE status = 'pending'").n;
     expect(pendingBefore).toBeGreaterThan(0);

@@ -31,6 +31,7 @@ import {
   tables,
   upload,
   uploadAndRun,
+  uploadMasterData,
   withRows,
   type Sheet,
 } from "../helpers/flows.ts";
@@ -452,11 +453,8 @@ describe("the Versione column", () => {
     ];
     const workbook = XLSX.utils.book_new();
     XLSX.utils.book_append_sheet(workbook, XLSX.utils.aoa_to_sheet(sheet), "Anagrafica");
-    const fund = await signedIn(t, f.fund);
-    await fund.get("/amministrazione/anagrafiche");
-    const form = new FormData();
-    form.set("file", new File([XLSX.write(workbook, { type: "buffer", bookType: "xlsx" })], "anagrafiche.xlsx"));
-    expect((await fund.request("/amministrazione/anagrafiche", { method: "POST", body: form, headers: { "X-CSRF-Token": fund.csrfToken } })).status).toBe(200);
+    const fund = await signedIn(t, f.fund, { page: "/amministrazione/anagrafiche" });
+    expect((await uploadMasterData(fund, XLSX.write(workbook, { type: "buffer", bookType: "xlsx" }), "anagrafiche.xlsx")).status).toBe(200);
     await drainMasterData(t.deps);
     expect(enrollment(target.id)).toMatchObject({ homogeneous: 1, fascia_debole: "DISAB" });
 

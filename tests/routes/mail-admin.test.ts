@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { silentLogger } from "../../src/log.ts";
 import { queueMail, sendPendingMail } from "../../src/mail/outbox.ts";
 import { smtpTransport, type MailTransport } from "../../src/mail/transport.ts";
+import { signedIn } from "../helpers/flows.ts";
 import { startSmtpSink } from "../helpers/smtp-sink.ts";
 import { unusedPort } from "../helpers/ports.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
@@ -20,9 +21,7 @@ describe("the fund's mail page", () => {
   test("the test button sends through the real SMTP server and lists the message", async () => {
     const t = await createTestApp({ env: { SMTP_URL: `smtp://127.0.0.1:${sink.port}` } });
     try {
-      const client = t.client();
-      await client.login(fixtures(t.db).fund);
-      await client.get("/fondo/posta");
+      const client = await signedIn(t, fixtures(t.db).fund, { page: "/fondo/posta" });
       const invalid = await client.post("/fondo/posta/prova", { indirizzo: "non valido" });
       expect(invalid.status).toBe(422);
       expect(await invalid.text()).toContain("Scrivi un indirizzo e-mail valido.");
@@ -40,9 +39,7 @@ describe("the fund's mail page", () => {
   test("a failure is shown with its cause, and a failed message can be sent again", async () => {
     const t = await createTestApp({ env: { SMTP_URL: `smtp://127.0.0.1:${unusedPort()}` } });
     try {
-      const client = t.client();
-      await client.login(fixtures(t.db).fund);
-      await client.get("/fondo/posta");
+      const client = await signedIn(t, fixtures(t.db).fund, { page: "/fondo/posta" });
       const response = await client.post("/fondo/posta/prova", { indirizzo: "sistemi@fondo.example" });
       expect(response.status).toBe(422);
       expect(await response.text()).toContain("Invio non riuscito");
@@ -82,9 +79,7 @@ describe("the fund's mail page", () => {
   test("agency users and anonymous visitors do not reach it", async () => {
     const t = await createTestApp();
     try {
-      const agency = t.client();
-      await agency.login(fixtures(t.db).rpaA);
-      await agency.get("/progetti");
+      const agency = await signedIn(t, fixtures(t.db).rpaA, { page: "/progetti" });
       expect((await agency.get("/fondo/posta")).status).toBe(404);
       expect((await agency.post("/fondo/posta/prova", { indirizzo: "x@example.org" })).status).toBe(404);
       const anonymous = t.client();

@@ -3,6 +3,7 @@ import * as XLSX from "xlsx";
 import { drainMasterData } from "../../src/jobs/master-data.ts";
 import { buildCodiceFiscale } from "../../src/services/codice-fiscale.ts";
 import { MASTER_COLUMNS } from "../../src/sheets/master-columns.ts";
+import { signedIn, tables, uploadMasterData, type Queries } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
 // Loads start a worker thread and a child process.
@@ -10,19 +11,18 @@ setDefaultTimeout(60_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
+let one: Queries["one"];
+let all: Queries["all"];
 let fund: TestClient;
 
 beforeAll(async () => {
   t = await createTestApp();
   f = fixtures(t.db);
-  fund = t.client("192.0.2.61");
-  await fund.login(f.fund);
-  await fund.get("/amministrazione/anagrafiche");
+  ({ one, all } = tables(t));
+  fund = await signedIn(t, f.fund, { address: "192.0.2.61", page: "/amministrazione/anagrafiche" });
 });
 afterAll(() => t.close());
 
-const all = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).all(...params) as T[];
-const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
 type Row = Record<(typeof MASTER_COLUMNS)[number]["key"], string>;
 
 async function template(): Promise<XLSX.WorkBook> {
@@ -34,9 +34,7 @@ async function template(): Promise<XLSX.WorkBook> {
 async function load(rows: Row[]) {
   const workbook = await template();
   workbook.Sheets["Anagrafica"] = XLSX.utils.aoa_to_sheet([MASTER_COLUMNS.map((c) => c.header), ...rows.map((r) => MASTER_COLUMNS.map((c) => r[c.key]))]);
-  const form = new FormData();
-  form.set("file", new File([XLSX.write(workbook, { type: "buffer", bookType: "xlsx" })], "anagrafiche.xlsx"));
-  const response = await fund.request("/amministrazione/anagrafiche", { method: "POST", body: form, headers: { "X-CSRF-Token": fund.csrfToken } });
+  const response = await uploadMasterData(fund, XLSX.write(workbook, { type: "buffer", bookType: "xlsx" }), "anagrafiche.xlsx");
   const html = await response.text();
   await drainMasterData(t.deps);
   return { status: response.status, html, job: one<{ id: number; status: string; rows_total: number; rows_ok: number; rows_ko: number; rows_unchanged: number }>("SELECT * FROM master_data_jobs ORDER BY id DESC LIMIT 1") };
@@ -61,7 +59,7 @@ const row = (over: Partial<Row>): Row => ({
   ...over,
 });
 
-const tables = () =>
+const snapshot = () =>
   Object.fromEntries(["projects", "classes", "participants", "enrollments"].map((name) => [name, all(`SELECT * FROM ${name} ORDER BY rowid`)]));
 
 describe("master data", () => {
@@ -105,10 +103,10 @@ describe("master data", () => {
       ["A2", 1, "GIOV", 2019, f.agencyA.id],
     ]);
 
-    const before = tables();
+    const before = snapshot();
     const again = await load(rows);
     expect(again.job).toMatchObject({ status: "done", rows_ok: 0, rows_unchanged: 4 });
-    expect(tables()).toEqual(before);
+    expect(snapshot()).toEqual(before);
   });
 
   test("an updated file updates titles, dates and classes, and keeps the agencies' declarations", async () => {
@@ -182,10 +180,8 @@ describe("master data", () => {
   });
 
   test("a file without the template's columns is refused at once; agency users get nothing", async () => {
-    const form = new FormData();
-    form.set("file", new File(["Colonna;Altro\r\n1;2\r\n"], "sbagliato.csv"));
     const before = one<{ n: number }>("SELECT count(*) AS n FROM master_data_jobs").n;
-    const response = await fund.request("/amministrazione/anagrafiche", { method: "POST", body: form, headers: { "X-CSRF-Token": fund.csrfToken } });
+    const response = await uploadMasterData(fund, "Colonna;Altro\r\n1;2\r\n", "sbagliato.csv");
     expect(response.status).toBe(422);
     expect(await response.text()).toContain("mancano le colonne");
     expect(one<{ n: number }>("SELECT count(*) AS n FROM master_data_jobs").n).toBe(before);

@@ -7,6 +7,7 @@ import { createApp } from "../../src/app.tsx";
 import { drainExports } from "../../src/jobs/exports.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { createLogger } from "../../src/log.ts";
+import { signedIn } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // The round trip starts a worker and a child process.
@@ -37,9 +38,7 @@ describe("/metrics", () => {
   });
 
   test("speaks Prometheus text: requests, jobs, queue depth and outbox", async () => {
-    const client = t.client();
-    await client.login(fixtures(t.db).rpaA);
-    await client.get("/placement/import-massivo");
+    const client = await signedIn(t, fixtures(t.db).rpaA, { page: "/placement/import-massivo" });
     await client.post("/placement/prenotazioni", { tipologie: "BASE", anno: "2019", formato: "csv" });
     const queued = await (await t.app.request("/metrics", { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
     expect(queued).toContain('placement_queue_depth{queue="exports"} 1');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resetPassword } from "../../src/services/auth.ts";
+import { signedIn } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Sign-ins verify argon2id hashes, on purpose slow: on a busy machine a test takes seconds.
@@ -19,9 +20,7 @@ const change = (client: ReturnType<TestApp["client"]>, attuale: string, nuova: s
 
 describe("changing one's own password", () => {
   test("each mistake is named; then the new password works and the old one does not", async () => {
-    const client = t.client("192.0.2.31");
-    await client.login(f.referentA);
-    await client.get("/profilo/password");
+    const client = await signedIn(t, f.referentA, { address: "192.0.2.31", page: "/profilo/password" });
     const cases: [string, string, string, string][] = [
       ["sbagliata", "una-nuova-password", "una-nuova-password", "La password attuale non è corretta."],
       ["demo1234", "corta", "corta", "La nuova password deve avere almeno 10 caratteri."],

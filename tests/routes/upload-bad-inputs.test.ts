@@ -24,6 +24,7 @@ import {
   zipBomb,
   type Rows,
 } from "../helpers/bad-files.ts";
+import { book, isoPlusDays, italianDate, signedIn, tables, upload as uploadAs, type Queries } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
 // Imports run in a worker thread that spawns a child process per file.
@@ -31,6 +32,8 @@ setDefaultTimeout(60_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
+let one: Queries["one"];
+let all: Queries["all"];
 let client: TestClient;
 /** An export of agency A taken once, for the files refused before any row is read. */
 let baseXlsx: Uint8Array;
@@ -38,15 +41,13 @@ let baseXlsx: Uint8Array;
 beforeAll(async () => {
   t = await createTestApp();
   f = fixtures(t.db);
+  ({ one, all } = tables(t));
   client = await signedIn(t, f.rpaA);
   baseXlsx = await exported("xlsx");
 });
 afterAll(() => t.close());
 
 // ── Tables ────────────────────────────────────────────────────────────────────
-
-const all = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).all(...params) as T[];
-const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
 
 type UploadJobRow = {
   id: number;
@@ -62,7 +63,7 @@ type Outcome = { row_number: number; enrollment_id: number | null; outcome: "OK"
 type Enrollment = Record<string, string | number | null> & { id: number };
 
 const uploadJob = (id: number) => one<UploadJobRow>("SELECT * FROM import_jobs WHERE id = ?", id);
-const uploadJobCount = (app: TestApp) => (app.db.$client.query("SELECT count(*) AS n FROM import_jobs").get() as { n: number }).n;
+const uploadJobCount = (app: TestApp) => tables(app).one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
 const outcomesOf = (jobId: number) =>
   all<Outcome>("SELECT row_number, enrollment_id, outcome, message FROM import_row_outcomes WHERE import_job_id = ? ORDER BY row_number", jobId);
 const enrollment = (id: number) => one<Enrollment>("SELECT * FROM enrollments WHERE id = ?", id);
@@ -76,23 +77,10 @@ function storedUploads(app: TestApp): string[] {
 
 // ── Exports and uploads through the routes ───────────────────────────────────
 
-async function signedIn(app: TestApp, email: string) {
-  const c = app.client();
-  await c.login(email);
-  await c.get("/placement");
-  return c;
-}
-
 /** Books a download of every training type of the agency for 2019 and returns the file. */
 async function exported(format: "xlsx" | "csv", c = client, agencyId = f.agencyA.id): Promise<Uint8Array> {
-  const body = new URLSearchParams({ _csrf: c.csrfToken, anno: "2019", formato: format, email: "" });
   const types = all<{ t: string }>("SELECT DISTINCT training_type AS t FROM projects WHERE agency_id = ? AND year = 2019", agencyId);
-  for (const { t: type } of types) body.append("tipologie", type);
-  const booked = await c.request("/placement/prenotazioni", {
-    method: "POST",
-    body,
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-  });
+  const booked = await book(c, { anno: "2019", formato: format, email: "", tipologie: types.map((r) => r.t) });
   expect(booked.status).toBe(303);
   await drainExports(t.deps);
   const job = one<{ status: string; file_path: string }>("SELECT status, file_path FROM export_jobs ORDER BY id DESC LIMIT 1");
@@ -109,19 +97,10 @@ function notice(html: string, role: "alert" | "status"): string | null {
   return match ? unescapeHtml(match[1]!).trim() : null;
 }
 
-/** Uploads as htmx does, the CSRF token in the header. */
+/** Uploads as the page's form does with htmx, the token in the header and the form; the notices read out. */
 async function upload(c: TestClient, bytes: Uint8Array, name: string) {
-  const form = new FormData();
-  form.set("_csrf", c.csrfToken);
-  form.set("anno", "2019");
-  form.set("file", new File([new Uint8Array(bytes)], name));
-  const response = await c.request("/placement/caricamenti", {
-    method: "POST",
-    body: form,
-    headers: { "HX-Request": "true", "X-CSRF-Token": c.csrfToken },
-  });
-  const html = await response.text();
-  return { code: response.status, html, error: notice(html, "alert"), info: notice(html, "status") };
+  const { status, html } = await uploadAs(c, new Uint8Array(bytes), name, "2019", { tokenInForm: true });
+  return { code: status, html, error: notice(html, "alert"), info: notice(html, "status") };
 }
 
 /** Refused while the clerk waits: 422, the sentence, and nothing stored or queued. */
@@ -184,9 +163,8 @@ const entryText = (bytes: Uint8Array, name: string) => strFromU8(unzipSync(bytes
 const trainees = (bytes: Uint8Array) => sheetRows(XLSX.read(bytes), "Allievi");
 const dataRowCount = (bytes: Uint8Array) => trainees(bytes).length - 1;
 
-const isoPlusDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * 86_400_000).toISOString().slice(0, 10);
+// Not the app's own conversion: a mistake in it would otherwise agree with itself.
 const excelSerial = (iso: string) => (Date.parse(`${iso}T00:00:00Z`) - Date.UTC(1899, 11, 30)) / 86_400_000;
-const italianDate = (iso: string) => iso.split("-").reverse().join("/");
 const projectEnd = (enrollmentId: number) =>
   one<{ end_date: string }>("SELECT p.end_date FROM enrollments e JOIN projects p ON p.id = e.project_id WHERE e.id = ?", enrollmentId)
     .end_date;

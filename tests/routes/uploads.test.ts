@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
-import { drainExports } from "../../src/jobs/exports.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
 import { finishUpload } from "../../src/jobs/uploads.ts";
@@ -9,6 +8,20 @@ import { sinceVersion } from "../../src/services/enrollments.ts";
 import { expireOldUploadFiles, loadEnrollmentFacts, RowEvaluator } from "../../src/services/uploads.ts";
 import { referenceCodes } from "../../src/services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
+import {
+  bookAndDownload,
+  col,
+  enrollmentOfRow,
+  isoPlusDays,
+  italianDate,
+  readRows,
+  signedIn,
+  tables,
+  upload,
+  withRows,
+  type Queries,
+  type UploadJob,
+} from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
 // Import jobs start a worker thread and a child process.
@@ -16,88 +29,36 @@ setDefaultTimeout(60_000);
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
+let one: Queries["one"];
+let all: Queries["all"];
 
 beforeAll(async () => {
   t = await createTestApp();
   f = fixtures(t.db);
+  ({ one, all } = tables(t));
 });
 afterAll(() => t.close());
 
-const all = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).all(...params) as T[];
-const one = <T>(sql: string, ...params: (string | number)[]) => t.db.$client.query(sql).get(...params) as T;
-const col = (key: string) => TRAINEE_COLUMNS.findIndex((c) => c.key === key);
+/** The trainee rows as their cells show them, as text: what this file's round trips edit and write back. */
+const textRows = (bytes: Uint8Array) => readRows(bytes, { raw: false });
 
-async function signedIn(email: string): Promise<TestClient> {
-  const client = t.client();
-  await client.login(email);
-  await client.get("/placement");
-  return client;
-}
+const lastUpload = () => one<UploadJob>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
 
-/** Books an export of every training type and returns the file's bytes. */
-async function exportFile(client: TestClient, format: "xlsx" | "csv" = "xlsx"): Promise<Uint8Array<ArrayBuffer>> {
-  await client.post("/placement/prenotazioni", { tipologie: "BASE", anno: "2019", formato: format });
-  const body = new URLSearchParams({ _csrf: client.csrfToken, anno: "2019", formato: format });
-  for (const type of ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"]) body.append("tipologie", type);
-  await client.request("/placement/prenotazioni", { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
-  await drainExports(t.deps);
-  const job = one<{ id: number }>("SELECT id FROM export_jobs ORDER BY id DESC LIMIT 1");
-  return new Uint8Array(await (await client.request(`/placement/prenotazioni/${job.id}/file`)).arrayBuffer());
-}
-
-async function upload(client: TestClient, bytes: Uint8Array<ArrayBuffer>, name = "compilato.xlsx", year = "2019") {
-  const form = new FormData();
-  form.set("anno", year);
-  form.set("file", new File([bytes], name));
-  const response = await client.request("/placement/caricamenti", {
-    method: "POST",
-    body: form,
-    headers: { "HX-Request": "true", "X-CSRF-Token": client.csrfToken },
-  });
-  return { status: response.status, html: await response.text() };
-}
-
-type Sheet = unknown[][];
-const readRows = (bytes: Uint8Array): Sheet =>
-  XLSX.utils.sheet_to_json<unknown[]>(XLSX.read(bytes).Sheets["Allievi"]!, { header: 1, defval: "" });
-
-/** Writes rows back into a copy of the exported workbook, as a clerk saving in Excel would. */
-function withRows(original: Uint8Array, rows: Sheet): Uint8Array<ArrayBuffer> {
-  const workbook = XLSX.read(original);
-  workbook.Sheets["Allievi"] = XLSX.utils.aoa_to_sheet(rows);
-  return new Uint8Array(XLSX.write(workbook, { type: "buffer", bookType: "xlsx" }));
-}
-
-const lastUpload = () =>
-  one<{ id: number; status: string; rows_total: number; rows_ok: number; rows_ko: number; rows_unchanged: number; error: string | null }>(
-    "SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1",
-  );
-
-const enrollmentOf = (row: unknown[]) =>
-  one<Record<string, unknown>>(
-    `SELECT e.* FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = e.project_id
-     JOIN participants pa ON pa.id = e.participant_id WHERE p.code = ? AND c.code = ? AND pa.codice_fiscale = ?`,
-    String(row[col("projectCode")]),
-    String(row[col("classCode")]),
-    String(row[col("codiceFiscale")]),
-  );
-
+const enrollmentOf = (row: unknown[]) => enrollmentOfRow(t, row);
 const projectEnd = (row: unknown[]) => one<{ end_date: string }>("SELECT end_date FROM projects WHERE code = ?", String(row[col("projectCode")])).end_date;
-const dayAfter = (iso: string, days = 10) => new Date(Date.parse(iso) + days * 86_400_000).toISOString().slice(0, 10);
-const italian = (iso: string) => iso.split("-").reverse().join("/");
 
 describe("the round trip", () => {
   test("export → fill as a clerk would → upload → the database and the outcome file say the same", async () => {
-    const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
-    const rows = readRows(original);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
+    const rows = textRows(original);
     const mixed = rows.map((r, i) => [r, i] as const).filter(([r, i]) => i > 0 && r[col("homogeneous")] === "NO");
     expect(mixed.length).toBeGreaterThan(4);
     const [a, b, c, d, e] = mixed.map(([r]) => r) as [unknown[], unknown[], unknown[], unknown[], unknown[]];
     a[col("fasciaDebole")] = "giov";
     b[col("fasciaDebole")] = "NO";
     c[col("placed")] = "SI";
-    c[col("hireDate")] = italian(dayAfter(projectEnd(c)));
+    c[col("hireDate")] = italianDate(isoPlusDays(projectEnd(c), 10));
     c[col("contractType")] = "std";
     c[col("employerVat")] = "12345670017";
     c[col("employerName")] = "Officine Rossi S.r.l.";
@@ -125,7 +86,7 @@ describe("the round trip", () => {
     expect(enrollmentOf(b).fascia_debole).toBe("NO");
     expect(enrollmentOf(c)).toMatchObject({
       placed: 1,
-      hire_date: dayAfter(projectEnd(c)),
+      hire_date: isoPlusDays(projectEnd(c), 10),
       contract_type: "STD",
       employer_vat: "12345670017",
       employer_name: "Officine Rossi S.r.l.",
@@ -134,7 +95,7 @@ describe("the round trip", () => {
 
     const outcome = await client.request(`/placement/caricamenti/${done.id}/esito`);
     expect(outcome.status).toBe(200);
-    const outcomeRows = readRows(new Uint8Array(await outcome.arrayBuffer()));
+    const outcomeRows = textRows(new Uint8Array(await outcome.arrayBuffer()));
     const width = TRAINEE_COLUMNS.length;
     expect(outcomeRows[0]!.slice(width)).toEqual(["Esito", "Messaggio"]);
     expect(outcomeRows.length).toBe(rows.length);
@@ -167,7 +128,7 @@ describe("the round trip", () => {
   });
 
   test("the job's times run on while it works: it finishes after it starts, and its changes are stamped in between", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     const { target } = await uploadOneDeclaration(client, "MOLTOSV");
     await drainUploads(t.deps);
     const stamps = one<{ started_at: number; finished_at: number }>("SELECT started_at, finished_at FROM import_jobs WHERE id = ?", lastUpload().id);
@@ -178,9 +139,9 @@ describe("the round trip", () => {
   });
 
   test("the same file uploaded twice changes nothing the second time", async () => {
-    const client = await signedIn(f.referentA);
-    const original = await exportFile(client);
-    const rows = readRows(original);
+    const client = await signedIn(t, f.referentA);
+    const original = await bookAndDownload(t, client);
+    const rows = textRows(original);
     const mixed = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "OVER50")!;
     mixed[col("fasciaDebole")] = "OVER50";
     const filled = withRows(original, rows);
@@ -206,10 +167,10 @@ describe("other formats", () => {
     ["ods", "ods"],
     ["xls", "biff8"],
   ] as const)("a .%s saved by another program is read, and its outcome comes back as .xlsx", async (extension, bookType) => {
-    const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
     const workbook = XLSX.read(original);
-    const rows = readRows(original);
+    const rows = textRows(original);
     const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "NODIP")!;
     target[col("fasciaDebole")] = "NODIP";
     workbook.Sheets["Allievi"] = XLSX.utils.aoa_to_sheet(rows);
@@ -223,13 +184,13 @@ describe("other formats", () => {
     expect(enrollmentOf(target).fascia_debole).toBe("NODIP");
     const outcome = await client.request(`/placement/caricamenti/${done.id}/esito`);
     expect(outcome.headers.get("Content-Disposition")).toEndWith('.xlsx"');
-    expect(readRows(new Uint8Array(await outcome.arrayBuffer()))[0]!.slice(-2)).toEqual(["Esito", "Messaggio"]);
+    expect(textRows(new Uint8Array(await outcome.arrayBuffer()))[0]!.slice(-2)).toEqual(["Esito", "Messaggio"]);
   });
 
   test("a CSV separated by commas, without BOM, with dates as Excel serial numbers, is read too", async () => {
-    const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
-    const rows = readRows(original);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
+    const rows = textRows(original);
     const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "OVER50")!;
     target[col("fasciaDebole")] = "over50";
     const csv = rows.map((r) => r.map((v) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v))).join(",")).join("\n");
@@ -244,8 +205,8 @@ describe("other formats", () => {
 
 /** Exports the agency's file and uploads it with one trainee of a mixed class declared `code`. */
 async function uploadOneDeclaration(client: TestClient, code: string) {
-  const original = await exportFile(client);
-  const rows = readRows(original);
+  const original = await bookAndDownload(t, client);
+  const rows = textRows(original);
   const target = rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")!;
   target[col("fasciaDebole")] = code;
   await upload(client, withRows(original, rows));
@@ -254,9 +215,9 @@ async function uploadOneDeclaration(client: TestClient, code: string) {
 
 describe("the queue of uploads", () => {
   test("a crash in the middle of applying leaves nothing applied; the job then runs to the same result", async () => {
-    const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
-    const rows = readRows(original);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
+    const rows = textRows(original);
     const targets = rows.filter((r, i) => i > 0 && r[col("homogeneous")] === "NO").slice(0, 3);
     for (const row of targets) row[col("fasciaDebole")] = "MINETN";
     await upload(client, withRows(original, rows));
@@ -294,7 +255,7 @@ describe("the queue of uploads", () => {
 
   test("a disabled agency's upload waits in the queue until the agency is enabled again", async () => {
     await drainUploads(t.deps);
-    const { target } = await uploadOneDeclaration(await signedIn(f.rpaB), "ADSOLO");
+    const { target } = await uploadOneDeclaration(await signedIn(t, f.rpaB), "ADSOLO");
     const uploaded = lastUpload();
     t.db.$client.query("UPDATE agencies SET disabled = 1 WHERE id = ?").run(f.agencyB.id);
     try {
@@ -310,7 +271,7 @@ describe("the queue of uploads", () => {
   });
 
   test("two uploads of one agency queued back to back apply in upload order", async () => {
-    const client = await signedIn(f.rpaA);
+    const client = await signedIn(t, f.rpaA);
     const { original, rows, target } = await uploadOneDeclaration(client, "ADSOLO");
     // Without its version the row follows the two-way rule: the later upload wins.
     target[col("fasciaDebole")] = "GENERE";
@@ -337,9 +298,9 @@ describe("the queue of uploads", () => {
   });
 
   test("after the deadline uploads are refused with a sentence; a job queued before still runs", async () => {
-    const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
-    const rows = readRows(original);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
+    const rows = textRows(original);
     rows.find((r, i) => i > 0 && r[col("homogeneous")] === "NO")![col("fasciaDebole")] = "DIS6M";
     const filled = withRows(original, rows);
     await upload(client, filled);
@@ -348,10 +309,10 @@ describe("the queue of uploads", () => {
     const deadline = one<{ deadline: string }>("SELECT deadline FROM campaigns WHERE year = 2019").deadline;
     t.clock.current = new Date(`${deadline}T23:30:00Z`);
     try {
-      const late = await signedIn(f.rpaA);
+      const late = await signedIn(t, f.rpaA);
       const answer = await upload(late, filled);
       expect(answer.status).toBe(422);
-      expect(answer.html).toContain(`La campagna 2019 è chiusa: la scadenza era il ${italian(deadline)}.`);
+      expect(answer.html).toContain(`La campagna 2019 è chiusa: la scadenza era il ${italianDate(deadline)}.`);
       expect(lastUpload().id).toBe(queued.id);
       await drainUploads(t.deps);
       expect(lastUpload().status).toBe("done");
@@ -363,14 +324,14 @@ describe("the queue of uploads", () => {
 
 describe("rights", () => {
   test("uploads and outcomes are the agency's own", async () => {
-    const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
     await upload(client, original);
     await drainUploads(t.deps);
     const job = lastUpload();
     expect((await client.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(200);
 
-    const other = await signedIn(f.rpaB);
+    const other = await signedIn(t, f.rpaB);
     expect((await other.request(`/placement/caricamenti/${job.id}`)).status).toBe(404);
     expect((await other.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(404);
     expect(await (await other.get("/placement/import-massivo")).text()).not.toContain(`/placement/caricamenti/${job.id}/esito`);
@@ -379,20 +340,17 @@ describe("rights", () => {
     await operator.login(f.operatorA);
     expect((await operator.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(403);
     const before = one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
-    const form = new FormData();
-    form.set("anno", "2019");
-    form.set("file", new File([original], "x.xlsx"));
-    const refused = await operator.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": operator.csrfToken } });
+    const refused = await upload(operator, original, "x.xlsx", "2019", { htmx: false });
     expect(refused.status).toBe(403);
     expect(one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before);
 
-    const fund = await signedIn(f.fund);
+    const fund = await signedIn(t, f.fund);
     expect((await fund.request(`/placement/caricamenti/${job.id}/esito`)).status).toBe(200);
   });
 
   test("uploaded and outcome files are deleted after the retention period; the counts stay", async () => {
-    const client = await signedIn(f.rpaA);
-    await upload(client, await exportFile(client));
+    const client = await signedIn(t, f.rpaA);
+    await upload(client, await bookAndDownload(t, client));
     await drainUploads(t.deps);
     const job = one<{ id: number; file_path: string; outcome_path: string; rows_total: number }>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
     expect(await Bun.file(join(t.dir, job.file_path)).exists()).toBe(true);
@@ -413,8 +371,8 @@ describe("rights", () => {
   });
 
   test("an upload without JavaScript carries its token in the form, and a wrong one is refused", async () => {
-    const client = await signedIn(f.rpaA);
-    const original = await exportFile(client);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
     const before = one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
     const post = (token: string) => {
       const form = new FormData();

@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/client.ts";
 import { migrationsMeta } from "../../src/db/migrate.ts";
-import { drainExports } from "../../src/jobs/exports.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { backupDatabase, backupPath, pruneBackups, restoreDatabase } from "../../src/services/backup.ts";
 import { holdInstanceLock } from "../../src/services/instance.ts";
+import { bookAndUploadBack, signedIn } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Imports start a worker and a child process; `bun src/main.ts` starts another bun.
@@ -44,16 +44,8 @@ function fingerprint(path: string): Record<string, { rows: number; sha256: strin
 describe("backups", () => {
   test("a backup taken while requests are served and an import runs restores to a consistent database", async () => {
     const f = fixtures(t.db);
-    const client = t.client();
-    await client.login(f.rpaA);
-    await client.get("/placement/import-massivo");
-    await client.post("/placement/prenotazioni", { tipologie: "BASE", anno: "2019", formato: "xlsx" });
-    await drainExports(t.deps);
-    const file = (t.db.$client.query("SELECT file_path FROM export_jobs ORDER BY id DESC LIMIT 1").get() as { file_path: string }).file_path;
-    const form = new FormData();
-    form.set("anno", "2019");
-    form.set("file", new File([await Bun.file(`${t.dir}/${file}`).arrayBuffer()], "ricaricato.xlsx"));
-    await client.request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": client.csrfToken } });
+    const client = await signedIn(t, f.rpaA, { page: "/placement/import-massivo" });
+    await bookAndUploadBack(t, client);
 
     const importing = drainUploads(t.deps);
     const serving = Promise.all(Array.from({ length: 20 }, () => client.request("/placement")));

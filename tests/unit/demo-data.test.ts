@@ -8,19 +8,21 @@ import { campaignState, getCampaign } from "../../src/services/campaigns.ts";
 import { decodeBirth, validateCodiceFiscale } from "../../src/services/codice-fiscale.ts";
 import { DEMO_DATASET, generateDataset, type DatasetSummary } from "../../src/services/demo-data.ts";
 import { validatePartitaIva } from "../../src/services/partita-iva.ts";
+import { queries, type Queries } from "../helpers/flows.ts";
 import { TestClock } from "../helpers/test-app.ts";
 
 let dir: string;
 let db: Db;
 let summary: DatasetSummary;
 const clock = new TestClock(new Date("2026-03-10T09:00:00Z"));
-const all = <T>(sql: string) => db.$client.query(sql).all() as T[];
-const one = <T>(sql: string) => db.$client.query(sql).get() as T;
+let one: Queries["one"];
+let all: Queries["all"];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "placement-demo-"));
   db = openDatabase(join(dir, "placement.db"));
   migrate(db);
+  ({ one, all } = queries(db));
   summary = await generateDataset(db, clock, DEMO_DATASET);
 });
 afterAll(() => {
