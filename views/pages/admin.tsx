@@ -8,6 +8,8 @@ import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
 import { Layout } from "../layout.tsx";
+import { LoadOutcome, loadHeadings, polling } from "../partials/job-cells.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 type Agency = ReturnType<typeof listAgencyAccounts>[number];
 export type FormState = { field?: string; error?: string; notice?: string; values?: Record<string, string> };
@@ -68,13 +70,7 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
   return (
     <AdminLayout ctx={props.ctx} title="Amministrazione" state={props.state}>
       <table id="agency-accounts">
-        <thead>
-          <tr>
-            <th>Codice</th>
-            <th>Agenzia</th>
-            <th>Stato</th>
-          </tr>
-        </thead>
+        <TableHead headings={["Codice", "Agenzia", "Stato"]} />
         <tbody>
           {props.agencies.map((a) => (
             <tr>
@@ -109,17 +105,7 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
 function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
   return (
     <table id="users">
-      <thead>
-        <tr>
-          <th>E-mail</th>
-          <th>Nome</th>
-          <th>Ruolo</th>
-          <th>Permesso Placement</th>
-          <th>Disabilitato</th>
-          <th></th>
-          <th></th>
-        </tr>
-      </thead>
+      <TableHead headings={["E-mail", "Nome", "Ruolo", "Permesso Placement", "Disabilitato", "", ""]} />
       <tbody>
         {props.users.map((u) => (
           <tr data-user={u.email}>
@@ -243,13 +229,7 @@ export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaig
   return (
     <AdminLayout ctx={props.ctx} title="Campagne" state={props.state}>
       <table id="campaigns">
-        <thead>
-          <tr>
-            <th>Anno</th>
-            <th>Apertura</th>
-            <th>Scadenza (fine giornata, ora italiana)</th>
-          </tr>
-        </thead>
+        <TableHead headings={["Anno", "Apertura", "Scadenza (fine giornata, ora italiana)"]} />
         <tbody>
           {props.campaigns.map((c) => (
             <tr data-year={String(c.year)}>
@@ -311,13 +291,7 @@ export function ReferenceListPage(props: {
       }
     >
       <table id="reference-list">
-        <thead>
-          <tr>
-            <th>Codice</th>
-            <th>Descrizione, ordine, attivo</th>
-            <th></th>
-          </tr>
-        </thead>
+        <TableHead headings={["Codice", "Descrizione, ordine, attivo", ""]} />
         <tbody>
           {props.entries.map((e) => (
             <tr data-code={e.code}>
@@ -367,10 +341,8 @@ export function ReferenceListPage(props: {
 /** One load; while it is queued or running it asks for itself again every second. */
 export function MasterJobRow(props: { job: MasterJob }) {
   const j = props.job;
-  const active = j.status === "queued" || j.status === "running";
-  const polling = active ? { "hx-get": `/amministrazione/anagrafiche/${j.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" } : {};
   return (
-    <tr id={`master-${j.id}`} data-status={j.status} {...polling}>
+    <tr id={`master-${j.id}`} data-status={j.status} {...polling(j.status, `/amministrazione/anagrafiche/${j.id}`)}>
       <td class="num">{j.id}</td>
       <td>{formatDateTime(new Date(j.createdAt))}</td>
       <td>{j.uploadedBy}</td>
@@ -378,11 +350,7 @@ export function MasterJobRow(props: { job: MasterJob }) {
       <td>
         {UPLOAD_STATUS_TEXT[j.status]} {j.error && <span class="muted">{j.error}</span>}
       </td>
-      <td class="num">{j.rowsTotal ?? ""}</td>
-      <td class="num ok-count">{j.rowsOk ?? ""}</td>
-      <td class="num">{j.rowsUnchanged ?? ""}</td>
-      <td class="num ko-count">{j.rowsKo ?? ""}</td>
-      <td>{j.outcomePath && <a href={`/amministrazione/anagrafiche/${j.id}/esito`}>Esito</a>}</td>
+      <LoadOutcome outcome={j} href={`/amministrazione/anagrafiche/${j.id}/esito`} />
     </tr>
   );
 }
@@ -411,20 +379,7 @@ export function MasterDataPage(props: { ctx: PageContext; jobs: MasterJob[]; sta
         </div>
       </form>
       <table id="master-jobs">
-        <thead>
-          <tr>
-            <th class="num">N.</th>
-            <th>Caricato</th>
-            <th>Da</th>
-            <th>File</th>
-            <th>Stato</th>
-            <th class="num">Righe</th>
-            <th class="num">OK</th>
-            <th class="num">Invariate</th>
-            <th class="num">KO</th>
-            <th>Esito</th>
-          </tr>
-        </thead>
+        <TableHead headings={loadHeadings(false)} />
         <tbody>
           {props.jobs.map((job) => (
             <MasterJobRow job={job} />

@@ -3,6 +3,7 @@ import { formatDateTime } from "../../src/format.ts";
 import type { AgencyRow, AgencySort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
 import { bar, formatNumber, SortHeader } from "../partials/figures.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
 
 export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {
@@ -25,16 +26,16 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
       </p>
       {props.years.length > 1 && <YearPicker action="/fondo" years={props.years} selected={props.year} />}
       <table id="agencies">
-        <thead>
-          <tr>
-            {header("Agenzia", "agenzia", false)}
-            {header("Iscrizioni", "iscrizioni")}
-            {header("Fascia nota", "dichiarate")}
-            {header("Placement", "placement")}
-            {header("Ultimo caricamento", "caricamento")}
-            {header("Elaborazioni in errore", "errori")}
-          </tr>
-        </thead>
+        <TableHead
+          headings={[
+            header("Agenzia", "agenzia", false),
+            header("Iscrizioni", "iscrizioni"),
+            header("Fascia nota", "dichiarate"),
+            header("Placement", "placement"),
+            header("Ultimo caricamento", "caricamento"),
+            header("Elaborazioni in errore", "errori"),
+          ]}
+        />
         <tbody>
           {rows.map((a) => (
             <tr data-agency={a.code}>

@@ -2,6 +2,7 @@ import type { PageContext } from "../context.ts";
 import type { listOutbox } from "../../src/mail/outbox.ts";
 import { formatDateTime } from "../../src/format.ts";
 import { Layout } from "../layout.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 const STATUS = {
   pending: <span class="badge warn">in attesa</span>,
@@ -57,17 +58,7 @@ export function OutboxPage(props: {
         <p class="notice info">Nessun messaggio.</p>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th class="num">N.</th>
-              <th>Creato</th>
-              <th>Destinatari</th>
-              <th>Oggetto</th>
-              <th>Stato</th>
-              <th class="num">Tentativi</th>
-              <th>Ultimo errore</th>
-            </tr>
-          </thead>
+          <TableHead headings={[{ num: "N." }, "Creato", "Destinatari", "Oggetto", "Stato", { num: "Tentativi" }, "Ultimo errore"]} />
           <tbody>
             {props.messages.map((m) => (
               <tr>

@@ -1,8 +1,8 @@
 import { formatDateTime } from "../../src/format.ts";
 import type { ExportListing } from "../../src/services/exports.ts";
 import { EXPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
-
-const ACTIVE = new Set(["queued", "running"]);
+import { polling } from "./job-cells.tsx";
+import { TableHead } from "./table-head.tsx";
 
 function Status(props: { job: ExportListing }) {
   const b = props.job;
@@ -42,11 +42,8 @@ function Status(props: { job: ExportListing }) {
 /** One booking; while it is queued or running it asks for itself again every second. */
 export function ExportRow(props: { job: ExportListing; showAgency: boolean }) {
   const b = props.job;
-  const polling = ACTIVE.has(b.status)
-    ? { "hx-get": `/placement/prenotazioni/${b.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" }
-    : {};
   return (
-    <tr id={`booking-${b.id}`} data-status={b.status} {...polling}>
+    <tr id={`booking-${b.id}`} data-status={b.status} {...polling(b.status, `/placement/prenotazioni/${b.id}`)}>
       <td class="num">{b.id}</td>
       {props.showAgency && <td class="mono">{b.agencyCode}</td>}
       <td>{formatDateTime(b.createdAt)}</td>
@@ -74,18 +71,7 @@ export function ExportsTable(props: { jobs: ExportListing[]; showAgency: boolean
   if (props.jobs.length === 0) return <p class="notice info">Nessuna prenotazione finora.</p>;
   return (
     <table id="bookings">
-      <thead>
-        <tr>
-          <th class="num">N.</th>
-          {props.showAgency && <th>Agenzia</th>}
-          <th>Richiesta</th>
-          <th>Da</th>
-          <th>Filtri</th>
-          <th>Stato</th>
-          <th class="num">Righe</th>
-          <th>File</th>
-        </tr>
-      </thead>
+      <TableHead headings={[{ num: "N." }, props.showAgency && "Agenzia", "Richiesta", "Da", "Filtri", "Stato", { num: "Righe" }, "File"]} />
       <tbody>
         {props.jobs.map((b) => (
           <ExportRow job={b} showAgency={props.showAgency} />
