@@ -2,6 +2,7 @@ import { html } from "hono/html";
 import type { PropsWithChildren } from "hono/jsx";
 import { APP_JS_URL, CSS_URL, FAVICON_URL, HTMX_URL } from "../src/assets.ts";
 import type { PageContext, Section } from "./context.ts";
+import { PostButton } from "./partials/forms.tsx";
 
 const ROLE_LABELS = {
   rpa: "Responsabile Politiche Attive",
@@ -55,12 +56,9 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
                 {ctx.agencyName ?? "Fondo"} · {ctx.user.name} ({ROLE_LABELS[ctx.user.role]})
               </span>
               <a href="/profilo/password">Password</a>
-              <form method="post" action="/logout">
-                <input type="hidden" name="_csrf" value={ctx.csrfToken} />
-                <button type="submit" class="link">
-                  Esci
-                </button>
-              </form>
+              <PostButton action="/logout" csrfToken={ctx.csrfToken}>
+                Esci
+              </PostButton>
             </div>
           </header>
         )}

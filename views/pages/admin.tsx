@@ -2,13 +2,14 @@ import type { Child, PropsWithChildren } from "hono/jsx";
 import type { PageContext } from "../context.ts";
 import type { Role } from "../../src/db/schema.ts";
 import { type Campaign } from "../../src/services/campaigns.ts";
-import { formatDate, formatDateTime } from "../../src/format.ts";
+import { formatDate } from "../../src/format.ts";
 import { UPLOAD_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
 import { Layout } from "../layout.tsx";
-import { LoadOutcome, loadHeadings, polling } from "../partials/job-cells.tsx";
+import { CsrfField, PostButton, PostForm } from "../partials/forms.tsx";
+import { JobRow, LoadOutcome, loadHeadings } from "../partials/job-row.tsx";
 import { TableHead } from "../partials/table-head.tsx";
 
 type Agency = ReturnType<typeof listAgencyAccounts>[number];
@@ -36,10 +37,6 @@ function Notice(props: { state: FormState }) {
   ) : null;
 }
 
-function Csrf(props: { ctx: PageContext }) {
-  return <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />;
-}
-
 function AdminTabs() {
   return (
     <nav class="tabs" aria-label="Amministrazione">
@@ -49,6 +46,16 @@ function AdminTabs() {
       <a href="/amministrazione/liste/tipologie">Liste di codici</a>
       <a href="/amministrazione/anagrafiche">Anagrafiche</a>
     </nav>
+  );
+}
+
+/** A required field; a refused form comes back with it filled in as it was sent. */
+function Field(props: { label: string; type: string; name: string; min?: string; max?: string; values: Record<string, string> }) {
+  return (
+    <label>
+      {props.label}
+      <input type={props.type} name={props.name} required min={props.min} max={props.max} value={props.values[props.name] ?? ""} />
+    </label>
   );
 }
 
@@ -83,21 +90,11 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
           ))}
         </tbody>
       </table>
-      <form class="card stacked" method="post" action="/amministrazione/agenzie">
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action="/amministrazione/agenzie" csrfToken={props.ctx.csrfToken} submit="Crea agenzia">
         <h2>Nuova agenzia</h2>
-        <label>
-          Codice
-          <input type="text" name="codice" required value={v.codice ?? ""} />
-        </label>
-        <label>
-          Ragione sociale
-          <input type="text" name="nome" required value={v.nome ?? ""} />
-        </label>
-        <div>
-          <button type="submit">Crea agenzia</button>
-        </div>
-      </form>
+        <Field label="Codice" type="text" name="codice" values={v} />
+        <Field label="Ragione sociale" type="text" name="nome" values={v} />
+      </PostForm>
     </AdminLayout>
   );
 }
@@ -112,7 +109,7 @@ function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
             <td>{u.email}</td>
             <td colspan={4}>
               <form method="post" action={`/amministrazione/utenti/${u.id}`} class="inline">
-                <Csrf ctx={props.ctx} />
+                <CsrfField token={props.ctx.csrfToken} />
                 <input type="text" name="nome" value={u.name} aria-label="Nome" required />
                 <select name="ruolo" aria-label="Ruolo">
                   {props.roles.map((r) => (
@@ -132,12 +129,9 @@ function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
             </td>
             <td>{u.mustChangePassword && <span class="badge warn">password provvisoria</span>}</td>
             <td>
-              <form method="post" action={`/amministrazione/utenti/${u.id}/password`}>
-                <Csrf ctx={props.ctx} />
-                <button type="submit" class="link">
-                  Password provvisoria
-                </button>
-              </form>
+              <PostButton action={`/amministrazione/utenti/${u.id}/password`} csrfToken={props.ctx.csrfToken}>
+                Password provvisoria
+              </PostButton>
             </td>
           </tr>
         ))}
@@ -149,17 +143,10 @@ function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
 function NewUserForm(props: { ctx: PageContext; action: string; roles: Role[]; state: FormState }) {
   const v = props.state.values ?? {};
   return (
-    <form class="card stacked" method="post" action={props.action}>
-      <Csrf ctx={props.ctx} />
+    <PostForm class="card stacked" action={props.action} csrfToken={props.ctx.csrfToken} submit="Crea utente">
       <h2>Nuovo utente</h2>
-      <label>
-        E-mail
-        <input type="email" name="email" required value={v.email ?? ""} />
-      </label>
-      <label>
-        Nome e cognome
-        <input type="text" name="nome" required value={v.nome ?? ""} />
-      </label>
+      <Field label="E-mail" type="email" name="email" values={v} />
+      <Field label="Nome e cognome" type="text" name="nome" values={v} />
       {props.roles.length > 1 ? (
         <label>
           Ruolo
@@ -179,10 +166,7 @@ function NewUserForm(props: { ctx: PageContext; action: string; roles: Role[]; s
           <input type="checkbox" name="placement" value="1" checked={v.placement === "1"} /> Permesso Placement
         </label>
       )}
-      <div>
-        <button type="submit">Crea utente</button>
-      </div>
-    </form>
+    </PostForm>
   );
 }
 
@@ -192,8 +176,7 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
   const a = props.agency;
   return (
     <AdminLayout ctx={props.ctx} title={a.name} state={props.state}>
-      <form class="card stacked" method="post" action={`/amministrazione/agenzie/${a.id}`}>
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action={`/amministrazione/agenzie/${a.id}`} csrfToken={props.ctx.csrfToken} submit="Salva">
         <h2>
           Agenzia <span class="mono">{a.code}</span>
         </h2>
@@ -204,10 +187,7 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
         <label class="check">
           <input type="checkbox" name="disabilitata" value="1" checked={a.disabled} /> Disabilitata
         </label>
-        <div>
-          <button type="submit">Salva</button>
-        </div>
-      </form>
+      </PostForm>
       <h2>Utenti</h2>
       <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} />
       <NewUserForm ctx={props.ctx} action={`/amministrazione/agenzie/${a.id}/utenti`} roles={AGENCY_ROLES} state={props.state} />
@@ -240,25 +220,12 @@ export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaig
           ))}
         </tbody>
       </table>
-      <form class="card stacked" method="post" action="/amministrazione/campagne">
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action="/amministrazione/campagne" csrfToken={props.ctx.csrfToken} submit="Salva campagna">
         <h2>Nuova campagna o modifica di una esistente</h2>
-        <label>
-          Anno di riferimento
-          <input type="number" name="anno" required min="2000" max="2100" value={v.anno ?? ""} />
-        </label>
-        <label>
-          Apertura
-          <input type="date" name="apertura" required value={v.apertura ?? ""} />
-        </label>
-        <label>
-          Scadenza
-          <input type="date" name="scadenza" required value={v.scadenza ?? ""} />
-        </label>
-        <div>
-          <button type="submit">Salva campagna</button>
-        </div>
-      </form>
+        <Field label="Anno di riferimento" type="number" name="anno" min="2000" max="2100" values={v} />
+        <Field label="Apertura" type="date" name="apertura" values={v} />
+        <Field label="Scadenza" type="date" name="scadenza" values={v} />
+      </PostForm>
     </AdminLayout>
   );
 }
@@ -298,7 +265,7 @@ export function ReferenceListPage(props: {
               <td class="mono">{e.code}</td>
               <td>
                 <form method="post" action={`${base}/${e.code}`} class="inline">
-                  <Csrf ctx={props.ctx} />
+                  <CsrfField token={props.ctx.csrfToken} />
                   <input type="text" name="descrizione" value={e.description} aria-label="Descrizione" required />
                   <input type="number" name="ordine" value={String(e.sortOrder)} aria-label="Ordine" min="0" max="999" />
                   <label class="check">
@@ -308,32 +275,19 @@ export function ReferenceListPage(props: {
                 </form>
               </td>
               <td>
-                <form method="post" action={`${base}/${e.code}/elimina`}>
-                  <Csrf ctx={props.ctx} />
-                  <button type="submit" class="link">
-                    Elimina
-                  </button>
-                </form>
+                <PostButton action={`${base}/${e.code}/elimina`} csrfToken={props.ctx.csrfToken}>
+                  Elimina
+                </PostButton>
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      <form class="card stacked" method="post" action={base}>
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action={base} csrfToken={props.ctx.csrfToken} submit="Aggiungi">
         <h2>Nuovo codice</h2>
-        <label>
-          Codice
-          <input type="text" name="codice" required value={v.codice ?? ""} />
-        </label>
-        <label>
-          Descrizione
-          <input type="text" name="descrizione" required value={v.descrizione ?? ""} />
-        </label>
-        <div>
-          <button type="submit">Aggiungi</button>
-        </div>
-      </form>
+        <Field label="Codice" type="text" name="codice" values={v} />
+        <Field label="Descrizione" type="text" name="descrizione" values={v} />
+      </PostForm>
     </AdminLayout>
   );
 }
@@ -342,16 +296,13 @@ export function ReferenceListPage(props: {
 export function MasterJobRow(props: { job: MasterJob }) {
   const j = props.job;
   return (
-    <tr id={`master-${j.id}`} data-status={j.status} {...polling(j.status, `/amministrazione/anagrafiche/${j.id}`)}>
-      <td class="num">{j.id}</td>
-      <td>{formatDateTime(new Date(j.createdAt))}</td>
-      <td>{j.uploadedBy}</td>
+    <JobRow id={`master-${j.id}`} url={`/amministrazione/anagrafiche/${j.id}`} job={j} agency={null} at={new Date(j.createdAt)} by={j.uploadedBy}>
       <td>{j.fileName}</td>
       <td>
         {UPLOAD_STATUS_TEXT[j.status]} {j.error && <span class="muted">{j.error}</span>}
       </td>
       <LoadOutcome outcome={j} href={`/amministrazione/anagrafiche/${j.id}/esito`} />
-    </tr>
+    </JobRow>
   );
 }
 
@@ -368,16 +319,12 @@ export function MasterDataPage(props: { ctx: PageContext; jobs: MasterJob[]; sta
         </p>
       }
     >
-      <form class="card stacked" method="post" action="/amministrazione/anagrafiche" enctype="multipart/form-data">
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action="/amministrazione/anagrafiche" multipart csrfToken={props.ctx.csrfToken} submit="Carica">
         <label>
           File compilato (.xlsx, .xls, .ods o .csv, fino a {props.maxMb} MB)
           <input type="file" name="file" required accept=".xlsx,.xls,.ods,.csv" />
         </label>
-        <div>
-          <button type="submit">Carica</button>
-        </div>
-      </form>
+      </PostForm>
       <table id="master-jobs">
         <TableHead headings={loadHeadings(false)} />
         <tbody>

@@ -1,7 +1,6 @@
-import { formatDateTime } from "../../src/format.ts";
 import type { ExportListing } from "../../src/services/exports.ts";
 import { EXPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
-import { polling } from "./job-cells.tsx";
+import { FailedStatus, JobRow } from "./job-row.tsx";
 import { TableHead } from "./table-head.tsx";
 
 function Status(props: { job: ExportListing }) {
@@ -29,11 +28,7 @@ function Status(props: { job: ExportListing }) {
     case "ready":
       return <span class="badge ok">{TEXT.ready}</span>;
     case "failed":
-      return (
-        <span>
-          <span class="badge ko">{TEXT.failed}</span> <span class="muted">{b.error}</span>
-        </span>
-      );
+      return <FailedStatus text={TEXT.failed} error={b.error} />;
     case "expired":
       return <span class="badge">{TEXT.expired}</span>;
   }
@@ -43,11 +38,7 @@ function Status(props: { job: ExportListing }) {
 export function ExportRow(props: { job: ExportListing; showAgency: boolean }) {
   const b = props.job;
   return (
-    <tr id={`booking-${b.id}`} data-status={b.status} {...polling(b.status, `/placement/prenotazioni/${b.id}`)}>
-      <td class="num">{b.id}</td>
-      {props.showAgency && <td class="mono">{b.agencyCode}</td>}
-      <td>{formatDateTime(b.createdAt)}</td>
-      <td>{b.bookedBy}</td>
+    <JobRow id={`booking-${b.id}`} url={`/placement/prenotazioni/${b.id}`} job={b} agency={props.showAgency ? b.agencyCode : null} at={b.createdAt} by={b.bookedBy}>
       <td>
         {b.year} · {b.trainingTypes.join(", ")} · {b.format.toUpperCase()}
         {b.extraEmail && <div class="muted">+ {b.extraEmail}</div>}
@@ -63,7 +54,7 @@ export function ExportRow(props: { job: ExportListing; showAgency: boolean }) {
           </a>
         )}
       </td>
-    </tr>
+    </JobRow>
   );
 }
 

@@ -1,7 +1,6 @@
-import { formatDateTime } from "../../src/format.ts";
 import type { UploadListing } from "../../src/services/uploads.ts";
 import { UPLOAD_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
-import { LoadOutcome, loadHeadings, polling } from "./job-cells.tsx";
+import { FailedStatus, JobRow, LoadOutcome, loadHeadings } from "./job-row.tsx";
 import { TableHead } from "./table-head.tsx";
 
 function Status(props: { upload: UploadListing }) {
@@ -20,11 +19,7 @@ function Status(props: { upload: UploadListing }) {
     case "done_with_errors":
       return <span class="badge warn">{TEXT.done_with_errors}</span>;
     case "failed":
-      return (
-        <span>
-          <span class="badge ko">{TEXT.failed}</span> <span class="muted">{u.error}</span>
-        </span>
-      );
+      return <FailedStatus text={TEXT.failed} error={u.error} />;
   }
 }
 
@@ -33,11 +28,7 @@ export function UploadRow(props: { upload: UploadListing; showAgency: boolean })
   const u = props.upload;
   const finished = u.status === "done" || u.status === "done_with_errors";
   return (
-    <tr id={`upload-${u.id}`} data-status={u.status} {...polling(u.status, `/placement/caricamenti/${u.id}`)}>
-      <td class="num">{u.id}</td>
-      {props.showAgency && <td class="mono">{u.agencyCode}</td>}
-      <td>{formatDateTime(u.createdAt)}</td>
-      <td>{u.uploadedBy}</td>
+    <JobRow id={`upload-${u.id}`} url={`/placement/caricamenti/${u.id}`} job={u} agency={props.showAgency ? u.agencyCode : null} at={u.createdAt} by={u.uploadedBy}>
       <td>
         {u.fileName} <span class="muted">({u.year}{u.sheetName ? `, foglio «${u.sheetName}»` : ""})</span>
       </td>
@@ -45,7 +36,7 @@ export function UploadRow(props: { upload: UploadListing; showAgency: boolean })
         <Status upload={u} />
       </td>
       <LoadOutcome outcome={finished ? u : null} href={`/placement/caricamenti/${u.id}/esito`} />
-    </tr>
+    </JobRow>
   );
 }
 
