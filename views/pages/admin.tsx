@@ -7,20 +7,13 @@ import { UPLOAD_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
-import { Layout } from "../layout.tsx";
+import { Layout, ROLE_NAMES } from "../layout.tsx";
 import { CsrfField, PostButton, PostForm } from "../partials/forms.tsx";
 import { JobRow, LoadOutcome, loadHeadings } from "../partials/job-row.tsx";
 import { TableHead } from "../partials/table-head.tsx";
 
 type Agency = ReturnType<typeof listAgencyAccounts>[number];
 export type FormState = { field?: string; error?: string; notice?: string; values?: Record<string, string> };
-
-const ROLE_NAMES: Record<Role, string> = {
-  rpa: "Responsabile Politiche Attive",
-  referent: "Referente",
-  operator: "Operatore ApL",
-  fund_operator: "Operatore Fondo",
-};
 
 function Notice(props: { state: FormState }) {
   if (props.state.error) {
