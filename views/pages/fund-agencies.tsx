@@ -3,8 +3,8 @@ import { formatDateTime } from "../../src/format.ts";
 import type { AgencyRow, AgencySort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
 import { bar, formatNumber, SortHeader } from "../partials/figures.tsx";
-import { TableHead } from "../partials/table-head.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {
   const rows = props.agencies;
