@@ -1,14 +1,17 @@
 import { html } from "hono/html";
 import type { PropsWithChildren } from "hono/jsx";
 import { APP_JS_URL, CSS_URL, FAVICON_URL, HTMX_URL } from "../src/assets.ts";
+import type { Role } from "../src/db/schema.ts";
 import type { PageContext, Section } from "./context.ts";
+import { PostButton } from "./partials/forms.tsx";
 
-const ROLE_LABELS = {
+/** What each role is called, in the header and in the administration pages alike. */
+export const ROLE_NAMES: Record<Role, string> = {
   rpa: "Responsabile Politiche Attive",
   referent: "Referente",
   operator: "Operatore ApL",
   fund_operator: "Operatore Fondo",
-} as const;
+};
 
 function NavLink(props: { href: string; section: Section; current?: Section; label: string }) {
   return (
@@ -52,15 +55,12 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
             </nav>
             <div class="who">
               <span>
-                {ctx.agencyName ?? "Fondo"} · {ctx.user.name} ({ROLE_LABELS[ctx.user.role]})
+                {ctx.agencyName ?? "Fondo"} · {ctx.user.name} ({ROLE_NAMES[ctx.user.role]})
               </span>
               <a href="/profilo/password">Password</a>
-              <form method="post" action="/logout">
-                <input type="hidden" name="_csrf" value={ctx.csrfToken} />
-                <button type="submit" class="link">
-                  Esci
-                </button>
-              </form>
+              <PostButton action="/logout" csrfToken={ctx.csrfToken}>
+                Esci
+              </PostButton>
             </div>
           </header>
         )}

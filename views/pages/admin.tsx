@@ -2,22 +2,18 @@ import type { Child, PropsWithChildren } from "hono/jsx";
 import type { PageContext } from "../context.ts";
 import type { Role } from "../../src/db/schema.ts";
 import { type Campaign } from "../../src/services/campaigns.ts";
-import { formatDate, formatDateTime } from "../../src/format.ts";
+import { formatDate } from "../../src/format.ts";
 import { UPLOAD_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
-import { Layout } from "../layout.tsx";
+import { Layout, ROLE_NAMES } from "../layout.tsx";
+import { CsrfField, PostButton, PostForm } from "../partials/forms.tsx";
+import { JobRow, LoadOutcome, loadHeadings } from "../partials/job-row.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 type Agency = ReturnType<typeof listAgencyAccounts>[number];
 export type FormState = { field?: string; error?: string; notice?: string; values?: Record<string, string> };
-
-const ROLE_NAMES: Record<Role, string> = {
-  rpa: "Responsabile Politiche Attive",
-  referent: "Referente",
-  operator: "Operatore ApL",
-  fund_operator: "Operatore Fondo",
-};
 
 function Notice(props: { state: FormState }) {
   if (props.state.error) {
@@ -34,10 +30,6 @@ function Notice(props: { state: FormState }) {
   ) : null;
 }
 
-function Csrf(props: { ctx: PageContext }) {
-  return <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />;
-}
-
 function AdminTabs() {
   return (
     <nav class="tabs" aria-label="Amministrazione">
@@ -47,6 +39,16 @@ function AdminTabs() {
       <a href="/amministrazione/liste/tipologie">Liste di codici</a>
       <a href="/amministrazione/anagrafiche">Anagrafiche</a>
     </nav>
+  );
+}
+
+/** A required field; a refused form comes back with it filled in as it was sent. */
+function Field(props: { label: string; type: string; name: string; min?: string; max?: string; values: Record<string, string> }) {
+  return (
+    <label>
+      {props.label}
+      <input type={props.type} name={props.name} required min={props.min} max={props.max} value={props.values[props.name] ?? ""} />
+    </label>
   );
 }
 
@@ -68,13 +70,7 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
   return (
     <AdminLayout ctx={props.ctx} title="Amministrazione" state={props.state}>
       <table id="agency-accounts">
-        <thead>
-          <tr>
-            <th>Codice</th>
-            <th>Agenzia</th>
-            <th>Stato</th>
-          </tr>
-        </thead>
+        <TableHead headings={["Codice", "Agenzia", "Stato"]} />
         <tbody>
           {props.agencies.map((a) => (
             <tr>
@@ -87,21 +83,11 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
           ))}
         </tbody>
       </table>
-      <form class="card stacked" method="post" action="/amministrazione/agenzie">
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action="/amministrazione/agenzie" csrfToken={props.ctx.csrfToken} submit="Crea agenzia">
         <h2>Nuova agenzia</h2>
-        <label>
-          Codice
-          <input type="text" name="codice" required value={v.codice ?? ""} />
-        </label>
-        <label>
-          Ragione sociale
-          <input type="text" name="nome" required value={v.nome ?? ""} />
-        </label>
-        <div>
-          <button type="submit">Crea agenzia</button>
-        </div>
-      </form>
+        <Field label="Codice" type="text" name="codice" values={v} />
+        <Field label="Ragione sociale" type="text" name="nome" values={v} />
+      </PostForm>
     </AdminLayout>
   );
 }
@@ -109,24 +95,14 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
 function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
   return (
     <table id="users">
-      <thead>
-        <tr>
-          <th>E-mail</th>
-          <th>Nome</th>
-          <th>Ruolo</th>
-          <th>Permesso Placement</th>
-          <th>Disabilitato</th>
-          <th></th>
-          <th></th>
-        </tr>
-      </thead>
+      <TableHead headings={["E-mail", "Nome", "Ruolo", "Permesso Placement", "Disabilitato", "", ""]} />
       <tbody>
         {props.users.map((u) => (
           <tr data-user={u.email}>
             <td>{u.email}</td>
             <td colspan={4}>
               <form method="post" action={`/amministrazione/utenti/${u.id}`} class="inline">
-                <Csrf ctx={props.ctx} />
+                <CsrfField token={props.ctx.csrfToken} />
                 <input type="text" name="nome" value={u.name} aria-label="Nome" required />
                 <select name="ruolo" aria-label="Ruolo">
                   {props.roles.map((r) => (
@@ -146,12 +122,9 @@ function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
             </td>
             <td>{u.mustChangePassword && <span class="badge warn">password provvisoria</span>}</td>
             <td>
-              <form method="post" action={`/amministrazione/utenti/${u.id}/password`}>
-                <Csrf ctx={props.ctx} />
-                <button type="submit" class="link">
-                  Password provvisoria
-                </button>
-              </form>
+              <PostButton action={`/amministrazione/utenti/${u.id}/password`} csrfToken={props.ctx.csrfToken}>
+                Password provvisoria
+              </PostButton>
             </td>
           </tr>
         ))}
@@ -163,17 +136,10 @@ function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
 function NewUserForm(props: { ctx: PageContext; action: string; roles: Role[]; state: FormState }) {
   const v = props.state.values ?? {};
   return (
-    <form class="card stacked" method="post" action={props.action}>
-      <Csrf ctx={props.ctx} />
+    <PostForm class="card stacked" action={props.action} csrfToken={props.ctx.csrfToken} submit="Crea utente">
       <h2>Nuovo utente</h2>
-      <label>
-        E-mail
-        <input type="email" name="email" required value={v.email ?? ""} />
-      </label>
-      <label>
-        Nome e cognome
-        <input type="text" name="nome" required value={v.nome ?? ""} />
-      </label>
+      <Field label="E-mail" type="email" name="email" values={v} />
+      <Field label="Nome e cognome" type="text" name="nome" values={v} />
       {props.roles.length > 1 ? (
         <label>
           Ruolo
@@ -193,10 +159,7 @@ function NewUserForm(props: { ctx: PageContext; action: string; roles: Role[]; s
           <input type="checkbox" name="placement" value="1" checked={v.placement === "1"} /> Permesso Placement
         </label>
       )}
-      <div>
-        <button type="submit">Crea utente</button>
-      </div>
-    </form>
+    </PostForm>
   );
 }
 
@@ -206,8 +169,7 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
   const a = props.agency;
   return (
     <AdminLayout ctx={props.ctx} title={a.name} state={props.state}>
-      <form class="card stacked" method="post" action={`/amministrazione/agenzie/${a.id}`}>
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action={`/amministrazione/agenzie/${a.id}`} csrfToken={props.ctx.csrfToken} submit="Salva">
         <h2>
           Agenzia <span class="mono">{a.code}</span>
         </h2>
@@ -218,10 +180,7 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
         <label class="check">
           <input type="checkbox" name="disabilitata" value="1" checked={a.disabled} /> Disabilitata
         </label>
-        <div>
-          <button type="submit">Salva</button>
-        </div>
-      </form>
+      </PostForm>
       <h2>Utenti</h2>
       <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} />
       <NewUserForm ctx={props.ctx} action={`/amministrazione/agenzie/${a.id}/utenti`} roles={AGENCY_ROLES} state={props.state} />
@@ -243,13 +202,7 @@ export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaig
   return (
     <AdminLayout ctx={props.ctx} title="Campagne" state={props.state}>
       <table id="campaigns">
-        <thead>
-          <tr>
-            <th>Anno</th>
-            <th>Apertura</th>
-            <th>Scadenza (fine giornata, ora italiana)</th>
-          </tr>
-        </thead>
+        <TableHead headings={["Anno", "Apertura", "Scadenza (fine giornata, ora italiana)"]} />
         <tbody>
           {props.campaigns.map((c) => (
             <tr data-year={String(c.year)}>
@@ -260,25 +213,12 @@ export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaig
           ))}
         </tbody>
       </table>
-      <form class="card stacked" method="post" action="/amministrazione/campagne">
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action="/amministrazione/campagne" csrfToken={props.ctx.csrfToken} submit="Salva campagna">
         <h2>Nuova campagna o modifica di una esistente</h2>
-        <label>
-          Anno di riferimento
-          <input type="number" name="anno" required min="2000" max="2100" value={v.anno ?? ""} />
-        </label>
-        <label>
-          Apertura
-          <input type="date" name="apertura" required value={v.apertura ?? ""} />
-        </label>
-        <label>
-          Scadenza
-          <input type="date" name="scadenza" required value={v.scadenza ?? ""} />
-        </label>
-        <div>
-          <button type="submit">Salva campagna</button>
-        </div>
-      </form>
+        <Field label="Anno di riferimento" type="number" name="anno" min="2000" max="2100" values={v} />
+        <Field label="Apertura" type="date" name="apertura" values={v} />
+        <Field label="Scadenza" type="date" name="scadenza" values={v} />
+      </PostForm>
     </AdminLayout>
   );
 }
@@ -311,20 +251,14 @@ export function ReferenceListPage(props: {
       }
     >
       <table id="reference-list">
-        <thead>
-          <tr>
-            <th>Codice</th>
-            <th>Descrizione, ordine, attivo</th>
-            <th></th>
-          </tr>
-        </thead>
+        <TableHead headings={["Codice", "Descrizione, ordine, attivo", ""]} />
         <tbody>
           {props.entries.map((e) => (
             <tr data-code={e.code}>
               <td class="mono">{e.code}</td>
               <td>
                 <form method="post" action={`${base}/${e.code}`} class="inline">
-                  <Csrf ctx={props.ctx} />
+                  <CsrfField token={props.ctx.csrfToken} />
                   <input type="text" name="descrizione" value={e.description} aria-label="Descrizione" required />
                   <input type="number" name="ordine" value={String(e.sortOrder)} aria-label="Ordine" min="0" max="999" />
                   <label class="check">
@@ -334,32 +268,19 @@ export function ReferenceListPage(props: {
                 </form>
               </td>
               <td>
-                <form method="post" action={`${base}/${e.code}/elimina`}>
-                  <Csrf ctx={props.ctx} />
-                  <button type="submit" class="link">
-                    Elimina
-                  </button>
-                </form>
+                <PostButton action={`${base}/${e.code}/elimina`} csrfToken={props.ctx.csrfToken}>
+                  Elimina
+                </PostButton>
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      <form class="card stacked" method="post" action={base}>
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action={base} csrfToken={props.ctx.csrfToken} submit="Aggiungi">
         <h2>Nuovo codice</h2>
-        <label>
-          Codice
-          <input type="text" name="codice" required value={v.codice ?? ""} />
-        </label>
-        <label>
-          Descrizione
-          <input type="text" name="descrizione" required value={v.descrizione ?? ""} />
-        </label>
-        <div>
-          <button type="submit">Aggiungi</button>
-        </div>
-      </form>
+        <Field label="Codice" type="text" name="codice" values={v} />
+        <Field label="Descrizione" type="text" name="descrizione" values={v} />
+      </PostForm>
     </AdminLayout>
   );
 }
@@ -367,23 +288,14 @@ export function ReferenceListPage(props: {
 /** One load; while it is queued or running it asks for itself again every second. */
 export function MasterJobRow(props: { job: MasterJob }) {
   const j = props.job;
-  const active = j.status === "queued" || j.status === "running";
-  const polling = active ? { "hx-get": `/amministrazione/anagrafiche/${j.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" } : {};
   return (
-    <tr id={`master-${j.id}`} data-status={j.status} {...polling}>
-      <td class="num">{j.id}</td>
-      <td>{formatDateTime(new Date(j.createdAt))}</td>
-      <td>{j.uploadedBy}</td>
+    <JobRow id={`master-${j.id}`} url={`/amministrazione/anagrafiche/${j.id}`} job={j} agency={null} at={new Date(j.createdAt)} by={j.uploadedBy}>
       <td>{j.fileName}</td>
       <td>
         {UPLOAD_STATUS_TEXT[j.status]} {j.error && <span class="muted">{j.error}</span>}
       </td>
-      <td class="num">{j.rowsTotal ?? ""}</td>
-      <td class="num ok-count">{j.rowsOk ?? ""}</td>
-      <td class="num">{j.rowsUnchanged ?? ""}</td>
-      <td class="num ko-count">{j.rowsKo ?? ""}</td>
-      <td>{j.outcomePath && <a href={`/amministrazione/anagrafiche/${j.id}/esito`}>Esito</a>}</td>
-    </tr>
+      <LoadOutcome outcome={j} href={`/amministrazione/anagrafiche/${j.id}/esito`} />
+    </JobRow>
   );
 }
 
@@ -400,31 +312,14 @@ export function MasterDataPage(props: { ctx: PageContext; jobs: MasterJob[]; sta
         </p>
       }
     >
-      <form class="card stacked" method="post" action="/amministrazione/anagrafiche" enctype="multipart/form-data">
-        <Csrf ctx={props.ctx} />
+      <PostForm class="card stacked" action="/amministrazione/anagrafiche" multipart csrfToken={props.ctx.csrfToken} submit="Carica">
         <label>
           File compilato (.xlsx, .xls, .ods o .csv, fino a {props.maxMb} MB)
           <input type="file" name="file" required accept=".xlsx,.xls,.ods,.csv" />
         </label>
-        <div>
-          <button type="submit">Carica</button>
-        </div>
-      </form>
+      </PostForm>
       <table id="master-jobs">
-        <thead>
-          <tr>
-            <th class="num">N.</th>
-            <th>Caricato</th>
-            <th>Da</th>
-            <th>File</th>
-            <th>Stato</th>
-            <th class="num">Righe</th>
-            <th class="num">OK</th>
-            <th class="num">Invariate</th>
-            <th class="num">KO</th>
-            <th>Esito</th>
-          </tr>
-        </thead>
+        <TableHead headings={loadHeadings(false)} />
         <tbody>
           {props.jobs.map((job) => (
             <MasterJobRow job={job} />

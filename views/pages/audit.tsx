@@ -1,6 +1,7 @@
 import type { PageContext } from "../context.ts";
 import { AUDIT_COLUMNS, type AuditFilters, type AuditRow } from "../../src/services/audit.ts";
 import { Layout } from "../layout.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 export function AuditPage(props: {
   ctx: PageContext;
@@ -57,13 +58,7 @@ export function AuditPage(props: {
         <a href={`/fondo/registro/file${props.query}`}>Scarica in CSV</a> (tutte le voci che corrispondono ai filtri)
       </p>
       <table id="audit">
-        <thead>
-          <tr>
-            {AUDIT_COLUMNS.map((c) => (
-              <th>{c.header}</th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead headings={AUDIT_COLUMNS.map((c) => c.header)} />
         <tbody>
           {props.rows.map((row) => (
             <tr data-action={row.action}>

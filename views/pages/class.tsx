@@ -1,6 +1,7 @@
 import type { PageContext } from "../context.ts";
 import type { ClassRoster } from "../../src/services/enrollments.ts";
 import { Layout } from "../layout.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 import { TraineeRow, type RowContext } from "../partials/trainee-row.tsx";
 
 export function ClassPage(props: { ctx: PageContext; roster: ClassRoster; row: RowContext; closedReason: string | null }) {
@@ -21,19 +22,7 @@ export function ClassPage(props: { ctx: PageContext; roster: ClassRoster; row: R
       </p>
       {props.closedReason && <p class="notice info">{props.closedReason}</p>}
       <table id="trainees">
-        <thead>
-          <tr>
-            <th>Codice fiscale</th>
-            <th>Allievo</th>
-            <th>Fascia debole</th>
-            <th>Placement</th>
-            <th>Data assunzione</th>
-            <th>Contratto</th>
-            <th>P.IVA datore</th>
-            <th>Datore di lavoro</th>
-            <th></th>
-          </tr>
-        </thead>
+        <TableHead headings={["Codice fiscale", "Allievo", "Fascia debole", "Placement", "Data assunzione", "Contratto", "P.IVA datore", "Datore di lavoro", ""]} />
         <tbody>
           {r.lines.map((line) => (
             <TraineeRow line={line} row={props.row} />

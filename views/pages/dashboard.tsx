@@ -7,6 +7,7 @@ import { html } from "hono/html";
 import { formatNumber, formatPercent } from "../../src/format.ts";
 import { bar, SortHeader } from "../partials/figures.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 import { YearField } from "../partials/year-picker.tsx";
 
 export type DashboardProps = {
@@ -56,6 +57,9 @@ export function DashboardPage(props: DashboardProps) {
     const params = new URLSearchParams({ anno: String(props.year), ...(props.trainingType ? { tipologia: props.trainingType } : {}), ...extra });
     return `${props.action}?${params}`;
   };
+  const sortHeader = (label: string, column: ProjectSort["column"], numeric = true) => (
+    <SortHeader label={label} column={column} numeric={numeric} current={props.sort} href={(by, descending) => query({ ordina: by, verso: descending ? "desc" : "asc" })} />
+  );
   const categoryName = new Map(props.categories.map((c) => [c.code, c.description]));
   const categoryRows = [...f.declaredByCategory].sort((a, b) => b[1] - a[1]);
   return (
@@ -109,13 +113,7 @@ export function DashboardPage(props: DashboardProps) {
         <section>
           <h2>Fasce deboli nelle aule non omogenee</h2>
           <table class="figures" id="declarations">
-            <thead>
-              <tr>
-                <th>Dichiarazione</th>
-                <th class="num">Iscrizioni</th>
-                <th>Quota</th>
-              </tr>
-            </thead>
+            <TableHead headings={["Dichiarazione", { num: "Iscrizioni" }, "Quota"]} />
             <tbody>
               {categoryRows.map(([code, n]) => (
                 <tr data-code={code}>
@@ -148,14 +146,7 @@ export function DashboardPage(props: DashboardProps) {
         <section>
           <h2>Placement per tipologia formativa</h2>
           <table class="figures" id="placement-by-type">
-            <thead>
-              <tr>
-                <th>Tipologia</th>
-                <th class="num">Iscrizioni</th>
-                <th class="num">Assunti</th>
-                <th>Tasso</th>
-              </tr>
-            </thead>
+            <TableHead headings={["Tipologia", { num: "Iscrizioni" }, { num: "Assunti" }, "Tasso"]} />
             <tbody>
               {f.byTrainingType.map((t) => (
                 <tr data-type={t.trainingType}>
@@ -174,16 +165,16 @@ export function DashboardPage(props: DashboardProps) {
 
       <h2>Avanzamento per progetto</h2>
       <table id="projects">
-        <thead>
-          <tr>
-            <SortHeader label="Progetto" column="codice" current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
-            <th>Titolo</th>
-            <th>Tipologia</th>
-            <SortHeader label="Iscrizioni" column="iscrizioni" numeric current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
-            <SortHeader label="Dichiarate" column="dichiarate" numeric current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
-            <SortHeader label="Placement" column="placement" numeric current={props.sort} href={(column, d) => query({ ordina: column, verso: d ? "desc" : "asc" })} />
-          </tr>
-        </thead>
+        <TableHead
+          headings={[
+            sortHeader("Progetto", "codice", false),
+            "Titolo",
+            "Tipologia",
+            sortHeader("Iscrizioni", "iscrizioni"),
+            sortHeader("Dichiarate", "dichiarate"),
+            sortHeader("Placement", "placement"),
+          ]}
+        />
         <tbody>{projectRows(f.projects)}</tbody>
       </table>
 

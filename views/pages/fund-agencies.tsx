@@ -5,6 +5,7 @@ import { Layout } from "../layout.tsx";
 import { formatNumber } from "../../src/format.ts";
 import { bar, SortHeader } from "../partials/figures.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {
   const rows = props.agencies;
@@ -26,16 +27,16 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
       </p>
       {props.years.length > 1 && <YearPicker action="/fondo" years={props.years} selected={props.year} />}
       <table id="agencies">
-        <thead>
-          <tr>
-            {header("Agenzia", "agenzia", false)}
-            {header("Iscrizioni", "iscrizioni")}
-            {header("Fascia nota", "dichiarate")}
-            {header("Placement", "placement")}
-            {header("Ultimo caricamento", "caricamento")}
-            {header("Elaborazioni in errore", "errori")}
-          </tr>
-        </thead>
+        <TableHead
+          headings={[
+            header("Agenzia", "agenzia", false),
+            header("Iscrizioni", "iscrizioni"),
+            header("Fascia nota", "dichiarate"),
+            header("Placement", "placement"),
+            header("Ultimo caricamento", "caricamento"),
+            header("Elaborazioni in errore", "errori"),
+          ]}
+        />
         <tbody>
           {rows.map((a) => (
             <tr data-agency={a.code}>

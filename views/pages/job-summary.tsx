@@ -2,6 +2,7 @@ import type { PageContext } from "../context.ts";
 import { JOB_SUMMARY_COLUMNS, type JobSummaryRow } from "../../src/services/job-summary.ts";
 import { Layout } from "../layout.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 export function JobSummaryPage(props: { ctx: PageContext; rows: JobSummaryRow[]; showAgency: boolean }) {
   const columns = JOB_SUMMARY_COLUMNS.filter((c) => props.showAgency || c.header !== "Agenzia");
@@ -18,14 +19,7 @@ export function JobSummaryPage(props: { ctx: PageContext; rows: JobSummaryRow[];
         <p class="notice info">Nessuna elaborazione finora.</p>
       ) : (
         <table id="job-summary">
-          <thead>
-            <tr>
-              {columns.map((c) => (
-                <th class={typeof c.value(props.rows[0]!) === "number" ? "num" : undefined}>{c.header}</th>
-              ))}
-              <th>File</th>
-            </tr>
-          </thead>
+          <TableHead headings={[...columns.map((c) => (typeof c.value(props.rows[0]!) === "number" ? { num: c.header } : c.header)), "File"]} />
           <tbody>
             {props.rows.map((row) => (
               <tr data-kind={row.kind} data-id={row.id} class={row.failed ? "failed" : undefined}>

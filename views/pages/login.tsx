@@ -1,5 +1,6 @@
 import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
+import { PostForm } from "../partials/forms.tsx";
 
 export function LoginPage(props: { ctx: PageContext; email?: string; error?: string; next?: string }) {
   return (
@@ -12,8 +13,7 @@ export function LoginPage(props: { ctx: PageContext; email?: string; error?: str
             {props.error}
           </p>
         )}
-        <form class="stacked" method="post" action="/login">
-          <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />
+        <PostForm class="stacked" action="/login" csrfToken={props.ctx.csrfToken} submit="Accedi">
           {props.next && <input type="hidden" name="next" value={props.next} />}
           <label>
             E-mail
@@ -23,10 +23,7 @@ export function LoginPage(props: { ctx: PageContext; email?: string; error?: str
             Password
             <input type="password" name="password" autocomplete="current-password" required />
           </label>
-          <div>
-            <button type="submit">Accedi</button>
-          </div>
-        </form>
+        </PostForm>
       </div>
     </Layout>
   );

@@ -2,6 +2,8 @@ import type { PageContext } from "../context.ts";
 import type { listOutbox } from "../../src/mail/outbox.ts";
 import { formatDateTime } from "../../src/format.ts";
 import { Layout } from "../layout.tsx";
+import { PostButton, PostForm } from "../partials/forms.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 const STATUS = {
   pending: <span class="badge warn">in attesa</span>,
@@ -27,8 +29,7 @@ export function OutboxPage(props: {
       ) : (
         <p class="subtitle">I messaggi vengono inviati tramite il server SMTP configurato; quelli non riusciti sono ritentati.</p>
       )}
-      <form class="card stacked" method="post" action="/fondo/posta/prova">
-        <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />
+      <PostForm class="card stacked" action="/fondo/posta/prova" csrfToken={props.ctx.csrfToken} submit="Invia messaggio di prova">
         <h2>Prova la configurazione</h2>
         {props.test?.result?.ok === true && (
           <p class="notice info" role="status">
@@ -49,25 +50,12 @@ export function OutboxPage(props: {
             </span>
           )}
         </label>
-        <div>
-          <button type="submit">Invia messaggio di prova</button>
-        </div>
-      </form>
+      </PostForm>
       {props.messages.length === 0 ? (
         <p class="notice info">Nessun messaggio.</p>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th class="num">N.</th>
-              <th>Creato</th>
-              <th>Destinatari</th>
-              <th>Oggetto</th>
-              <th>Stato</th>
-              <th class="num">Tentativi</th>
-              <th>Ultimo errore</th>
-            </tr>
-          </thead>
+          <TableHead headings={[{ num: "N." }, "Creato", "Destinatari", "Oggetto", "Stato", { num: "Tentativi" }, "Ultimo errore"]} />
           <tbody>
             {props.messages.map((m) => (
               <tr>
@@ -82,12 +70,9 @@ export function OutboxPage(props: {
                 <td class="muted">
                   {m.lastError ?? ""}
                   {m.status === "failed" && (
-                    <form method="post" action={`/fondo/posta/${m.id}/rinvia`}>
-                      <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />
-                      <button type="submit" class="link">
-                        Rinvia
-                      </button>
-                    </form>
+                    <PostButton action={`/fondo/posta/${m.id}/rinvia`} csrfToken={props.ctx.csrfToken}>
+                      Rinvia
+                    </PostButton>
                   )}
                 </td>
               </tr>

@@ -1,5 +1,6 @@
 import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
+import { PostForm } from "../partials/forms.tsx";
 
 export function PasswordPage(props: {
   ctx: PageContext;
@@ -24,8 +25,7 @@ export function PasswordPage(props: {
           Password cambiata.
         </p>
       )}
-      <form class="stacked card" method="post" action="/profilo/password">
-        <input type="hidden" name="_csrf" value={props.ctx.csrfToken} />
+      <PostForm class="stacked card" action="/profilo/password" csrfToken={props.ctx.csrfToken} submit="Cambia password">
         <label>
           Password attuale
           <input type="password" name="attuale" autocomplete="current-password" required />
@@ -41,10 +41,7 @@ export function PasswordPage(props: {
           <input type="password" name="ripeti" autocomplete="new-password" required />
           {error("repeat")}
         </label>
-        <div>
-          <button type="submit">Cambia password</button>
-        </div>
-      </form>
+      </PostForm>
     </Layout>
   );
 }

@@ -5,6 +5,7 @@ import { Layout } from "../layout.tsx";
 import { ExportSection, type ExportSectionProps } from "../partials/export-section.tsx";
 import { UploadSection, type UploadSectionProps } from "../partials/upload-section.tsx";
 import { PlacementTabs } from "../partials/placement-tabs.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 const STATE_TEXT: Record<CampaignState, string> = {
   not_open_yet: "non ancora aperta",
@@ -31,14 +32,7 @@ export function PlacementPage(props: {
         <p class="notice info">Nessuna campagna configurata: il Fondo non ha ancora aperto una raccolta.</p>
       ) : (
         <table class="campaigns">
-          <thead>
-            <tr>
-              <th>Campagna</th>
-              <th>Apertura</th>
-              <th>Scadenza</th>
-              <th>Stato</th>
-            </tr>
-          </thead>
+          <TableHead headings={["Campagna", "Apertura", "Scadenza", "Stato"]} />
           <tbody>
             {props.campaigns.map(({ campaign, state, daysLeft }) => (
               <tr>

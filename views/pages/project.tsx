@@ -3,6 +3,7 @@ import type { PageContext } from "../context.ts";
 import type { projectRoster } from "../../src/services/enrollments.ts";
 import type { getProject } from "../../src/services/projects.ts";
 import { Layout } from "../layout.tsx";
+import { TableHead } from "../partials/table-head.tsx";
 
 const PLACED_LABEL = (placed: boolean | null) => (placed === null ? "—" : placed ? "SI" : "NO");
 
@@ -46,15 +47,7 @@ export function ProjectPage(props: {
             <span class="muted">{cls.trainees.length === 1 ? "1 allievo" : `${cls.trainees.length} allievi`}</span>
           </h2>
           <table>
-            <thead>
-              <tr>
-                <th>Codice fiscale</th>
-                <th>Cognome</th>
-                <th>Nome</th>
-                <th>Fascia debole</th>
-                <th>Placement</th>
-              </tr>
-            </thead>
+            <TableHead headings={["Codice fiscale", "Cognome", "Nome", "Fascia debole", "Placement"]} />
             <tbody>
               {cls.trainees.map((t) => (
                 <tr>

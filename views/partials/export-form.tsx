@@ -1,3 +1,4 @@
+import { PostForm } from "./forms.tsx";
 import { YearField } from "./year-picker.tsx";
 
 export type ExportFormValues = { trainingTypes: string[]; year: number | null; extraEmail: string; format: "xlsx" | "csv" };
@@ -11,25 +12,26 @@ function FieldError(props: { message?: string; id: string }) {
   ) : null;
 }
 
-export function ExportForm(props: {
+export type ExportFormProps = {
   csrfToken: string;
   trainingTypes: { code: string; description: string }[];
   years: number[];
   values: ExportFormValues;
   errors: ExportFormErrors;
   booked?: number;
-}) {
+};
+
+export function ExportForm(props: ExportFormProps) {
   const { values, errors } = props;
   return (
-    <form
+    <PostForm
       class="card booking"
-      method="post"
       action="/placement/prenotazioni"
-      hx-post="/placement/prenotazioni"
-      hx-target="#export-section"
-      hx-swap="outerHTML"
+      section="#export-section"
+      csrfToken={props.csrfToken}
+      submit="Prenota il download"
+      busy="Invio…"
     >
-      <input type="hidden" name="_csrf" value={props.csrfToken} />
       <h2>Prenota il download</h2>
       <p class="muted">
         Il file contiene un allievo per riga per i progetti dell'agenzia dell'anno e delle tipologie scelte. Quando è
@@ -78,9 +80,6 @@ export function ExportForm(props: {
           <FieldError id="err-format" message={errors.format} />
         </fieldset>
       </div>
-      <div>
-        <button type="submit">Prenota il download</button> <span class="htmx-indicator muted">Invio…</span>
-      </div>
-    </form>
+    </PostForm>
   );
 }

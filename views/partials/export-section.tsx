@@ -1,35 +1,17 @@
 import type { ExportListing } from "../../src/services/exports.ts";
-import { ExportForm, type ExportFormErrors, type ExportFormValues } from "./export-form.tsx";
+import { ExportForm, type ExportFormProps } from "./export-form.tsx";
 import { ExportsTable } from "./exports.tsx";
 
-export type ExportSectionProps = {
-  csrfToken: string;
-  canBook: boolean;
-  trainingTypes: { code: string; description: string }[];
-  years: number[];
-  values: ExportFormValues;
-  errors: ExportFormErrors;
-  booked?: number;
-  exports: ExportListing[];
-  showAgency: boolean;
-};
+export type ExportSectionProps = ExportFormProps & { canBook: boolean; exports: ExportListing[]; showAgency: boolean };
 
 /** The booking form and the list of bookings: the page shows it, htmx swaps it whole. */
 export function ExportSection(props: ExportSectionProps) {
+  const { canBook, exports, showAgency, ...form } = props;
   return (
     <section id="export-section">
-      {props.canBook && (
-        <ExportForm
-          csrfToken={props.csrfToken}
-          trainingTypes={props.trainingTypes}
-          years={props.years}
-          values={props.values}
-          errors={props.errors}
-          booked={props.booked}
-        />
-      )}
+      {canBook && <ExportForm {...form} />}
       <h2>Prenotazioni</h2>
-      <ExportsTable jobs={props.exports} showAgency={props.showAgency} />
+      <ExportsTable jobs={exports} showAgency={showAgency} />
     </section>
   );
 }

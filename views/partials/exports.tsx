@@ -1,8 +1,7 @@
-import { formatDateTime } from "../../src/format.ts";
 import type { ExportListing } from "../../src/services/exports.ts";
 import { EXPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
-
-const ACTIVE = new Set(["queued", "running"]);
+import { FailedStatus, JobRow } from "./job-row.tsx";
+import { TableHead } from "./table-head.tsx";
 
 function Status(props: { job: ExportListing }) {
   const b = props.job;
@@ -29,11 +28,7 @@ function Status(props: { job: ExportListing }) {
     case "ready":
       return <span class="badge ok">{TEXT.ready}</span>;
     case "failed":
-      return (
-        <span>
-          <span class="badge ko">{TEXT.failed}</span> <span class="muted">{b.error}</span>
-        </span>
-      );
+      return <FailedStatus text={TEXT.failed} error={b.error} />;
     case "expired":
       return <span class="badge">{TEXT.expired}</span>;
   }
@@ -42,15 +37,8 @@ function Status(props: { job: ExportListing }) {
 /** One booking; while it is queued or running it asks for itself again every second. */
 export function ExportRow(props: { job: ExportListing; showAgency: boolean }) {
   const b = props.job;
-  const polling = ACTIVE.has(b.status)
-    ? { "hx-get": `/placement/prenotazioni/${b.id}`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" }
-    : {};
   return (
-    <tr id={`booking-${b.id}`} data-status={b.status} {...polling}>
-      <td class="num">{b.id}</td>
-      {props.showAgency && <td class="mono">{b.agencyCode}</td>}
-      <td>{formatDateTime(b.createdAt)}</td>
-      <td>{b.bookedBy}</td>
+    <JobRow id={`booking-${b.id}`} url={`/placement/prenotazioni/${b.id}`} job={b} agency={props.showAgency ? b.agencyCode : null} at={b.createdAt} by={b.bookedBy}>
       <td>
         {b.year} · {b.trainingTypes.join(", ")} · {b.format.toUpperCase()}
         {b.extraEmail && <div class="muted">+ {b.extraEmail}</div>}
@@ -66,7 +54,7 @@ export function ExportRow(props: { job: ExportListing; showAgency: boolean }) {
           </a>
         )}
       </td>
-    </tr>
+    </JobRow>
   );
 }
 
@@ -74,18 +62,7 @@ export function ExportsTable(props: { jobs: ExportListing[]; showAgency: boolean
   if (props.jobs.length === 0) return <p class="notice info">Nessuna prenotazione finora.</p>;
   return (
     <table id="bookings">
-      <thead>
-        <tr>
-          <th class="num">N.</th>
-          {props.showAgency && <th>Agenzia</th>}
-          <th>Richiesta</th>
-          <th>Da</th>
-          <th>Filtri</th>
-          <th>Stato</th>
-          <th class="num">Righe</th>
-          <th>File</th>
-        </tr>
-      </thead>
+      <TableHead headings={[{ num: "N." }, props.showAgency && "Agenzia", "Richiesta", "Da", "Filtri", "Stato", { num: "Righe" }, "File"]} />
       <tbody>
         {props.jobs.map((b) => (
           <ExportRow job={b} showAgency={props.showAgency} />

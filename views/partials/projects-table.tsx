@@ -1,5 +1,6 @@
 import { formatDate } from "../../src/format.ts";
 import type { listProjects } from "../../src/services/projects.ts";
+import { TableHead } from "./table-head.tsx";
 
 export function ProjectsTable(props: { projects: ReturnType<typeof listProjects> }) {
   if (props.projects.length === 0) {
@@ -7,16 +8,7 @@ export function ProjectsTable(props: { projects: ReturnType<typeof listProjects>
   }
   return (
     <table>
-      <thead>
-        <tr>
-          <th>Codice</th>
-          <th>Titolo</th>
-          <th>Tipologia formativa</th>
-          <th>Periodo</th>
-          <th class="num">Aule</th>
-          <th class="num">Allievi</th>
-        </tr>
-      </thead>
+      <TableHead headings={["Codice", "Titolo", "Tipologia formativa", "Periodo", { num: "Aule" }, { num: "Allievi" }]} />
       <tbody>
         {props.projects.map((p) => (
           <tr>

@@ -2,6 +2,7 @@ import { formatDate, formatDateTime } from "../../src/format.ts";
 import type { DeclarationField } from "../../src/services/declarations.ts";
 import { currentVersion, type Enrollment, type HistoryEntry } from "../../src/services/enrollments.ts";
 import { flagText, traineeColumn } from "../../src/sheets/columns.ts";
+import { TableHead } from "./table-head.tsx";
 
 type CodeList = { code: string; description: string }[];
 export type RowContext = { base: string; editable: boolean; categories: CodeList; contractTypes: CodeList };
@@ -161,16 +162,7 @@ export function TraineeHistoryRow(props: { enrollmentId: number; entries: Histor
           <p class="muted">Nessuna modifica: i valori sono quelli iniziali.</p>
         ) : (
           <table>
-            <thead>
-              <tr>
-                <th>Quando</th>
-                <th>Chi</th>
-                <th>Tramite</th>
-                <th>Campo</th>
-                <th>Prima</th>
-                <th>Dopo</th>
-              </tr>
-            </thead>
+            <TableHead headings={["Quando", "Chi", "Tramite", "Campo", "Prima", "Dopo"]} />
             <tbody>
               {props.entries.map((e) => (
                 <tr>

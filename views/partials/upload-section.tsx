@@ -1,4 +1,5 @@
 import type { UploadListing } from "../../src/services/uploads.ts";
+import { PostForm } from "./forms.tsx";
 import { UploadsTable } from "./uploads.tsx";
 import { YearField } from "./year-picker.tsx";
 
@@ -19,17 +20,15 @@ export function UploadSection(props: UploadSectionProps) {
   return (
     <section id="import-section">
       {props.canUpload && (
-        <form
+        <PostForm
           class="card upload"
-          method="post"
           action="/placement/caricamenti"
-          enctype="multipart/form-data"
-          hx-post="/placement/caricamenti"
-          hx-encoding="multipart/form-data"
-          hx-target="#import-section"
-          hx-swap="outerHTML"
+          multipart
+          section="#import-section"
+          csrfToken={props.csrfToken}
+          submit="Carica"
+          busy="Controllo del file…"
         >
-          <input type="hidden" name="_csrf" value={props.csrfToken} />
           <h2>Carica il file compilato</h2>
           <p class="muted">
             Excel (.xlsx, .xls), LibreOffice (.ods) o CSV, fino a {props.maxMb} MB. Il file viene controllato subito e poi
@@ -55,10 +54,7 @@ export function UploadSection(props: UploadSectionProps) {
             </label>
             <YearField years={props.years} selected={props.year} />
           </div>
-          <div>
-            <button type="submit">Carica</button> <span class="htmx-indicator muted">Controllo del file…</span>
-          </div>
-        </form>
+        </PostForm>
       )}
       <h2>Caricamenti</h2>
       <UploadsTable uploads={props.uploads} showAgency={props.showAgency} />
