@@ -12,7 +12,7 @@ import type { Config } from "../config.ts";
 import { dataFile } from "./data-files.ts";
 import { currentVersion, ENROLLMENT_SQL, toEnrollment } from "./enrollments.ts";
 import { activeCodes } from "./reference-lists.ts";
-import { jobColumns, listJobs } from "./job-listing.ts";
+import { columnsOf, jobColumns, listJobs } from "./job-listing.ts";
 import type { Scope } from "./scope.ts";
 
 export type ExportJob = typeof exportJobs.$inferSelect;
@@ -52,12 +52,7 @@ export function bookExport(
 
 const exportColumns = {
   ...jobColumns(exportJobs),
-  trainingTypes: exportJobs.trainingTypes,
-  extraEmail: exportJobs.extraEmail,
-  format: exportJobs.format,
-  rowCount: exportJobs.rowCount,
-  filePath: exportJobs.filePath,
-  fileSize: exportJobs.fileSize,
+  ...columnsOf(exportJobs, "trainingTypes", "extraEmail", "format", "rowCount", "filePath", "fileSize"),
   bookedBy: users.name,
 };
 

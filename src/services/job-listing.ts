@@ -5,6 +5,10 @@ import type { Db } from "../db/client.ts";
 import { agencies, exportJobs, uploadJobs, users } from "../db/schema.ts";
 import { inScope, type Scope } from "./scope.ts";
 
+/** Some columns of a table, by name. */
+export const columnsOf = <Table extends object, Name extends keyof Table>(table: Table, ...names: Name[]) =>
+  Object.fromEntries(names.map((name) => [name, table[name]])) as Pick<Table, Name>;
+
 /** What every listed job shows, whichever its queue. */
 export const jobColumns = <Table extends typeof exportJobs | typeof uploadJobs>(table: Table) => ({
   id: table.id,

@@ -20,7 +20,7 @@ import {
   type SinceVersion,
 } from "./declarations.ts";
 import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
-import { jobColumns, listJobs } from "./job-listing.ts";
+import { columnsOf, jobColumns, listJobs } from "./job-listing.ts";
 import type { Scope } from "./scope.ts";
 
 export type UploadJob = typeof uploadJobs.$inferSelect;
@@ -74,14 +74,7 @@ export function queueUpload(
 
 const uploadColumns = {
   ...jobColumns(uploadJobs),
-  fileName: uploadJobs.fileName,
-  fileFormat: uploadJobs.fileFormat,
-  rowsTotal: uploadJobs.rowsTotal,
-  rowsOk: uploadJobs.rowsOk,
-  rowsKo: uploadJobs.rowsKo,
-  rowsUnchanged: uploadJobs.rowsUnchanged,
-  outcomePath: uploadJobs.outcomePath,
-  sheetName: uploadJobs.sheetName,
+  ...columnsOf(uploadJobs, "fileName", "fileFormat", "rowsTotal", "rowsOk", "rowsKo", "rowsUnchanged", "outcomePath", "sheetName"),
   uploadedBy: users.name,
 };
 
