@@ -1,6 +1,6 @@
 // bun run bench:import — our whole import job against a bare SheetJS read of the same
 // filled file, plus the latency of a signed-in page while the import runs.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from "../src/log.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { generateDataset } from "../src/services/demo-data.ts";
 import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
+import { dataFile, storedName } from "../src/services/data-files.ts";
 import { queueUpload } from "../src/services/uploads.ts";
 import { writeTraineeFile } from "../src/sheets/trainee-file.ts";
 import { signIn } from "../tests/helpers/http.ts";
@@ -74,7 +75,10 @@ async function main() {
     migrate(db);
     console.log(`generating ${ENROLLMENTS} enrollments and the filled file…`);
     await generateDataset(db, systemClock, { agencies: 1, enrollments: ENROLLMENTS });
-    const filePath = join(dataDir, "filled.xlsx");
+    // Rows name their files relative to the data folder, as uploads are stored.
+    const stored = storedName("uploads", "filled.xlsx");
+    const filePath = dataFile(config, stored);
+    mkdirSync(dataPaths(config).uploads, { recursive: true });
     await writeFilledFile(db, filePath);
     const user = db.$client.query("SELECT id, email FROM users WHERE role = 'rpa'").get() as { id: number; email: string };
     const size = Bun.file(filePath).size;
@@ -84,7 +88,7 @@ async function main() {
         userId: user.id,
         year: 2019,
         fileName: "filled.xlsx",
-        filePath,
+        filePath: stored,
         fileSha256: "bench",
         fileFormat: "xlsx",
         fileSize: size,
