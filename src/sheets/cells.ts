@@ -103,12 +103,15 @@ function numberOf(letters: string): number {
   return n;
 }
 
+// The value of each letter by its code, the separator after the digits: every export
+// computes one check letter per row.
+const LETTER_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < DIGITS.length; i++) LETTER_VALUES[DIGITS.charCodeAt(i)] = i;
+LETTER_VALUES[SEPARATOR.charCodeAt(0)] = DIGITS.length;
+
 function checkLetter(body: string): string {
   let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    const value = body[i] === SEPARATOR ? DIGITS.length : DIGITS.indexOf(body[i]!);
-    sum += (i + 1) * (value + 1);
-  }
+  for (let i = 0; i < body.length; i++) sum += (i + 1) * (LETTER_VALUES[body.charCodeAt(i)]! + 1);
   return DIGITS[sum % DIGITS.length]!;
 }
 

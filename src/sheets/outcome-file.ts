@@ -74,5 +74,5 @@ export async function writeOutcomeFile(
     for (const [key, value] of metadata) writer.row([key, value]);
     writer.endSheet();
   }
-  await writer.finish();
+  writer.finish();
 }

@@ -30,5 +30,5 @@ export async function writeTableFile<Row>(
   writer.row(columns.map((c) => c.header), columns.map(() => Style.header));
   for (const row of rows) writer.row(cells(row));
   writer.endSheet();
-  await writer.finish();
+  writer.finish();
 }

@@ -137,7 +137,7 @@ async function writeXlsx(
   writer.startSheet(SHEET_NAMES.metadata);
   for (const [key, value] of metadataEntries(ctx)) writer.row([key, value]);
   writer.endSheet();
-  await writer.finish();
+  writer.finish();
   onProgress(count);
   return count;
 }

@@ -1,5 +1,5 @@
-import { Zip, ZipDeflate } from "fflate";
 import { excelSerial } from "./cells.ts";
+import { ZipWriter, type ZipEntry } from "./zip-writer.ts";
 
 /*
  * A streaming .xlsx writer. SheetJS builds the whole workbook in memory before writing
@@ -72,13 +72,23 @@ const STYLES_XML = `${XML_HEAD}<styleSheet xmlns="${MAIN_NS}">\
 <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
 </cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>`;
 
+// What follows a cell's reference: the quote that closes it and the style, by style id.
+const STYLE_ATTRIBUTE: string[] = [];
+for (const id of Object.values(Style)) STYLE_ATTRIBUTE[id] = id ? `" s="${id}"` : '"';
+const TEXT = ' t="inlineStr"><is><t>';
+const TEXT_PRESERVED = ' t="inlineStr"><is><t xml:space="preserve">';
+const TEXT_END = "</t></is></c>";
+
+/** Whether XML would drop the text's leading or trailing white space. */
+const padded = (text: string) => text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32;
+
 export class XlsxStreamWriter {
-  private zip: Zip;
-  private done: Promise<void>;
+  private zip: ZipWriter;
   private encoder = new TextEncoder();
-  private entry: ZipDeflate | null = null;
+  private entry: ZipEntry | null = null;
   private sheet: SheetSpec | null = null;
-  private letters: string[] = [];
+  private opens: string[] = [];
+  private columnStyles: StyleId[] = [];
   private parts: string[] = [];
   private partsLength = 0;
   private rowNumber = 0;
@@ -89,13 +99,7 @@ export class XlsxStreamWriter {
     sink: (chunk: Uint8Array) => void,
     private sheets: readonly SheetSpec[],
   ) {
-    let settle!: { resolve: () => void; reject: (e: Error) => void };
-    this.done = new Promise((resolve, reject) => (settle = { resolve, reject }));
-    this.zip = new Zip((error, chunk, final) => {
-      if (error) return settle.reject(error);
-      sink(chunk);
-      if (final) settle.resolve();
-    });
+    this.zip = new ZipWriter(sink);
     this.addFile("[Content_Types].xml", this.contentTypes());
     this.addFile(
       "_rels/.rels",
@@ -112,9 +116,9 @@ export class XlsxStreamWriter {
     if (!spec || spec.name !== name) throw new Error(`sheet ${name} is not the next one declared`);
     this.sheet = spec;
     this.rowNumber = 0;
-    this.letters = spec.columns.map((_, i) => columnLetter(i));
-    this.entry = new ZipDeflate(`xl/worksheets/sheet${index + 1}.xml`, { level: 6 });
-    this.zip.add(this.entry);
+    this.opens = spec.columns.map((_, i) => `<c r="${columnLetter(i)}`);
+    this.columnStyles = spec.columns.map((c) => c.style ?? Style.general);
+    this.entry = this.zip.entry(`xl/worksheets/sheet${index + 1}.xml`);
     const pane = spec.header
       ? '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/>'
       : "";
@@ -129,25 +133,25 @@ export class XlsxStreamWriter {
 
   /** One row; `styles[i]` styles cell i (the column's style when absent). */
   row(values: readonly CellValue[], styles?: readonly (StyleId | undefined)[]): void {
-    const r = ++this.rowNumber;
-    let xml = `<row r="${r}">`;
+    // Built from fixed pieces per column: at 100,000 rows × 15 cells the number of string
+    // pieces joined is a large part of the export's time.
+    const r = String(++this.rowNumber);
+    let xml = '<row r="' + r + '">';
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
-      const style = styles?.[i] ?? this.sheet!.columns[i]?.style ?? Style.general;
-      const ref = `${this.letters[i] ?? columnLetter(i)}${r}`;
-      const s = style ? ` s="${style}"` : "";
+      const style = styles?.[i] ?? this.columnStyles[i] ?? Style.general;
+      const open = (this.opens[i] ??= `<c r="${columnLetter(i)}`) + r;
       if (value === null || value === undefined || value === "") {
-        if (style) xml += `<c r="${ref}"${s}/>`;
+        if (style) xml += open + STYLE_ATTRIBUTE[style] + "/>";
       } else if (typeof value === "string") {
-        const space = value.trim() === value ? "" : ' xml:space="preserve"';
-        xml += `<c r="${ref}"${s} t="inlineStr"><is><t${space}>${escapeXml(value)}</t></is></c>`;
+        xml += open + STYLE_ATTRIBUTE[style] + (padded(value) ? TEXT_PRESERVED : TEXT) + escapeXml(value) + TEXT_END;
       } else if (typeof value === "number") {
-        xml += `<c r="${ref}"${s}><v>${value}</v></c>`;
+        xml += open + STYLE_ATTRIBUTE[style] + "><v>" + value + "</v></c>";
       } else {
-        xml += `<c r="${ref}"${s || ` s="${Style.date}"`}><v>${excelSerial(value.date)}</v></c>`;
+        xml += open + STYLE_ATTRIBUTE[style || Style.date] + "><v>" + excelSerial(value.date) + "</v></c>";
       }
     }
-    this.append(`${xml}</row>`);
+    this.append(xml + "</row>");
   }
 
   endSheet(): void {
@@ -167,14 +171,15 @@ export class XlsxStreamWriter {
     }
     tail += '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>';
     this.append(tail);
-    this.flush(true);
+    this.flush();
+    this.entry!.end();
     this.written.push({ spec, rows: this.rowNumber });
     this.entry = null;
     this.sheet = null;
   }
 
-  /** Writes the workbook parts and ends the zip; resolves when the last byte reached the sink. */
-  async finish(): Promise<void> {
+  /** Writes the workbook parts and ends the zip: every byte has reached the sink when it returns. */
+  finish(): void {
     if (this.entry) throw new Error("a sheet is still open");
     if (this.written.length !== this.sheets.length) throw new Error("not every declared sheet was written");
     const sheetsXml = this.written
@@ -200,8 +205,7 @@ export class XlsxStreamWriter {
       `${XML_HEAD}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${rels}\
 <Relationship Id="rId${this.written.length + 1}" Type="${REL_NS}/styles" Target="styles.xml"/></Relationships>`,
     );
-    this.zip.end();
-    await this.done;
+    this.zip.finish();
   }
 
   private contentTypes(): string {
@@ -219,19 +223,17 @@ export class XlsxStreamWriter {
   }
 
   private addFile(name: string, content: string): void {
-    const file = new ZipDeflate(name, { level: 6 });
-    this.zip.add(file);
-    file.push(this.encoder.encode(content), true);
+    this.zip.file(name, this.encoder.encode(content));
   }
 
   private append(xml: string): void {
     this.parts.push(xml);
     this.partsLength += xml.length;
-    if (this.partsLength >= FLUSH_AT) this.flush(false);
+    if (this.partsLength >= FLUSH_AT) this.flush();
   }
 
-  private flush(final: boolean): void {
-    this.entry!.push(this.encoder.encode(this.parts.join("")), final);
+  private flush(): void {
+    this.entry!.write(this.encoder.encode(this.parts.join("")));
     this.parts = [];
     this.partsLength = 0;
   }
