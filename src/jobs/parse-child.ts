@@ -3,7 +3,7 @@
 import { formatNumber } from "../format.ts";
 import { UNREADABLE, UploadError } from "../sheets/upload-error.ts";
 import { firstMonthFirstLine, parseUpload, type UploadKind } from "../sheets/upload-parse.ts";
-import type { ChildMessage } from "./parse-runner.ts";
+import { BATCH_CHARS, type WireMessage } from "./parse-runner.ts";
 import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 
 
@@ -28,17 +28,27 @@ function* checkedRows(rows: Iterable<SheetRow>): Generator<SheetRow> {
 }
 
 export async function runUploadChild(path: string, headerOnly: boolean, kind: UploadKind): Promise<void> {
+  const started = performance.now();
   const out = Bun.stdout.writer({ highWaterMark: 1024 * 1024 });
   // Waits for the server to read what was written, rather than buffering without end.
   let buffered = 0;
-  const emit = async (message: ChildMessage) => {
-    const line = `${JSON.stringify(message)}\n`;
+  const write = async (line: string) => {
     out.write(line);
     buffered += line.length;
     if (buffered >= 1024 * 1024) {
       buffered = 0;
       await out.flush();
     }
+  };
+  const emit = (message: WireMessage) => write(`${JSON.stringify(message)}\n`);
+  // Rows travel in batches of whole rows: one line and one JSON.parse in the server per
+  // batch, not per row. A line holds at most BATCH_CHARS, or one row when it is longer.
+  let batch: string[] = [];
+  let batchChars = 0;
+  const flushBatch = async () => {
+    if (batch.length) await write(`{"t":"rows","rows":[${batch.join(",")}]}\n`);
+    batch = [];
+    batchChars = 0;
   };
   try {
     const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
@@ -51,10 +61,16 @@ export async function runUploadChild(path: string, headerOnly: boolean, kind: Up
     await emit({ t: "header", format: parsed.format, sheet: parsed.sheet, header: parsed.header, metadata: parsed.metadata, monthFirstLine });
     let count = 0;
     for (const row of headerOnly ? [] : rows) {
-      await emit({ t: "row", line: row.line, cells: row.cells });
+      const text = JSON.stringify([row.line, row.cells]);
+      // Each row with the comma that follows it.
+      if (batchChars + text.length + 1 > BATCH_CHARS) await flushBatch();
+      batch.push(text);
+      batchChars += text.length + 1;
       count++;
     }
-    await emit({ t: "end", rows: count, peakMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+    await flushBatch();
+    const ms = Math.round(performance.now() - started);
+    await emit({ t: "end", rows: count, peakMb: Math.round(process.resourceUsage().maxRSS / 1024), ms });
   } catch (error) {
     await emit({ t: "error", message: error instanceof UploadError ? error.message : UNREADABLE });
   }

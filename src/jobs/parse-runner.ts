@@ -16,8 +16,15 @@ export type ChildMessage =
       monthFirstLine: number | null;
     }
   | { t: "row"; line: number; cells: RawCell[] }
-  | { t: "end"; rows: number; peakMb: number }
+  /** The child's own time and peak memory, for the log. */
+  | { t: "end"; rows: number; peakMb: number; ms: number }
   | { t: "error"; message: string };
+
+/** What the child writes, one JSON text per line: rows travel in batches. */
+export type WireMessage = Exclude<ChildMessage, { t: "row" }> | { t: "rows"; rows: [line: number, cells: RawCell[]][] };
+
+/** The text of one batch of rows, unless a single row is longer. */
+export const BATCH_CHARS = 256 * 1024;
 
 export type ChildLimits = { timeoutMs: number; maxMemoryMb: number };
 
@@ -48,8 +55,8 @@ function residentMb(pid: number): number {
   }
 }
 
-// The child's output is bounded like any input: a line holds at most one row (60 cells of
-// at most 32,767 characters, escaped), all lines together at most what a file of the largest
+// The child's output is bounded like any input: a line holds a batch of rows of at most
+// BATCH_CHARS, or one longer row (60 cells of at most 32,767 characters), all lines together at most what a file of the largest
 // size we read makes. Past either, the child is stopped and the file refused.
 export const OUTPUT_LIMITS = { lineBytes: 4 * 1024 * 1024, totalBytes: 160 * 1024 * 1024 };
 
@@ -59,8 +66,12 @@ const TOO_LARGE_READ =
 const FORMATS = new Set(["xlsx", "xls", "ods", "csv"]);
 const isCell = (c: unknown) => c === null || typeof c === "string" || typeof c === "number" || (typeof c === "object" && (c as { formula?: unknown }).formula === true);
 
+const isRow = (r: unknown) =>
+  Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Array.isArray(r[1]) && r[1].length <= 200 && r[1].every(isCell);
+const isAmount = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n >= 0;
+
 /** A line of the child's output as a message, or null when it is not one this program writes. */
-function messageOf(line: string): ChildMessage | null {
+export function messageOf(line: string): WireMessage | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -73,8 +84,8 @@ function messageOf(line: string): ChildMessage | null {
   const record = (v: unknown) =>
     v === null || (typeof v === "object" && !Array.isArray(v) && Object.values(v as object).length <= 100 && Object.values(v as object).every((x) => typeof x === "string"));
   switch (m.t) {
-    case "row":
-      return Number.isSafeInteger(m.line) && Array.isArray(m.cells) && m.cells.length <= 200 && m.cells.every(isCell) ? (m as ChildMessage) : null;
+    case "rows":
+      return Array.isArray(m.rows) && m.rows.every(isRow) ? (m as WireMessage) : null;
     case "header":
       return texts(m.header) &&
         typeof m.sheet === "string" &&
@@ -82,12 +93,12 @@ function messageOf(line: string): ChildMessage | null {
         FORMATS.has(m.format as string) &&
         record(m.metadata) &&
         (m.monthFirstLine === null || Number.isSafeInteger(m.monthFirstLine))
-        ? (m as ChildMessage)
+        ? (m as WireMessage)
         : null;
     case "end":
-      return Number.isSafeInteger(m.rows) ? (m as ChildMessage) : null;
+      return Number.isSafeInteger(m.rows) && isAmount(m.peakMb) && isAmount(m.ms) ? (m as WireMessage) : null;
     case "error":
-      return typeof m.message === "string" && m.message.length < 2000 ? (m as ChildMessage) : null;
+      return typeof m.message === "string" && m.message.length < 2000 ? (m as WireMessage) : null;
     default:
       return null;
   }
@@ -156,14 +167,18 @@ export async function* parseInChild(
       // Anything but a message of ours ends the reading: the file is then refused as unreadable.
       const message = messageOf(line);
       if (!message) break;
-      if (message.t === "row") {
-        message.cells = message.cells.map((cell) => {
-          if (typeof cell !== "string" || cell.length < LONG_TEXT) return cell;
-          const kept = texts.get(cell);
-          if (kept !== undefined) return kept;
-          texts.set(cell, cell);
-          return cell;
-        });
+      if (message.t === "rows") {
+        for (const [number, cells] of message.rows) {
+          for (let i = 0; i < cells.length; i++) {
+            const cell = cells[i];
+            if (typeof cell !== "string" || cell.length < LONG_TEXT) continue;
+            const kept = texts.get(cell);
+            if (kept === undefined) texts.set(cell, cell);
+            else cells[i] = kept;
+          }
+          yield { t: "row", line: number, cells };
+        }
+        continue;
       }
       if (message.t === "end" || message.t === "error") ended = true;
       yield message;

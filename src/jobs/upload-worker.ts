@@ -15,7 +15,13 @@ import { JobError, serveWorker } from "./worker-runner.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
 
 export type UploadWorkerInput = FileWorkerInput & { placementUrl: string };
-export type UploadWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number };
+/**
+ * Milliseconds of each step, for the log and the benchmark: the child's own reading, then
+ * the rules, the outcome file and the apply, summed over the rounds. The first round's
+ * judging runs while the child reads, so the steps add up to more than the job.
+ */
+export type UploadStages = { parse: number; judge: number; outcome: number; apply: number };
+export type UploadWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number; stages: UploadStages };
 
 const PROGRESS_EVERY = 2000;
 // Judging again is needed only when a page edit lands during the job; it cannot go on for ever.
@@ -24,34 +30,20 @@ const MAX_ROUNDS = 3;
 serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
   const clock = workerClock(input);
+  const stages: UploadStages = { parse: 0, judge: 0, outcome: 0, apply: 0 };
+  const timed = <T>(stage: keyof UploadStages, step: () => T): T => {
+    const started = performance.now();
+    try {
+      return step();
+    } finally {
+      stages[stage] += performance.now() - started;
+    }
+  };
   try {
     const job = db.select().from(uploadJobs).where(eq(uploadJobs.id, input.jobId)).get();
     if (!job) throw new Error(`import job ${input.jobId} not found`);
-    const rows: SheetRow[] = [];
-    let header: string[] | null = null;
-    let sheet = "";
-    let metadata: Record<string, string> | null = null;
-    let parsePeakMb = 0;
-    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, signal })) {
-      if (message.t === "error") throw new JobError(message.message, true);
-      if (message.t === "header") {
-        const match = matchHeader(message.header);
-        if (match.missing.length) throw new JobError(missingColumns(match.missing), true);
-        ({ header, sheet, metadata } = message);
-      } else if (message.t === "end") {
-        parsePeakMb = message.peakMb;
-      } else if (message.t === "row" && header) {
-        rows.push(message);
-        if (rows.length % PROGRESS_EVERY === 0) progress(rows.length, 0);
-      }
-    }
-    if (!header) throw new JobError("Il file non contiene la riga di intestazione.", true);
-
-    const positions = matchHeader(header).positions;
-    const column = (key: keyof TraineeRow) => positions.get(key) ?? -1;
-    const dateColumns = new Set(TRAINEE_COLUMNS.filter((c) => c.kind === "date").map((c) => column(c.key)));
-    for (let round = 1; ; round++) {
-      const evaluator = new RowEvaluator({
+    const judge = (positions: Map<keyof TraineeRow, number>) =>
+      new RowEvaluator({
         positions,
         facts: loadEnrollmentFacts(db.$client, job.agencyId, job.year),
         codes: referenceCodes(db),
@@ -59,27 +51,70 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
         today: localDate(job.createdAt, "Europe/Rome"),
         since: (facts, version) => sinceVersion(db.$client, facts, version),
       });
-      for (const row of rows) evaluator.add(row);
-      const problem = evaluator.dateOrderProblem();
+    const rows: SheetRow[] = [];
+    let layout: { header: string[]; sheet: string; metadata: Record<string, string> | null; positions: Map<keyof TraineeRow, number> } | null = null;
+    let evaluator: RowEvaluator | null = null;
+    let parsePeakMb = 0;
+    // The first round judges each row as it arrives, while the child reads the next ones.
+    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, signal })) {
+      if (message.t === "error") throw new JobError(message.message, true);
+      if (message.t === "header") {
+        const match = matchHeader(message.header);
+        if (match.missing.length) throw new JobError(missingColumns(match.missing), true);
+        layout = { header: message.header, sheet: message.sheet, metadata: message.metadata, positions: match.positions };
+        evaluator = timed("judge", () => judge(match.positions));
+      } else if (message.t === "end") {
+        parsePeakMb = message.peakMb;
+        stages.parse = message.ms;
+      } else if (message.t === "row" && evaluator) {
+        rows.push(message);
+        timed("judge", () => evaluator!.add(message));
+        if (rows.length % PROGRESS_EVERY === 0) progress(rows.length, 0);
+      }
+    }
+    if (!layout || !evaluator) throw new JobError("Il file non contiene la riga di intestazione.", true);
+
+    const { header, sheet, metadata, positions } = layout;
+    const column = (key: keyof TraineeRow) => positions.get(key) ?? -1;
+    const dateColumns = new Set(TRAINEE_COLUMNS.filter((c) => c.kind === "date").map((c) => column(c.key)));
+    const versionColumn = column("version");
+    for (let round = 1; ; round++) {
+      if (round > 1) {
+        evaluator = timed("judge", () => {
+          const again = judge(positions);
+          for (const row of rows) again.add(row);
+          return again;
+        });
+      }
+      const judged = evaluator;
+      const problem = judged.dateOrderProblem();
       if (problem) throw new JobError(problem, true);
 
       // Applied rows carry their new version, so that uploading this file again reverts nothing.
-      const versionColumn = column("version");
-      const outcomeRows = evaluator.rows.map((row) => {
-        const version = versionColumn >= 0 ? appliedVersion(row) : null;
-        if (!version) return row;
-        const cells = [...row.cells];
-        cells[versionColumn] = version;
-        return { ...row, cells };
-      });
-      await writeOutcome(input.outcomePath, job, { sheet, header, dateColumns, metadata }, outcomeRows);
-
-      const counts = evaluator.counts();
-      signal.throwIfAborted();
-      const result = finishUpload(db, clock, { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName, () =>
-        queueUploadNotice(db, clock, job, input.placementUrl, { counts, reasons: evaluator.topReasons() }),
+      const outcomeRows = timed("judge", () =>
+        judged.rows.map((row) => {
+          const version = versionColumn >= 0 ? appliedVersion(row) : null;
+          if (!version) return row;
+          const cells = [...row.cells];
+          cells[versionColumn] = version;
+          return { ...row, cells };
+        }),
       );
-      if (result !== "stale") return { applied: result === "done", ...counts, parsePeakMb };
+      const started = performance.now();
+      await writeOutcome(input.outcomePath, job, { sheet, header, dateColumns, metadata }, outcomeRows);
+      stages.outcome += performance.now() - started;
+
+      const counts = judged.counts();
+      signal.throwIfAborted();
+      const result = timed("apply", () =>
+        finishUpload(db, clock, { id: job.id, attempt: input.attempt }, job.userId, judged, input.outcomeName, () =>
+          queueUploadNotice(db, clock, job, input.placementUrl, { counts, reasons: judged.topReasons() }),
+        ),
+      );
+      if (result !== "stale") {
+        const ms = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v)])) as UploadStages;
+        return { applied: result === "done", ...counts, parsePeakMb, stages: ms };
+      }
       if (round === MAX_ROUNDS) {
         throw new JobError("Le iscrizioni sono cambiate più volte durante l'elaborazione: il caricamento sarà ripreso a breve.", false);
       }

@@ -65,18 +65,19 @@ export function swapDayMonth(isoDate: string): string | null {
   return m === d ? null : isoOf(y, d, m);
 }
 
-// A cell that starts like a formula is shown, not run, when the file is opened.
-const FORMULA_START = /^[=+\-@\t\r]/;
-const NEUTRALIZED = /^'[=+\-@\t\r]/;
+// A cell that starts like a formula (= + - @ TAB CR) is shown, not run, when the file is
+// opened. Tested by character code: every text cell of every file passes here.
+const FORMULA_START = new Set([..."=+-@\t\r"].map((c) => c.charCodeAt(0)));
+const startsFormula = (text: string, at: number) => FORMULA_START.has(text.charCodeAt(at));
 
 /** The text as written to a file: a leading ' keeps a formula-like start from running. */
 export function neutralizeFormula(text: string): string {
-  return FORMULA_START.test(text) ? `'${text}` : text;
+  return startsFormula(text, 0) ? `'${text}` : text;
 }
 
 /** The text as it was before `neutralizeFormula`: what a reader compares with the record. */
 export function restoreFormula(text: string): string {
-  return NEUTRALIZED.test(text) ? text.slice(1) : text;
+  return text.charCodeAt(0) === 39 && startsFormula(text, 1) ? text.slice(1) : text;
 }
 
 /*

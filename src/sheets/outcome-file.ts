@@ -29,11 +29,13 @@ export async function writeOutcomeFile(
     }
     return cell;
   };
-  const line = (row: OutcomeRow): CellValue[] => [
-    ...Array.from({ length: width }, (_, i) => value(row.cells[i], i)),
-    row.outcome,
-    row.message ?? "",
-  ];
+  const line = (row: OutcomeRow): CellValue[] => {
+    const cells: CellValue[] = new Array(width + 2);
+    for (let i = 0; i < width; i++) cells[i] = value(row.cells[i], i);
+    cells[width] = row.outcome;
+    cells[width + 1] = row.message ?? "";
+    return cells;
+  };
 
   if (format === "csv") {
     const csv = csvSink(sink);
@@ -66,7 +68,9 @@ export async function writeOutcomeFile(
   writer.startSheet(upload.sheet);
   writer.row(header.map(neutralizeFormula), header.map(() => Style.header));
   for (const row of rows) {
-    writer.row(line(row).map((v) => (typeof v === "string" ? neutralizeFormula(v) : v)));
+    const cells = line(row);
+    for (let i = 0; i < cells.length; i++) if (typeof cells[i] === "string") cells[i] = neutralizeFormula(cells[i] as string);
+    writer.row(cells);
   }
   writer.endSheet();
   if (metadata.length) {
