@@ -9,23 +9,20 @@ import * as XLSX from "xlsx";
 import { createApp } from "../src/app.tsx";
 import { createDeps } from "../src/deps.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
-import { openDatabase, type Db } from "../src/db/client.ts";
+import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { drainUploads } from "../src/jobs/uploads.ts";
 import { silentLogger, type Logger } from "../src/log.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { generateDataset } from "../src/services/demo-data.ts";
-import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
 import { dataFile, storedName } from "../src/services/data-files.ts";
 import { queueUpload } from "../src/services/uploads.ts";
-import { writeTraineeFile } from "../src/sheets/trainee-file.ts";
 import { ZipArchive } from "../src/sheets/zip-guard.ts";
 import type { UploadStages } from "../src/jobs/upload-worker.ts";
 import { signIn } from "../tests/helpers/http.ts";
-import { latencyRun, percentile, table } from "./lib.ts";
+import { latencyRun, percentile, table, writeFilledFile } from "./lib.ts";
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 100_000);
-const ALL_TYPES = ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"];
 
 const KINDS = {
   sheetjs: "bare SheetJS read + sheet_to_json (dense)",
@@ -35,23 +32,6 @@ const KINDS = {
 } as const;
 type Kind = keyof typeof KINDS;
 type RunResult = { ms: number; peakMb: number; rows: number; stages?: UploadStages };
-
-/** The exported file with a fascia debole and placement filled in for most mixed-class rows. */
-async function writeFilledFile(db: Db, path: string): Promise<void> {
-  const spec = { id: 1, agencyId: 1, year: 2019, trainingTypes: ALL_TYPES } as const;
-  const context = traineeFileContext(db, spec as never, new Date());
-  let i = 0;
-  function* filled() {
-    for (const row of traineeRows(db.$client, spec)) {
-      i++;
-      if (!row.homogeneous && i % 4 !== 0) row.fasciaDebole = i % 2 ? "GIOV" : "NO";
-      yield row;
-    }
-  }
-  const file = Bun.file(path).writer({ highWaterMark: 1024 * 1024 });
-  await writeTraineeFile("xlsx", filled(), context, (chunk) => void file.write(chunk));
-  await file.end();
-}
 
 /** The floor: the sheet inflated natively, then its rows and cells found in one pass. */
 function floor(bytes: Uint8Array): number {
@@ -117,7 +97,7 @@ async function main() {
     const stored = storedName("uploads", "filled.xlsx");
     const filePath = dataFile(config, stored);
     mkdirSync(dataPaths(config).uploads, { recursive: true });
-    await writeFilledFile(db, filePath);
+    await writeFilledFile(db, 1, filePath);
     const user = db.$client.query("SELECT id, email FROM users WHERE role = 'rpa'").get() as { id: number; email: string };
     const size = Bun.file(filePath).size;
     const queue = () =>

@@ -1,14 +1,36 @@
-// Shared pieces of the benchmarks: timing requests, printing tables.
+// Shared pieces of the benchmarks: the filled file, timing requests, printing tables.
+import type { Db } from "../src/db/client.ts";
+import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
+import { writeTraineeFile } from "../src/sheets/trainee-file.ts";
+
+const ALL_TYPES = ["BASE", "PROF", "OTJ", "CONT", "QUAL", "RIQ"];
+
+/** An agency's exported file with a fascia debole and placement filled in for most mixed-class rows. */
+export async function writeFilledFile(db: Db, agencyId: number, path: string): Promise<void> {
+  const spec = { id: agencyId, agencyId, year: 2019, trainingTypes: ALL_TYPES } as const;
+  let i = 0;
+  function* filled() {
+    for (const row of traineeRows(db.$client, spec)) {
+      i++;
+      if (!row.homogeneous && i % 4 !== 0) row.fasciaDebole = i % 2 ? "GIOV" : "NO";
+      yield row;
+    }
+  }
+  const file = Bun.file(path).writer({ highWaterMark: 1024 * 1024 });
+  await writeTraineeFile("xlsx", filled(), traineeFileContext(db, spec as never, new Date()), (chunk) => void file.write(chunk));
+  await file.end();
+}
 
 /**
  * Times sequential GETs of one page: `count` of them, or as many as fit until `until`
- * settles (at least `minCount`). Returns the durations in milliseconds.
+ * settles (at least `minCount`), `pauseMs` apart so that the probe itself does not load the
+ * server. Returns the durations in milliseconds.
  */
 export async function latencyRun(
   base: string,
   path: string,
   cookie: string,
-  options: { count: number } | { until: Promise<unknown>; minCount: number },
+  options: ({ count: number } | { until: Promise<unknown>; minCount: number }) & { pauseMs?: number },
 ): Promise<number[]> {
   const durations: number[] = [];
   let settled = false;
@@ -20,6 +42,7 @@ export async function latencyRun(
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`${path} answered ${response.status}`);
     durations.push(performance.now() - started);
+    if (options.pauseMs) await Bun.sleep(options.pauseMs);
   }
   return durations;
 }

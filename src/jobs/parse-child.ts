@@ -3,7 +3,7 @@
 import { formatNumber } from "../format.ts";
 import { UNREADABLE, UploadError } from "../sheets/upload-error.ts";
 import { firstMonthFirstLine, parseUpload, type UploadKind } from "../sheets/upload-parse.ts";
-import { BATCH_CHARS, type WireMessage } from "./parse-runner.ts";
+import { BATCH_CHARS, type WireMessage } from "./child-protocol.ts";
 import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 
 

@@ -2,29 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isCompiled } from "../config.ts";
 import { UNREADABLE } from "../sheets/upload-error.ts";
-import type { UploadFormat, UploadKind } from "../sheets/upload-parse.ts";
-import type { RawCell } from "../sheets/xlsx-reader.ts";
-
-export type ChildMessage =
-  | {
-      t: "header";
-      format: UploadFormat;
-      sheet: string;
-      header: string[];
-      metadata: Record<string, string> | null;
-      /** At upload: the first line with a month-first text date, if any. */
-      monthFirstLine: number | null;
-    }
-  | { t: "row"; line: number; cells: RawCell[] }
-  /** The child's own time and peak memory, for the log. */
-  | { t: "end"; rows: number; peakMb: number; ms: number }
-  | { t: "error"; message: string };
-
-/** What the child writes, one JSON text per line: rows travel in batches. */
-export type WireMessage = Exclude<ChildMessage, { t: "row" }> | { t: "rows"; rows: [line: number, cells: RawCell[]][] };
-
-/** The text of one batch of rows, unless a single row is longer. */
-export const BATCH_CHARS = 256 * 1024;
+import type { UploadKind } from "../sheets/upload-parse.ts";
+import type { ChildMessage, WireMessage } from "./child-protocol.ts";
 
 export type ChildLimits = { timeoutMs: number; maxMemoryMb: number };
 

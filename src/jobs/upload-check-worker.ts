@@ -1,5 +1,5 @@
 // Reads the header and metadata of an upload off the main thread, while the clerk waits
-// (started by src/services/uploads.ts): the child's output never reaches the server's loop.
+// (started by src/jobs/intake.ts): the child's output never reaches the server's loop.
 import { UNREADABLE } from "../sheets/upload-error.ts";
 import type { UploadFormat, UploadKind } from "../sheets/upload-parse.ts";
 import { parseInChild, type ChildLimits } from "./parse-runner.ts";

@@ -1,4 +1,5 @@
 import { isCompiled } from "../config.ts";
+import { lowerPriority } from "./priority.ts";
 
 /** Every worker, each a separate entry point of the executable (src/build.ts). */
 export const WORKER_NAMES = ["export-worker", "upload-worker", "master-data-worker", "upload-check-worker"] as const;
@@ -82,6 +83,7 @@ export function serveWorker<Input, Result>(
   work: (input: Input, progress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Result>,
 ): void {
   const scope = self as unknown as Worker;
+  lowerPriority();
   const post = (message: WorkerMessage<Result>) => scope.postMessage(message);
   const stop = new AbortController();
   let started = false;
@@ -98,3 +100,4 @@ export function serveWorker<Input, Result>(
     }
   };
 }
+

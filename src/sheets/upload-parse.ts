@@ -1,4 +1,4 @@
-import * as XLSX from "xlsx";
+import type * as XLSX from "xlsx";
 import { readTextDate, restoreFormula } from "./cells.ts";
 import { matchHeader, normalizeHeader, SHEET_NAMES, TRAINEE_COLUMNS } from "./columns.ts";
 import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "./master-columns.ts";
@@ -167,11 +167,14 @@ function parseXlsx(zip: ZipArchive, kind: (typeof KINDS)[UploadKind]): ParsedUpl
   return withHeader("xlsx", sheet, book.rows(sheet, UPLOAD_LIMITS) ?? fail(DAMAGED), metadata);
 }
 
+// Loaded only for .xls and .ods: it is a third of the reading child's start-up.
+const sheetJs = (): typeof XLSX => require("xlsx");
+
 /** .xls and .ods: SheetJS with everything off that a hostile file could abuse. */
 function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean, kind: (typeof KINDS)[UploadKind]): ParsedUpload {
   let book: XLSX.WorkBook;
   try {
-    book = XLSX.read(bytes, {
+    book = sheetJs().read(bytes, {
       type: "array",
       dense: true,
       cellFormula: false,
@@ -203,7 +206,7 @@ function* sheetJsRows(sheet: XLSX.WorkSheet, limits: SheetLimits): Generator<She
   const ref = sheet["!ref"];
   if (!ref) return;
   // Clip the declared range first: a sheet may claim A1:XFD1048576 and hold three cells.
-  const range = XLSX.utils.decode_range(ref);
+  const range = sheetJs().utils.decode_range(ref);
   range.e.c = Math.min(range.e.c, limits.maxColumns - 1);
   range.e.r = Math.min(range.e.r, limits.maxRows);
   const data = (sheet["!data"] ?? []) as (XLSX.CellObject[] | undefined)[];

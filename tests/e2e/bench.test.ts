@@ -11,6 +11,7 @@ describe("the benchmarks still run", () => {
   test.each([
     ["export", { BENCH_ENROLLMENTS: "2000" }, /^bench:export exceljs_time_ratio=[\d.]+ exceljs_memory_ratio=[\d.]+ exceljs_size_ratio=[\d.]+ floor_ratio=[\d.]+ p99_ratio=[\d.]+$/m],
     ["import", { BENCH_ENROLLMENTS: "2000" }, /^bench:import exceljs_time_ratio=[\d.]+ sheetjs_time_ratio=[\d.]+ memory_ratio=[\d.]+ floor_ratio=[\d.]+ p99_ratio=[\d.]+$/m],
+    ["burst", { BENCH_AGENCIES: "3", BENCH_ROWS: "300" }, /^bench:burst parallel_ratio=[\d.]+ p99_ratio=[\d.]+ start_ratio=[\d.]+ errors=0$/m],
     ["dashboard", { BENCH_AGENCIES: "4", BENCH_ENROLLMENTS: "4000" }, /^bench:dashboard agency_ratio=[\d.]+ fund_ratio=[\d.]+$/m],
   ] as const)("bench:%s ends with its line", async (name, env, line) => {
     const run = Bun.spawn(["bun", join(ROOT, "bench", `${name}.ts`)], { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });

@@ -2,7 +2,8 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BATCH_CHARS, messageOf } from "../../src/jobs/parse-runner.ts";
+import { BATCH_CHARS } from "../../src/jobs/child-protocol.ts";
+import { messageOf } from "../../src/jobs/parse-runner.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { csvLine } from "../../src/sheets/trainee-file.ts";
 

@@ -36,7 +36,7 @@ const FILES = [...filesUnder("src"), ...filesUnder("views")];
 const IMPORTS = FILES.flatMap(importsOf);
 
 const under = (prefix: string) => (path: string) => path === prefix || path.startsWith(`${prefix}/`);
-const ROUTES = ["src/routes", "src/app.tsx", "src/main.ts", "src/http.ts"].map(under);
+const ROUTES = ["src/routes", "src/app.tsx", "src/main.ts", "src/cli.ts", "src/http.ts"].map(under);
 const isRoute = (path: string) => ROUTES.some((inside) => inside(path));
 
 type Rule = {

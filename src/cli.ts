@@ -1,0 +1,274 @@
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { createApp } from "./app.tsx";
+import { ConfigError, dataPaths, loadConfig, parseFlags, settingsHelp, unknownFlags, type Config } from "./config.ts";
+import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
+import { migrate, pendingMigrations } from "./db/migrate.ts";
+import { embeddedMigrations } from "./db/migrations.gen.ts";
+import { ROLES, type Role } from "./db/schema.ts";
+import { createDeps } from "./deps.ts";
+import { startScheduler } from "./jobs/registry.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
+import { releaseLeases } from "./jobs/queue.ts";
+import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
+import { holdInstanceLock } from "./services/instance.ts";
+import { relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
+import { systemClock } from "./services/clock.ts";
+import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
+
+const embeddedMigrationCount = embeddedMigrations.length;
+
+/** A problem the sysadmin must fix: printed as one line, exit code 1. */
+class StartupError extends Error {}
+
+const USAGE = `Placement: fasce deboli and placement data exchange for temp agencies.
+
+Usage: placement [command] [flags]
+
+Commands:
+  serve                         start the web server and the scheduler (default)
+  migrate                       apply the database migrations and exit
+  seed [--agencies N] [--enrollments M] [--seed S]
+                                fill an empty database with generated data
+                                (default: the demo dataset, 3 agencies and 6,000 enrollments)
+  backup [--out FILE]           write a consistent copy of the database (default
+                                DATA_DIR/backups/placement-<time>.db), also while serving
+  restore FILE                  put a backup in place of the database; the program must be
+                                stopped; the replaced database is kept beside it
+  user create --role ROLE --email EMAIL [--name NAME] [--agency CODE] [--placement]
+                                create a user and print a one-time password;
+                                ROLE is one of ${ROLES.join(", ")}
+  user reset-password --email EMAIL
+                                print a one-time password, to be changed at the next sign-in
+
+Flags and environment variables are equivalent; flags win.
+`;
+
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw new Error("it is not a folder");
+    accessSync(dir, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new StartupError(`DATA_DIR ${dir} cannot be used (${reason}); create it or make it writable by this user`);
+  }
+}
+
+/** Opens the database and applies pending migrations, after a backup when it already had data. */
+function openStore(config: Config, log: Logger = createLogger()): Db {
+  prepareDataDir(config.DATA_DIR);
+  try {
+    const db = openDatabase(dataPaths(config).database);
+    const pending = pendingMigrations(db);
+    if (pending > 0 && pending < embeddedMigrationCount) {
+      const { path } = backupDatabase(db, backupPath(config, systemClock.now(), "pre-migration"));
+      log.info("backup taken before migrating", { path, pending });
+    }
+    migrate(db);
+    return db;
+  } catch (error) {
+    if (error instanceof DatabaseFileError || error instanceof BackupError) throw new StartupError(error.message);
+    throw new StartupError(`cannot open the database in ${config.DATA_DIR}: ${(error as Error).message}`);
+  }
+}
+
+/** Opens the database as it is, without migrating: for a backup taken by an operator. */
+function openExisting(config: Config): Db {
+  const path = dataPaths(config).database;
+  if (!existsSync(path)) throw new StartupError(`there is no database at ${path}; check DATA_DIR`);
+  try {
+    return openDatabase(path);
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
+}
+
+const isEmpty = (db: Db) =>
+  (db.$client.query("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM agencies) AS n").get() as { n: number })
+    .n === 0;
+
+async function serve(config: Config): Promise<void> {
+  const log = createLogger(config.LOG_FORMAT);
+  prepareDataDir(config.DATA_DIR);
+  const instance = holdInstanceLock(config);
+  if (!instance) throw new StartupError(`another Placement is running on ${config.DATA_DIR}; stop it first`);
+  const db = openStore(config, log);
+  // For the sysadmin (and a systemd PIDFile=): which process holds DATA_DIR.
+  writeFileSync(dataPaths(config).pidFile, String(process.pid));
+  const deps = createDeps({ db, config, log });
+  // Before any job: paths of earlier versions made relative, files no row names removed.
+  const rewritten = relativizeFilePaths(db);
+  if (rewritten) log.info("file paths made relative to DATA_DIR", { rows: rewritten });
+  const orphans = sweepOrphanFiles(db, config);
+  if (orphans.length) log.info("files left by interrupted work removed", { files: orphans.length });
+  const resumed = releaseLeases(db);
+  if (resumed) log.info("jobs interrupted by a stop resume now", { jobs: resumed });
+  if (config.DEMO) {
+    log.info("demo mode is on: demo users sign in with password demo1234");
+    if (isEmpty(db)) {
+      const summary = await generateDataset(db, systemClock, DEMO_DATASET);
+      log.info("demo dataset loaded", summary);
+    }
+  } else if (isEmpty(db)) {
+    log.warn(
+      "no users yet: create the first fund operator with `placement user create --role fund_operator --email you@example.org`",
+    );
+  }
+  const scheduler = startScheduler(deps);
+  const app = createApp(deps);
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    fetch: app.fetch,
+    // A backstop only: uploads are refused with a sentence well before this (src/http.ts).
+    maxRequestBodySize: config.UPLOAD_MAX_MB * 2 * 1024 * 1024,
+  });
+  log.info("listening", {
+    url: `http://${config.HOST}:${server.port}`,
+    base_url: config.BASE_URL,
+    data_dir: config.DATA_DIR,
+    mail: deps.mail.kind === "smtp" ? "smtp" : `files in ${dataPaths(config).mail}`,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    await server.stop();
+    await scheduler.stop();
+    db.$client.close();
+    rmSync(dataPaths(config).pidFile, { force: true });
+    instance.release();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+async function seed(config: Config, flags: Record<string, string>): Promise<void> {
+  const db = openStore(config);
+  const count = (name: string, fallback: number) => {
+    const value = flags[name] === undefined ? fallback : Number(flags[name]);
+    if (!Number.isSafeInteger(value) || value < 1) throw new StartupError(`${name} must be a positive whole number`);
+    return value;
+  };
+  const started = performance.now();
+  try {
+    const summary = await generateDataset(db, systemClock, {
+      agencies: count("--agencies", DEMO_DATASET.agencies),
+      enrollments: count("--enrollments", DEMO_DATASET.enrollments),
+      seed: count("--seed", DEMO_DATASET.seed ?? 1),
+    });
+    console.log(JSON.stringify({ ...summary, seconds: Number(((performance.now() - started) / 1000).toFixed(2)) }));
+  } catch (error) {
+    if (error instanceof DatasetError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+async function userCreate(config: Config, flags: Record<string, string>): Promise<void> {
+  const role = flags["--role"] as Role | undefined;
+  const email = parseUserEmail(flags["--email"] ?? "");
+  if (!role || !ROLES.includes(role)) throw new StartupError(`--role must be one of ${ROLES.join(", ")}`);
+  if (!email) throw new StartupError("--email must be an e-mail address such as nome.cognome@fondo.example");
+  const db = openStore(config);
+  let agencyId: number | null = null;
+  if (role !== "fund_operator") {
+    const agency = db.$client.query("SELECT id FROM agencies WHERE code = ?").get(flags["--agency"] ?? "") as {
+      id: number;
+    } | null;
+    if (!agency) throw new StartupError("--agency must be the code of an existing agency for agency roles");
+    agencyId = agency.id;
+  }
+  const password = oneTimePassword();
+  try {
+    await createUser(db, {
+      email,
+      name: flags["--name"] ?? email,
+      role,
+      agencyId,
+      placementPermission: flags["--placement"] !== undefined,
+      password,
+      mustChangePassword: true,
+    });
+  } catch (error) {
+    if (String(error).includes("UNIQUE")) throw new StartupError(`a user with e-mail ${email} already exists`);
+    throw error;
+  }
+  console.log(`created ${role} ${email}; one-time password: ${password} (to be changed at the first sign-in)`);
+}
+
+async function userResetPassword(config: Config, flags: Record<string, string>): Promise<void> {
+  const email = flags["--email"];
+  if (!email) throw new StartupError("--email is required");
+  const db = openStore(config);
+  const password = await resetPassword(db, email);
+  if (!password) throw new StartupError(`there is no user with e-mail ${email}`);
+  console.log(`one-time password for ${email.toLowerCase()}: ${password} (to be changed at the next sign-in)`);
+}
+
+async function main(args: string[]): Promise<void> {
+  const { flags, positionals } = parseFlags(args, ["--placement"]);
+  const command = positionals.join(" ") || "serve";
+  if (flags["--help"] !== undefined) {
+    console.log(`${USAGE}\n${settingsHelp()}`);
+    return;
+  }
+  const commandFlags: Record<string, string[]> = {
+    serve: [],
+    migrate: [],
+    backup: ["--out"],
+    seed: ["--agencies", "--enrollments", "--seed"],
+    "user create": ["--role", "--email", "--name", "--agency", "--placement"],
+    "user reset-password": ["--email"],
+  };
+  const restoreFile = positionals[0] === "restore" && positionals.length === 2 ? positionals[1]! : null;
+  const allowed = restoreFile ? [] : commandFlags[command];
+  if (!allowed) throw new StartupError(`unknown command "${command}"; see placement --help`);
+  const unknown = unknownFlags(flags, allowed);
+  if (unknown.length) throw new StartupError(`unknown flag ${unknown[0]}; see placement --help`);
+  const config = loadConfig(process.env, flags);
+  if (command === "serve") return serve(config);
+  if (command === "migrate") {
+    openStore(config).$client.close();
+    return console.log("database is up to date");
+  }
+  if (command === "seed") return seed(config, flags);
+  if (command === "backup") {
+    const db = openExisting(config);
+    try {
+      const { path, bytes } = backupDatabase(db, resolve(flags["--out"] ?? backupPath(config, systemClock.now(), "placement")));
+      return console.log(`backup written to ${path} (${bytes} bytes)`);
+    } catch (error) {
+      throw new StartupError((error as Error).message);
+    } finally {
+      db.$client.close();
+    }
+  }
+  if (restoreFile) {
+    try {
+      const { replaced } = restoreDatabase(config, systemClock, resolve(restoreFile));
+      return console.log(`database restored from ${resolve(restoreFile)}${replaced ? `; the previous one is kept as ${replaced}` : ""}`);
+    } catch (error) {
+      if (error instanceof BackupError) throw new StartupError(error.message);
+      throw error;
+    }
+  }
+  if (command === "user reset-password") return userResetPassword(config, flags);
+  return userCreate(config, flags);
+}
+
+/** Runs a command of the command line; exits with 1 and one line on stderr when it fails. */
+export function runCommand(args: string[]): Promise<void> {
+  return main(args).catch((error) => {
+    if (error instanceof StartupError || error instanceof ConfigError) {
+      console.error(`placement: ${error.message}`);
+    } else {
+      console.error(`placement: unexpected error: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    process.exit(1);
+  });
+}

@@ -1,0 +1,42 @@
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { openSync, closeSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
+import { runWorker } from "../../src/jobs/worker-runner.ts";
+import { childProcesses } from "../helpers/processes.ts";
+
+setDefaultTimeout(30_000);
+
+/** The nice value of a thread of this process, or of a process. */
+function niceOf(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+const threads = () =>
+  readdirSync(`/proc/${process.pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, "utf8");
+    return { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: niceOf(stat) };
+  });
+
+test("a job's worker thread and the process that reads the file run below the pages' priority", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "placement-priority-"));
+  try {
+    // A FIFO holds the reading child until the test has looked at it.
+    const fifo = join(dir, "caricato.csv");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const check = runWorker("upload-check-worker", { path: fifo, kind: "trainees", limits: PARSE_LIMITS.header }, () => {});
+    let reader: { pid: number } | undefined;
+    while (!(reader = childProcesses().find((p) => p.command.includes("parse-upload")))) await Bun.sleep(20);
+    while (niceOf(readFileSync(`/proc/${reader.pid}/stat`, "utf8")) !== 10) await Bun.sleep(20);
+    expect(threads().filter((t) => t.name === "Worker").map((t) => t.nice)).toContain(10);
+    // The server's own thread keeps its priority.
+    expect(niceOf(readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, "utf8"))).toBe(0);
+
+    const writer = openSync(fifo, "w");
+    writeSync(writer, "\ufeffCodice progetto;Codice aula\r\n");
+    closeSync(writer);
+    await check;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
