@@ -139,6 +139,7 @@ async function serve(config: Config): Promise<void> {
     log.info("shutting down", { signal });
     await server.stop();
     await scheduler.stop();
+    deps.workers.close();
     db.$client.close();
     rmSync(dataPaths(config).pidFile, { force: true });
     instance.release();

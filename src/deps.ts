@@ -1,5 +1,6 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
+import { WorkerThreads } from "./jobs/worker-runner.ts";
 import type { Logger } from "./log.ts";
 import { mailTransportFor, type MailTransport } from "./mail/transport.ts";
 import { systemClock, type Clock } from "./services/clock.ts";
@@ -9,7 +10,16 @@ import { Metrics } from "./services/metrics.ts";
 export type JobsHandle = { wake(): void };
 
 /** What the program is made of, handed to routes and jobs alike. */
-export type Deps = { db: Db; config: Config; clock: Clock; log: Logger; mail: MailTransport; metrics: Metrics; jobs: JobsHandle };
+export type Deps = {
+  db: Db;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  mail: MailTransport;
+  metrics: Metrics;
+  jobs: JobsHandle;
+  workers: WorkerThreads;
+};
 
 /** The program's dependencies, with mail as configured and fresh metrics. */
 export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: Logger }): Deps {
@@ -19,5 +29,6 @@ export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: 
     mail: mailTransportFor(parts.config),
     metrics: new Metrics(),
     jobs: { wake() {} },
+    workers: new WorkerThreads(),
   };
 }

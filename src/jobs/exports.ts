@@ -12,7 +12,6 @@ import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { countTraineeRows } from "../services/exports.ts";
 import { agencyRecipients } from "../services/notifications.ts";
 import type { ExportWorkerInput, ExportWorkerResult } from "./export-worker.ts";
-import { runWorker } from "./worker-runner.ts";
 import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (db: Db, claim: Claim) => db.select().from(exportJobs).where(eq(exportJobs.id, claim.id)).get()!;
@@ -58,7 +57,7 @@ async function runExport(deps: Deps, claim: Claim, signal: AbortSignal): Promise
   const started = performance.now();
   try {
     mkdirSync(dir, { recursive: true });
-    const result = await runWorker<ExportWorkerInput, ExportWorkerResult>(
+    const result = await deps.workers.run<ExportWorkerInput, ExportWorkerResult>(
       "export-worker",
       { databasePath: dataPaths(config).database, jobId: job.id, outputPath: partPath, generatedAt: clock.now().toISOString() },
       (done, total) => recordProgress(db, "export_jobs", claim, done, total),

@@ -8,7 +8,7 @@ import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { writeOutcomeFile, type OutcomeRow } from "../sheets/outcome-file.ts";
 import { PARSE_LIMITS, type ChildLimits } from "./parse-runner.ts";
 import { recordProgress, type Claim, type QueueTable } from "./queue.ts";
-import { runWorker, type WorkerName } from "./worker-runner.ts";
+import type { WorkerName } from "./worker-runner.ts";
 
 /** What every file worker is given. */
 export type FileWorkerInput = {
@@ -51,7 +51,7 @@ export async function runFileWorker<Extra, Result extends { applied: boolean }>(
       now: clock.now().toISOString(),
       limits: PARSE_LIMITS.full,
     };
-    const result = await runWorker<FileWorkerInput & Extra, Result>(
+    const result = await deps.workers.run<FileWorkerInput & Extra, Result>(
       spec.worker,
       { ...input, ...spec.extra },
       (done, total) => recordProgress(db, spec.table, claim, done, total),

@@ -9,7 +9,7 @@ import { UploadError } from "../sheets/upload-error.ts";
 import { sheetOf, sniffFormat, type UploadFormat, type UploadKind } from "../sheets/upload-parse.ts";
 import type { HeaderWorkerInput, HeaderWorkerResult } from "./upload-check-worker.ts";
 import type { ChildLimits } from "./parse-runner.ts";
-import { runWorker } from "./worker-runner.ts";
+import type { WorkerThreads } from "./worker-runner.ts";
 import type { User } from "../services/auth.ts";
 import type { Clock } from "../services/clock.ts";
 import { campaignClosedReason } from "../services/campaigns.ts";
@@ -82,7 +82,7 @@ const turnsFor = (config: Config) => {
  * file stored, with its SHA-256, and `queue`d; otherwise nothing is kept.
  */
 async function receiveUpload(
-  config: Config,
+  { config, workers }: { config: Config; workers: WorkerThreads },
   input: { fileName: string; bytes: Uint8Array },
   kind: UploadKind,
   limits: ChildLimits,
@@ -103,7 +103,7 @@ async function receiveUpload(
     mkdirSync(dir, { recursive: true });
     // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
     await Bun.write(pending, input.bytes);
-    const found = await runWorker<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits }, () => {});
+    const found = await workers.run<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits }, () => {});
     const problem = found.ok ? check(found) : found.error;
     const format = found.ok ? found.format : "csv";
     const sheetName = !found.ok || format === "csv" || found.sheet === sheetOf(kind) ? null : found.sheet;
@@ -144,20 +144,20 @@ function queuedWith(db: Db, onQueued: (id: number) => void, queue: () => number)
 
 /** An agency's filled file: the campaign must be open, the metadata of this agency and year. */
 export async function acceptUpload(
-  deps: { db: Db; clock: Clock; config: Config },
+  deps: { db: Db; clock: Clock; config: Config; workers: WorkerThreads },
   user: User,
   agencyCode: string,
   input: { fileName: string; bytes: Uint8Array; year: number },
   limits: ChildLimits,
   onQueued: (id: number) => void,
 ): Promise<UploadResult> {
-  const { db, clock, config } = deps;
+  const { db, clock } = deps;
   const agencyId = user.agencyId;
   if (agencyId === null) return { ok: false, error: "I caricamenti si fanno per un'agenzia: accedi con un'utenza dell'agenzia." };
   const closed = campaignClosedReason(db, input.year, clock.now());
   if (closed) return { ok: false, error: closed };
   return receiveUpload(
-    config,
+    deps,
     input,
     "trainees",
     limits,
@@ -168,15 +168,15 @@ export async function acceptUpload(
 
 /** The fund's master-data file, on the template's "Anagrafica" sheet. */
 export function acceptMasterUpload(
-  deps: { db: Db; clock: Clock; config: Config },
+  deps: { db: Db; clock: Clock; config: Config; workers: WorkerThreads },
   user: User,
   input: { fileName: string; bytes: Uint8Array },
   limits: ChildLimits,
   onQueued: (id: number) => void,
 ): Promise<UploadResult> {
-  const { db, clock, config } = deps;
+  const { db, clock } = deps;
   return receiveUpload(
-    config,
+    deps,
     input,
     "master",
     limits,

@@ -17,8 +17,8 @@ export type HeaderWorkerResult =
     }
   | { ok: false; error: string };
 
-serveWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input) => {
-  for await (const message of parseInChild(input.path, { headerOnly: true, limits: input.limits, kind: input.kind })) {
+serveWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input, _progress, signal) => {
+  for await (const message of parseInChild(input.path, { headerOnly: true, limits: input.limits, kind: input.kind, signal })) {
     if (message.t === "error") return { ok: false, error: message.message };
     if (message.t === "header") {
       const { format, sheet, header, metadata, monthFirstLine } = message;

@@ -28,56 +28,126 @@ const workerUrl = (name: WorkerName) =>
 // A worker told to stop has this long to stop its child and itself; then it is terminated.
 const STOP_GRACE_MS = 10_000;
 
+// An idle worker is kept this long for the next job, at most this many of each kind.
+const KEEP_IDLE_MS = 60_000;
+const IDLE_PER_NAME = 4;
+
+// Bun's workers can stop keeping the program running; its types do not say so.
+type Thread = Worker & { ref(): void; unref(): void };
+
+type Listener = { message(data: unknown): void; error(text: string): void; close(): void };
+
 /**
- * Runs spreadsheet work in a Worker, so that the server keeps answering meanwhile. When
- * `signal` aborts, the worker is asked to stop (it stops its reading child and leaves its
- * work undone), and is terminated if it does not; the promise rejects with the reason.
+ * The worker threads that run spreadsheet work, so that the server keeps answering
+ * meanwhile. A worker that finished its job waits for the next one of its kind: starting
+ * a thread costs its modules and their compilation again, at normal priority, which on a
+ * busy day was most of a small upload's time and the pages' worst delays (bench/burst.ts).
+ * A worker that failed, crashed or was stopped is never used again.
  */
-export function runWorker<Input, Result>(
-  name: WorkerName,
-  input: Input,
-  onProgress: (done: number, total: number) => void,
-  signal?: AbortSignal,
-): Promise<Result> {
-  const worker = new Worker(workerUrl(name));
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    let grace: ReturnType<typeof setTimeout> | undefined;
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(grace);
-      signal?.removeEventListener("abort", onAbort);
+export class WorkerThreads {
+  private idle = new Map<WorkerName, { worker: Thread; timer: ReturnType<typeof setTimeout> }[]>();
+  private listeners = new Map<Worker, Listener>();
+  private closed = false;
+
+  /**
+   * Runs one job in a worker. When `signal` aborts, the worker is asked to stop (it stops
+   * its reading child and leaves its work undone), and is terminated if it does not; the
+   * promise rejects with the reason.
+   */
+  run<Input, Result>(name: WorkerName, input: Input, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<Result> {
+    const worker = this.take(name);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      const finish = (settle: () => void, reusable: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(grace);
+        signal?.removeEventListener("abort", onAbort);
+        this.listeners.delete(worker);
+        if (reusable && !signal?.aborted) this.keep(name, worker);
+        else worker.terminate();
+        settle();
+      };
+      const onAbort = () => {
+        worker.postMessage({ stop: true });
+        grace = setTimeout(() => finish(() => reject(signal!.reason), false), STOP_GRACE_MS);
+      };
+      this.listeners.set(worker, {
+        message: (data) => {
+          const message = data as WorkerMessage<Result>;
+          if (message.type === "progress") onProgress(message.done, message.total);
+          // Work done stays done, even when the stop came while it was finishing.
+          else if (message.type === "done") finish(() => resolve(message.result), true);
+          else if (signal?.aborted) finish(() => reject(signal.reason), false);
+          else finish(() => reject(message.forUser ? new JobError(message.message, message.final) : new Error(message.message)), message.forUser);
+        },
+        error: (text) => finish(() => reject(new Error(text || `${name} failed`)), false),
+        // A worker that ends without a word must not leave its job waiting for ever.
+        close: () => finish(() => reject(new Error(`${name} ended without finishing`)), false),
+      });
+      if (signal?.aborted) return finish(() => reject(signal.reason), false);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      worker.postMessage(input);
+    });
+  }
+
+  /** Ends the idle workers; a job still running ends its own when it finishes. */
+  close(): void {
+    this.closed = true;
+    for (const list of this.idle.values()) {
+      for (const { worker, timer } of list) {
+        clearTimeout(timer);
+        worker.terminate();
+      }
+    }
+    this.idle.clear();
+  }
+
+  private take(name: WorkerName): Thread {
+    const kept = this.idle.get(name)?.pop();
+    if (kept) {
+      clearTimeout(kept.timer);
+      kept.worker.ref();
+      return kept.worker;
+    }
+    const worker = new Worker(workerUrl(name)) as Thread;
+    worker.onmessage = (event) => this.listeners.get(worker)?.message(event.data);
+    worker.onerror = (event) => this.listeners.get(worker)?.error(event.message);
+    worker.addEventListener("close", () => {
+      this.listeners.get(worker)?.close();
+      this.forget(name, worker);
+    });
+    return worker;
+  }
+
+  private keep(name: WorkerName, worker: Thread): void {
+    const list = this.idle.get(name) ?? [];
+    if (this.closed || list.length >= IDLE_PER_NAME) return worker.terminate();
+    // An idle worker never keeps the program running.
+    worker.unref();
+    const timer = setTimeout(() => {
+      this.forget(name, worker);
       worker.terminate();
-      settle();
-    };
-    const onAbort = () => {
-      worker.postMessage({ stop: true });
-      grace = setTimeout(() => finish(() => reject(signal!.reason)), STOP_GRACE_MS);
-    };
-    worker.onmessage = (event: MessageEvent<WorkerMessage<Result>>) => {
-      const message = event.data;
-      if (message.type === "progress") onProgress(message.done, message.total);
-      // Work done stays done, even when the stop came while it was finishing.
-      else if (message.type === "done") finish(() => resolve(message.result));
-      else if (signal?.aborted) finish(() => reject(signal.reason));
-      else finish(() => reject(message.forUser ? new JobError(message.message, message.final) : new Error(message.message)));
-    };
-    worker.onerror = (event) => finish(() => reject(new Error(event.message || `${name} failed`)));
-    // A worker that ends without a word must not leave its job waiting for ever.
-    worker.addEventListener("close", () => finish(() => reject(new Error(`${name} ended without finishing`))));
-    if (signal?.aborted) return finish(() => reject(signal.reason));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    worker.postMessage(input);
-  });
+    }, KEEP_IDLE_MS);
+    timer.unref();
+    list.push({ worker, timer });
+    this.idle.set(name, list);
+  }
+
+  private forget(name: WorkerName, worker: Worker): void {
+    const list = this.idle.get(name);
+    const at = list?.findIndex((kept) => kept.worker === worker) ?? -1;
+    if (at >= 0) clearTimeout(list!.splice(at, 1)[0]!.timer);
+  }
 }
 
 /** Thrown inside a worker whose work was stopped. */
 export class WorkStopped extends Error {}
 
 /**
- * The worker side: runs `work` on the first message and reports how it went. A later
- * `{ stop: true }` aborts the signal `work` was given.
+ * The worker side: runs `work` for each job it is given, one at a time, and reports how it
+ * went. A `{ stop: true }` aborts the signal the running job was given.
  */
 export function serveWorker<Input, Result>(
   work: (input: Input, progress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Result>,
@@ -85,19 +155,19 @@ export function serveWorker<Input, Result>(
   const scope = self as unknown as Worker;
   lowerPriority();
   const post = (message: WorkerMessage<Result>) => scope.postMessage(message);
-  const stop = new AbortController();
-  let started = false;
+  let running: AbortController | null = null;
   scope.onmessage = async (event: MessageEvent<Input | { stop: true }>) => {
-    if ((event.data as { stop?: boolean }).stop === true) return stop.abort(new WorkStopped("stopped"));
-    if (started) return;
-    started = true;
+    if ((event.data as { stop?: boolean }).stop === true) return running?.abort(new WorkStopped("stopped"));
+    if (running) return;
+    const stop = (running = new AbortController());
     try {
       const result = await work(event.data as Input, (done, total) => post({ type: "progress", done, total }), stop.signal);
       post({ type: "done", result });
     } catch (error) {
       const final = error instanceof JobError && error.final;
       post({ type: "error", message: error instanceof Error ? error.message : String(error), final, forUser: error instanceof JobError });
+    } finally {
+      running = null;
     }
   };
 }
-

@@ -198,13 +198,13 @@ export const adminRoutes = new Hono<AppEnv>()
     });
   })
   .post("/anagrafiche", async (c) => {
-    const { db, clock, config } = c.get("deps");
+    const { config } = c.get("deps");
     const form = await readMultipart(c);
     if (!form) return masterPage(c, { error: tooLargeMessage(config.UPLOAD_MAX_MB) }, 422);
     const file = form.get("file");
     if (!(file instanceof File) || file.name === "") return masterPage(c, { error: "Scegli il file da caricare." }, 422);
     const name = file.name.slice(0, 255);
-    const result = await acceptMasterUpload({ db, clock, config }, signedInUser(c), { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }, PARSE_LIMITS.header, (id) =>
+    const result = await acceptMasterUpload(c.get("deps"), signedInUser(c), { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }, PARSE_LIMITS.header, (id) =>
       audit(c, "master_upload", name, { job: id }),
     );
     if (result.ok) c.get("deps").jobs.wake();

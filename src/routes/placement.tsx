@@ -234,7 +234,7 @@ export const placementRoutes = new Hono<AppEnv>()
     const audit = (action: string, detail: Record<string, unknown>) =>
       recordAudit(db, clock, { action, userId: user.id, agencyId: user.agencyId, target: file.name.slice(0, 255), detail, address: clientAddress(c) });
     const result = await acceptUpload(
-      { db, clock, config },
+      c.get("deps"),
       user,
       agency?.code ?? "",
       { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()), year },

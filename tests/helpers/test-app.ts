@@ -44,6 +44,7 @@ export async function createTestApp(options: { env?: Record<string, string>; dat
     app,
     client: (address = "192.0.2.1") => new TestClient(app, address),
     close() {
+      deps.workers.close();
       db.$client.close();
       rmSync(dir, { recursive: true, force: true });
     },

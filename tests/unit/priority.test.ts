@@ -3,7 +3,7 @@ import { openSync, closeSync, mkdtempSync, readdirSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
-import { runWorker } from "../../src/jobs/worker-runner.ts";
+import { WorkerThreads } from "../../src/jobs/worker-runner.ts";
 import { childProcesses } from "../helpers/processes.ts";
 
 setDefaultTimeout(30_000);
@@ -24,7 +24,8 @@ test("a job's worker thread and the process that reads the file run below the pa
     // A FIFO holds the reading child until the test has looked at it.
     const fifo = join(dir, "caricato.csv");
     expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
-    const check = runWorker("upload-check-worker", { path: fifo, kind: "trainees", limits: PARSE_LIMITS.header }, () => {});
+    const workers = new WorkerThreads();
+    const check = workers.run("upload-check-worker", { path: fifo, kind: "trainees", limits: PARSE_LIMITS.header }, () => {});
     let reader: { pid: number } | undefined;
     while (!(reader = childProcesses().find((p) => p.command.includes("parse-upload")))) await Bun.sleep(20);
     while (niceOf(readFileSync(`/proc/${reader.pid}/stat`, "utf8")) !== 10) await Bun.sleep(20);
@@ -36,6 +37,7 @@ test("a job's worker thread and the process that reads the file run below the pa
     writeSync(writer, "\ufeffCodice progetto;Codice aula\r\n");
     closeSync(writer);
     await check;
+    workers.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

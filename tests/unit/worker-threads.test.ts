@@ -1,0 +1,56 @@
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
+import type { HeaderWorkerResult } from "../../src/jobs/upload-check-worker.ts";
+import { WorkerThreads } from "../../src/jobs/worker-runner.ts";
+import { childProcesses } from "../helpers/processes.ts";
+
+setDefaultTimeout(30_000);
+
+/** Worker threads of this process, by thread id. */
+const workerThreads = () =>
+  readdirSync(`/proc/${process.pid}/task`).filter((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/comm`, "utf8").trim() === "Worker");
+
+async function settled(check: () => boolean) {
+  while (!check()) await Bun.sleep(10);
+}
+
+test("a worker that finished waits for the next job of its kind; one that was stopped is never used again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "placement-workers-"));
+  const workers = new WorkerThreads();
+  const before = workerThreads().length;
+  try {
+    const file = join(dir, "caricato.csv");
+    await Bun.write(file, "\ufeffCodice progetto;Codice aula\r\nP1;A1\r\n");
+    const check = () => workers.run<object, HeaderWorkerResult>("upload-check-worker", { path: file, kind: "trainees", limits: PARSE_LIMITS.header }, () => {});
+
+    expect(await check()).toMatchObject({ ok: true, header: ["Codice progetto", "Codice aula"] });
+    const first = workerThreads().slice(before);
+    expect(first.length).toBe(1);
+    expect(await check()).toMatchObject({ ok: true });
+    expect(workerThreads().slice(before)).toEqual(first);
+
+    // Stopped while its child waits on a FIFO: the worker is ended, not kept.
+    const fifo = join(dir, "fermo.csv");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const stop = new AbortController();
+    const stopped = workers.run("upload-check-worker", { path: fifo, kind: "trainees", limits: PARSE_LIMITS.header }, () => {}, stop.signal);
+    await settled(() => childProcesses().some((p) => p.command.includes("fermo.csv")));
+    stop.abort(new Error("fermato"));
+    expect(stopped).rejects.toThrow("fermato");
+    await stopped.catch(() => {});
+    await settled(() => workerThreads().length === before);
+
+    // The next job starts a new worker; closing ends the idle ones.
+    expect(await check()).toMatchObject({ ok: true });
+    expect(workerThreads().length).toBe(before + 1);
+    expect(workerThreads().slice(before)).not.toEqual(first);
+    workers.close();
+    await settled(() => workerThreads().length === before);
+  } finally {
+    workers.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
