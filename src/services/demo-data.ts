@@ -79,7 +79,8 @@ const isoDate = (y: number, m: number, d: number) =>
   `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
 const addDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * 86_400_000).toISOString().slice(0, 10);
 
-export type DatasetOptions = { agencies: number; enrollments: number; year?: number; seed?: number };
+/** `years` campaigns ending with `year` (the open one), the enrollments spread evenly over them. */
+export type DatasetOptions = { agencies: number; enrollments: number; year?: number; years?: number; seed?: number };
 export type DatasetSummary = { agencies: number; projects: number; classes: number; participants: number; enrollments: number; users: number };
 
 export class DatasetError extends Error {}
@@ -146,10 +147,14 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
     }
   };
 
+  const campaignYears = Array.from({ length: options.years ?? 1 }, (_, i) => year - (options.years ?? 1) + 1 + i);
   sqlite.transaction(() => {
-    sqlite
-      .prepare("INSERT INTO campaigns (year, opens_on, deadline) VALUES (?, ?, ?)")
-      .run(year, isoDate(year + 1, 8, 4) < today ? isoDate(year + 1, 8, 4) : today, addDays(today, 30));
+    const insertCampaign = sqlite.prepare("INSERT INTO campaigns (year, opens_on, deadline) VALUES (?, ?, ?)");
+    for (const y of campaignYears) {
+      // The latest campaign is open; the earlier ones closed at the end of the following year.
+      if (y === year) insertCampaign.run(year, isoDate(year + 1, 8, 4) < today ? isoDate(year + 1, 8, 4) : today, addDays(today, 30));
+      else insertCampaign.run(y, isoDate(y + 1, 8, 4), isoDate(y + 1, 12, 15));
+    }
     const personName = () =>
       `${rnd.pick(rnd.chance(0.5) ? MALE_NAMES : FEMALE_NAMES)} ${rnd.pick(SURNAMES)}`;
     insertUser.run(null, DEMO_FUND_OPERATOR_EMAIL, personName(), "fund_operator", 1, passwordHash);
@@ -169,57 +174,61 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
       insertUser.run(agencyId, `operatore@${slug}.demo`, personName(), "operator", 0, passwordHash);
       summary.users += 3;
 
-      const target = a === options.agencies - 1 ? options.enrollments - perAgency * a : perAgency;
-      let written = 0;
-      for (let p = 1; written < target; p++) {
-        const trainingType = rnd.pick(TRAINING_TYPES);
-        const start = isoDate(year, rnd.int(1, 9), rnd.int(1, 28));
-        const end = addDays(start, rnd.int(5, 90));
-        const { id: projectId } = insertProject.get(
-          agencyId,
-          `${year}-${agencyCode}-${String(p).padStart(4, "0")}`,
-          rnd.pick(TITLES[trainingType]!),
-          trainingType,
-          year,
-          start,
-          end,
-        ) as { id: number };
-        summary.projects++;
-        const classCount = rnd.int(2, 5);
-        for (let c = 1; c <= classCount && written < target; c++) {
-          const homogeneous = rnd.chance(0.3);
-          const category = homogeneous ? rnd.pick(CATEGORIES) : null;
-          const { id: classId } = insertClass.get(projectId, `AULA-${c}`, homogeneous ? 1 : 0, category) as { id: number };
-          summary.classes++;
-          const size = Math.min(rnd.int(20, 34), target - written);
-          const inClass = new Set<number>();
-          for (let t = 0; t < size; t++) {
-            // A few trainees attend more than one project.
-            let participantId =
-              participantIds.length > 50 && rnd.chance(0.03) ? rnd.pick(participantIds) : newParticipant();
-            if (inClass.has(participantId)) participantId = newParticipant();
-            inClass.add(participantId);
-            const declared = homogeneous ? category : rnd.chance(0.25) ? (rnd.chance(0.6) ? rnd.pick(CATEGORIES) : "NO") : null;
-            const placed = rnd.chance(0.35) ? rnd.chance(0.6) : null;
-            const hire = placed ? addDays(end, rnd.int(1, 120)) : null;
-            const vat = placed ? String(rnd.int(1, 9_999_999)).padStart(7, "0") + String(rnd.int(1, 100)).padStart(3, "0") : null;
-            insertEnrollment.run(
-              classId,
-              participantId,
-              projectId,
-              agencyId,
-              year,
-              homogeneous ? 1 : 0,
-              declared,
-              placed === null ? null : placed ? 1 : 0,
-              hire,
-              placed ? rnd.pick(CONTRACTS) : null,
-              vat ? vat + partitaIvaCheckDigit(vat) : null,
-              placed ? rnd.pick(EMPLOYERS) : null,
-              declared !== null || placed !== null ? clock.now().getTime() : null,
-            );
-            written++;
-            summary.enrollments++;
+      const agencyTotal = a === options.agencies - 1 ? options.enrollments - perAgency * a : perAgency;
+      for (const [index, year] of campaignYears.entries()) {
+        const perYear = Math.floor(agencyTotal / campaignYears.length);
+        const target = index === campaignYears.length - 1 ? agencyTotal - perYear * index : perYear;
+        let written = 0;
+        for (let p = 1; written < target; p++) {
+          const trainingType = rnd.pick(TRAINING_TYPES);
+          const start = isoDate(year, rnd.int(1, 9), rnd.int(1, 28));
+          const end = addDays(start, rnd.int(5, 90));
+          const { id: projectId } = insertProject.get(
+            agencyId,
+            `${year}-${agencyCode}-${String(p).padStart(4, "0")}`,
+            rnd.pick(TITLES[trainingType]!),
+            trainingType,
+            year,
+            start,
+            end,
+          ) as { id: number };
+          summary.projects++;
+          const classCount = rnd.int(2, 5);
+          for (let c = 1; c <= classCount && written < target; c++) {
+            const homogeneous = rnd.chance(0.3);
+            const category = homogeneous ? rnd.pick(CATEGORIES) : null;
+            const { id: classId } = insertClass.get(projectId, `AULA-${c}`, homogeneous ? 1 : 0, category) as { id: number };
+            summary.classes++;
+            const size = Math.min(rnd.int(20, 34), target - written);
+            const inClass = new Set<number>();
+            for (let t = 0; t < size; t++) {
+              // A few trainees attend more than one project.
+              let participantId =
+                participantIds.length > 50 && rnd.chance(0.03) ? rnd.pick(participantIds) : newParticipant();
+              if (inClass.has(participantId)) participantId = newParticipant();
+              inClass.add(participantId);
+              const declared = homogeneous ? category : rnd.chance(0.25) ? (rnd.chance(0.6) ? rnd.pick(CATEGORIES) : "NO") : null;
+              const placed = rnd.chance(0.35) ? rnd.chance(0.6) : null;
+              const hire = placed ? addDays(end, rnd.int(1, 120)) : null;
+              const vat = placed ? String(rnd.int(1, 9_999_999)).padStart(7, "0") + String(rnd.int(1, 100)).padStart(3, "0") : null;
+              insertEnrollment.run(
+                classId,
+                participantId,
+                projectId,
+                agencyId,
+                year,
+                homogeneous ? 1 : 0,
+                declared,
+                placed === null ? null : placed ? 1 : 0,
+                hire,
+                placed ? rnd.pick(CONTRACTS) : null,
+                vat ? vat + partitaIvaCheckDigit(vat) : null,
+                placed ? rnd.pick(EMPLOYERS) : null,
+                declared !== null || placed !== null ? clock.now().getTime() : null,
+              );
+              written++;
+              summary.enrollments++;
+            }
           }
         }
       }

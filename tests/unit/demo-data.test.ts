@@ -126,3 +126,24 @@ describe("demo dataset", () => {
     other.$client.close();
   });
 });
+
+test("a dataset over several campaign years: the latest open, the earlier closed, the enrollments spread evenly", async () => {
+  const folder = mkdtempSync(join(tmpdir(), "placement-demo-years-"));
+  const years = openDatabase(join(folder, "placement.db"));
+  try {
+    migrate(years);
+    const made = await generateDataset(years, clock, { agencies: 2, enrollments: 3001, year: 2019, years: 3 });
+    expect(made.enrollments).toBe(3001);
+    const { all: rows } = queries(years);
+    expect(rows<{ year: number; n: number }>("SELECT year, count(*) AS n FROM enrollments GROUP BY year ORDER BY year")).toEqual([
+      { year: 2017, n: 1000 },
+      { year: 2018, n: 1000 },
+      { year: 2019, n: 1001 },
+    ]);
+    expect([2017, 2018, 2019].map((y) => campaignState(getCampaign(years, y)!, clock.now()))).toEqual(["closed", "closed", "open"]);
+    expect(rows<{ n: number }>("SELECT count(*) AS n FROM enrollments e JOIN projects p ON p.id = e.project_id WHERE p.year != e.year")[0]!.n).toBe(0);
+  } finally {
+    years.$client.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+});

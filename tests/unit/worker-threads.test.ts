@@ -20,17 +20,19 @@ async function settled(check: () => boolean) {
 test("a worker that finished waits for the next job of its kind; one that was stopped is never used again", async () => {
   const dir = mkdtempSync(join(tmpdir(), "placement-workers-"));
   const workers = new WorkerThreads();
-  const before = workerThreads().length;
+  // Other tests' idle workers may end meanwhile; only the threads started here count.
+  const before = new Set(workerThreads());
+  const started = () => workerThreads().filter((tid) => !before.has(tid));
   try {
     const file = join(dir, "caricato.csv");
     await Bun.write(file, "\ufeffCodice progetto;Codice aula\r\nP1;A1\r\n");
     const check = () => workers.run<object, HeaderWorkerResult>("upload-check-worker", { path: file, kind: "trainees", limits: PARSE_LIMITS.header }, () => {});
 
     expect(await check()).toMatchObject({ ok: true, header: ["Codice progetto", "Codice aula"] });
-    const first = workerThreads().slice(before);
+    const first = started();
     expect(first.length).toBe(1);
     expect(await check()).toMatchObject({ ok: true });
-    expect(workerThreads().slice(before)).toEqual(first);
+    expect(started()).toEqual(first);
 
     // Stopped while its child waits on a FIFO: the worker is ended, not kept.
     const fifo = join(dir, "fermo.csv");
@@ -41,14 +43,15 @@ test("a worker that finished waits for the next job of its kind; one that was st
     stop.abort(new Error("fermato"));
     expect(stopped).rejects.toThrow("fermato");
     await stopped.catch(() => {});
-    await settled(() => workerThreads().length === before);
+    await settled(() => started().length === 0);
 
     // The next job starts a new worker; closing ends the idle ones.
     expect(await check()).toMatchObject({ ok: true });
-    expect(workerThreads().length).toBe(before + 1);
-    expect(workerThreads().slice(before)).not.toEqual(first);
+    const second = started();
+    expect(second.length).toBe(1);
+    expect(second).not.toEqual(first);
     workers.close();
-    await settled(() => workerThreads().length === before);
+    await settled(() => started().length === 0);
   } finally {
     workers.close();
     rmSync(dir, { recursive: true, force: true });
