@@ -11,6 +11,7 @@ import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/u
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import { parseInChild } from "./parse-runner.ts";
+import { UNREADABLE } from "../sheets/upload-error.ts";
 import { JobError, serveWorker } from "./worker-runner.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
 
@@ -59,6 +60,8 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, signal })) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
+        // One header per file: anything else is not what our child writes.
+        if (layout) throw new JobError(UNREADABLE, true);
         const match = matchHeader(message.header);
         if (match.missing.length) throw new JobError(missingColumns(match.missing), true);
         layout = { header: message.header, sheet: message.sheet, metadata: message.metadata, positions: match.positions };
@@ -67,8 +70,9 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
         parsePeakMb = message.peakMb;
         stages.parse = message.ms;
       } else if (message.t === "row" && evaluator) {
+        const current = evaluator;
         rows.push(message);
-        timed("judge", () => evaluator!.add(message));
+        timed("judge", () => current.add(message));
         if (rows.length % PROGRESS_EVERY === 0) progress(rows.length, 0);
       }
     }
