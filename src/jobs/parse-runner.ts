@@ -83,6 +83,12 @@ export function messageOf(line: string): WireMessage | null {
   }
 }
 
+/** Whether a message may come now: one header first, then rows, then the end; an error at any time. */
+export function inTurn(message: WireMessage, headerSeen: boolean): boolean {
+  if (message.t === "header") return !headerSeen;
+  return message.t === "error" || headerSeen;
+}
+
 /** The lines of a byte stream: each new chunk is searched once, and no line grows past `maxLine`. */
 async function* linesOf(stream: ReadableStream<Uint8Array>, limits: typeof OUTPUT_LIMITS): AsyncGenerator<string> {
   const decoder = new TextDecoder();
@@ -142,10 +148,12 @@ export async function* parseInChild(
   // A file may repeat one long text in many cells (a shared string): kept once, not per cell.
   const texts = new Map<string, string>();
   try {
+    let headerSeen = false;
     for await (const line of linesOf(child.stdout, output)) {
-      // Anything but a message of ours ends the reading: the file is then refused as unreadable.
+      // Anything but a message of ours, in its turn, ends the reading: the file is then refused as unreadable.
       const message = messageOf(line);
-      if (!message) break;
+      if (!message || !inTurn(message, headerSeen)) break;
+      if (message.t === "header") headerSeen = true;
       if (message.t === "rows") {
         for (const [number, cells] of message.rows) {
           for (let i = 0; i < cells.length; i++) {

@@ -11,7 +11,6 @@ import { appliedVersion, loadEnrollmentFacts, RowEvaluator } from "../services/u
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import { parseInChild } from "./parse-runner.ts";
-import { UNREADABLE } from "../sheets/upload-error.ts";
 import { JobError, serveWorker } from "./worker-runner.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
 
@@ -60,8 +59,6 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, signal })) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
-        // One header per file: anything else is not what our child writes.
-        if (layout) throw new JobError(UNREADABLE, true);
         const match = matchHeader(message.header);
         if (match.missing.length) throw new JobError(missingColumns(match.missing), true);
         layout = { header: message.header, sheet: message.sheet, metadata: message.metadata, positions: match.positions };

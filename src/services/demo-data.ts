@@ -175,20 +175,20 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
       summary.users += 3;
 
       const agencyTotal = a === options.agencies - 1 ? options.enrollments - perAgency * a : perAgency;
-      for (const [index, year] of campaignYears.entries()) {
+      for (const [index, campaignYear] of campaignYears.entries()) {
         const perYear = Math.floor(agencyTotal / campaignYears.length);
         const target = index === campaignYears.length - 1 ? agencyTotal - perYear * index : perYear;
         let written = 0;
         for (let p = 1; written < target; p++) {
           const trainingType = rnd.pick(TRAINING_TYPES);
-          const start = isoDate(year, rnd.int(1, 9), rnd.int(1, 28));
+          const start = isoDate(campaignYear, rnd.int(1, 9), rnd.int(1, 28));
           const end = addDays(start, rnd.int(5, 90));
           const { id: projectId } = insertProject.get(
             agencyId,
-            `${year}-${agencyCode}-${String(p).padStart(4, "0")}`,
+            `${campaignYear}-${agencyCode}-${String(p).padStart(4, "0")}`,
             rnd.pick(TITLES[trainingType]!),
             trainingType,
-            year,
+            campaignYear,
             start,
             end,
           ) as { id: number };
@@ -216,7 +216,7 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
                 participantId,
                 projectId,
                 agencyId,
-                year,
+                campaignYear,
                 homogeneous ? 1 : 0,
                 declared,
                 placed === null ? null : placed ? 1 : 0,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BATCH_CHARS } from "../../src/jobs/child-protocol.ts";
-import { messageOf } from "../../src/jobs/parse-runner.ts";
+import { inTurn, messageOf } from "../../src/jobs/parse-runner.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { csvLine } from "../../src/sheets/trainee-file.ts";
 
@@ -33,6 +33,25 @@ describe("the reading child's output is taken only as the messages this program 
     ["nonsense", "not JSON at all"],
   ])("%s is refused (%s)", (line) => {
     expect(messageOf(line)).toBeNull();
+  });
+});
+
+describe("the child's messages are taken only in their turn", () => {
+  const header = messageOf('{"t":"header","format":"csv","sheet":"Allievi","header":["a"],"metadata":null,"monthFirstLine":null}')!;
+  const rows = messageOf('{"t":"rows","rows":[[2,["a"]]]}')!;
+  const end = messageOf('{"t":"end","rows":1,"peakMb":80,"ms":12}')!;
+  const error = messageOf('{"t":"error","message":"Il file è danneggiato."}')!;
+  test.each([
+    ["a first header", header, false, true],
+    ["a second header, which would start the judging again halfway", header, true, false],
+    ["rows before the header", rows, false, false],
+    ["rows after it", rows, true, true],
+    ["an end before the header", end, false, false],
+    ["an end after it", end, true, true],
+    ["an error before the header", error, false, true],
+    ["an error after it", error, true, true],
+  ] as const)("%s", (_, message, headerSeen, expected) => {
+    expect(inTurn(message, headerSeen)).toBe(expected);
   });
 });
 
