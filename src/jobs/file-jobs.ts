@@ -5,7 +5,7 @@ import { mkdirSync, renameSync } from "node:fs";
 import { dataPaths } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
-import { writeOutcomeFile, type OutcomeRow } from "../sheets/outcome-file.ts";
+import { writeOutcomeFile, type OutcomeLayout, type OutcomeRow } from "../sheets/outcome-file.ts";
 import { PARSE_LIMITS, type ChildLimits } from "./parse-runner.ts";
 import { recordProgress, type Claim, type QueueTable } from "./queue.ts";
 import type { WorkerName } from "./worker-runner.ts";
@@ -69,11 +69,11 @@ export async function runFileWorker<Extra, Result extends { applied: boolean }>(
 const outcomeFormat = (job: { fileFormat: string }) => (job.fileFormat === "csv" ? "csv" : "xlsx");
 
 /** Writes the outcome file whole or not at all: a reader never sees half of one. */
-export async function writeOutcome(
+export async function writeOutcome<R extends OutcomeRow>(
   path: string,
   job: { fileFormat: string },
-  layout: Parameters<typeof writeOutcomeFile>[1],
-  rows: readonly OutcomeRow[],
+  layout: OutcomeLayout<R>,
+  rows: readonly R[],
 ): Promise<void> {
   const partPath = `${path}.part`;
   try {

@@ -92,17 +92,9 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       if (problem) throw new JobError(problem, true);
 
       // Applied rows carry their new version, so that uploading this file again reverts nothing.
-      const outcomeRows = timed("judge", () =>
-        judged.rows.map((row) => {
-          const version = versionColumn >= 0 ? appliedVersion(row) : null;
-          if (!version) return row;
-          const cells = [...row.cells];
-          cells[versionColumn] = version;
-          return { ...row, cells };
-        }),
-      );
+      const replaced = versionColumn >= 0 ? { column: versionColumn, value: appliedVersion } : undefined;
       const started = performance.now();
-      await writeOutcome(input.outcomePath, job, { sheet, header, dateColumns, metadata }, outcomeRows);
+      await writeOutcome(input.outcomePath, job, { sheet, header, dateColumns, metadata, replaced }, judged.rows);
       stages.outcome += performance.now() - started;
 
       const counts = judged.counts();

@@ -32,24 +32,36 @@ export type Enrollment = EnrollmentFacts & {
   name: string;
 };
 
+// What the rules need of an enrollment: the key of its row in a file and its facts.
+const FACT_COLUMNS = `e.id AS enrollmentId, e.revision, c.homogeneous, c.category AS classCategory,
+         p.code AS projectCode, p.end_date AS projectEndDate, c.code AS classCode, pa.codice_fiscale AS codiceFiscale,
+         CASE WHEN c.homogeneous = 1 THEN c.category ELSE e.fascia_debole END AS fasciaDebole,
+         e.placed, e.hire_date AS hireDate, e.contract_type AS contractType, e.employer_vat AS employerVat,
+         e.employer_name AS employerName`;
+const ENROLLMENT_FROM = `FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = e.project_id
+  JOIN participants pa ON pa.id = e.participant_id`;
+
 /**
  * The one reading of enrollments. In a homogeneous class the fascia debole is the class's
  * category, whatever was declared before the class became homogeneous.
  */
 export const ENROLLMENT_SQL = `
-  SELECT e.id AS enrollmentId, e.revision, e.agency_id AS agencyId, e.year, c.homogeneous, c.category AS classCategory,
-         p.code AS projectCode, p.title AS projectTitle, p.training_type AS trainingType, p.end_date AS projectEndDate,
-         c.code AS classCode, pa.codice_fiscale AS codiceFiscale, pa.surname, pa.name,
-         CASE WHEN c.homogeneous = 1 THEN c.category ELSE e.fascia_debole END AS fasciaDebole,
-         e.placed, e.hire_date AS hireDate, e.contract_type AS contractType, e.employer_vat AS employerVat,
-         e.employer_name AS employerName
-  FROM enrollments e JOIN classes c ON c.id = e.class_id JOIN projects p ON p.id = e.project_id
-  JOIN participants pa ON pa.id = e.participant_id`;
+  SELECT ${FACT_COLUMNS}, e.agency_id AS agencyId, e.year, p.title AS projectTitle, p.training_type AS trainingType, pa.surname, pa.name
+  ${ENROLLMENT_FROM}`;
 
-/** A row of ENROLLMENT_SQL with its flags as booleans. */
-export function toEnrollment(raw: unknown): Enrollment {
-  const row = raw as Omit<Enrollment, "homogeneous" | "placed"> & { homogeneous: number; placed: number | null };
-  return { ...row, homogeneous: row.homogeneous === 1, placed: row.placed === null ? null : row.placed === 1 };
+/**
+ * The same reading with only what the rules need: an upload holds every enrollment of its
+ * campaign, and names and titles would double that memory.
+ */
+export const FACTS_SQL = `SELECT ${FACT_COLUMNS} ${ENROLLMENT_FROM}`;
+
+/** An enrollment as the rules of an upload see it, with the key of its row in a file. */
+export type KeyedFacts = EnrollmentFacts & Pick<Enrollment, "projectCode" | "classCode" | "codiceFiscale">;
+
+/** A row of ENROLLMENT_SQL (or FACTS_SQL) with its flags as booleans. */
+export function toEnrollment<T extends KeyedFacts = Enrollment>(raw: unknown): T {
+  const row = raw as Omit<T, "homogeneous" | "placed"> & { homogeneous: number; placed: number | null };
+  return { ...row, homogeneous: row.homogeneous === 1, placed: row.placed === null ? null : row.placed === 1 } as T;
 }
 
 /** The "Versione" written in files and forms for the enrollment as it is now. */

@@ -19,7 +19,7 @@ import {
   type ReferenceCodes,
   type SinceVersion,
 } from "./declarations.ts";
-import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
+import { FACTS_SQL, toEnrollment, writeDeclaration, type KeyedFacts } from "./enrollments.ts";
 import { columnsOf, jobColumns, listJobs } from "./job-listing.ts";
 import type { Scope } from "./scope.ts";
 
@@ -88,17 +88,36 @@ export function getUpload(db: Db, scope: Scope, id: number) {
   return listJobs(db, scope, uploadJobs, uploadColumns, { limit: 1, id })[0];
 }
 
-const factsKey = (projectCode: string, classCode: string, codiceFiscale: string) =>
-  `${projectCode.toUpperCase()}\u0000${classCode.toUpperCase()}\u0000${codiceFiscale}`;
+/**
+ * Every enrollment of an agency's campaign, found by codice fiscale first: a person is in
+ * few classes, and the cell's own text is the key, with no key string built per row.
+ */
+export class EnrollmentIndex {
+  private byPerson = new Map<string, KeyedFacts>();
+  private others = new Map<string, KeyedFacts[]>();
 
-/** Every enrollment of an agency's campaign, by project code, class code and codice fiscale. */
-export function loadEnrollmentFacts(sqlite: Database, agencyId: number, year: number): Map<string, EnrollmentFacts> {
-  const facts = new Map<string, EnrollmentFacts>();
-  for (const raw of sqlite.query(`${ENROLLMENT_SQL} WHERE e.agency_id = ? AND e.year = ?`).iterate(agencyId, year)) {
-    const e = toEnrollment(raw);
-    facts.set(factsKey(e.projectCode, e.classCode, e.codiceFiscale), e);
+  add(e: KeyedFacts): void {
+    if (!this.byPerson.has(e.codiceFiscale)) this.byPerson.set(e.codiceFiscale, e);
+    else this.others.set(e.codiceFiscale, [...(this.others.get(e.codiceFiscale) ?? []), e]);
   }
-  return facts;
+
+  /** The enrollment of that person in that project and class; codes compare case-insensitively. */
+  find(projectCode: string, classCode: string, codiceFiscale: string): EnrollmentFacts | undefined {
+    const first = this.byPerson.get(codiceFiscale);
+    if (!first) return undefined;
+    if (sameCode(first.projectCode, projectCode) && sameCode(first.classCode, classCode)) return first;
+    return this.others.get(codiceFiscale)?.find((e) => sameCode(e.projectCode, projectCode) && sameCode(e.classCode, classCode));
+  }
+}
+
+const sameCode = (a: string, b: string) => a === b || a.toUpperCase() === b.toUpperCase();
+
+/** Every enrollment of an agency's campaign. */
+export function loadEnrollmentFacts(sqlite: Database, agencyId: number, year: number): EnrollmentIndex {
+  const index = new EnrollmentIndex();
+  const rows = sqlite.query(`${FACTS_SQL} WHERE e.agency_id = ? AND e.year = ?`).iterate(agencyId, year);
+  for (const raw of rows) index.add(toEnrollment<KeyedFacts>(raw));
+  return index;
 }
 
 export type RowOutcome = {
@@ -116,7 +135,7 @@ const READING = Object.fromEntries(TRAINEE_COLUMNS.map((c) => [c.key, readingOf(
 /** What the rules need besides the rows: the campaign's enrollments and codes, and the day of the upload. */
 export type UploadContext = {
   positions: Map<keyof TraineeRow, number>;
-  facts: Map<string, EnrollmentFacts>;
+  facts: EnrollmentIndex;
   codes: ReferenceCodes;
   year: number;
   today: string;
@@ -132,11 +151,22 @@ const linesText = (list: number[]) =>
 export const monthFirstProblem = (lines: number[]) =>
   `Il file ha date scritte come mese/giorno/anno (${linesText(lines)}), come le salva un programma di calcolo impostato in inglese. ${DATE_ORDER_ADVICE}`;
 
+/** A row that named an enrollment, valid or not, with what it wrote. */
+type NamedRow = { row: RowOutcome; version: string; input: DeclarationInput };
+
+// What a row asks for, as of its version: the same values from two versions are two asks.
+const askedOf = (named: NamedRow) => {
+  let asked = named.version.toUpperCase();
+  for (const field of DECLARATION_FIELDS) asked += `\u0000${named.input[field].trim().toUpperCase()}`;
+  return asked;
+};
+
 /** Applies the rules to each uploaded row, then marks enrollments that appear twice with different values. */
 export class RowEvaluator {
   private outcomes: RowOutcome[] = [];
-  // Every row that named an enrollment, valid or not, with what it asked for.
-  private rowsOf = new Map<number, { row: RowOutcome; asked: string }[]>();
+  // The first row that named each enrollment, and every row of an enrollment named again.
+  private firstOf = new Map<number, NamedRow>();
+  private repeated = new Map<number, NamedRow[]>();
   private finished = false;
   // Evidence that the file's dates are month-first: judged on the file as a whole.
   private monthFirst: number[] = [];
@@ -152,41 +182,28 @@ export class RowEvaluator {
   add(row: SheetRow): void {
     if (this.finished) throw new Error("rows were added after the outcomes were read");
     const errors: string[] = [];
-    const { facts: allFacts } = this.context;
-    const cellOf = (key: keyof TraineeRow) => {
-      const index = this.index[key];
-      return index === undefined ? null : row.cells[index];
-    };
-    const text = (key: keyof TraineeRow): string => {
-      const cell = cellOf(key);
-      if (cell === null || cell === undefined) return "";
-      const read = readCell(cell, READING[key]);
-      if ("error" in read) {
-        errors.push(read.error);
-        return "";
-      }
-      return read.text;
-    };
-    const projectCode = text("projectCode");
-    const classCode = text("classCode");
-    const rawCf = text("codiceFiscale");
+    const cells = row.cells;
+    const projectCode = this.text(cells, "projectCode", errors);
+    const classCode = this.text(cells, "classCode", errors);
+    const rawCf = this.text(cells, "codiceFiscale", errors);
     const input = {} as DeclarationInput;
-    for (const field of DECLARATION_FIELDS) input[field] = text(field);
-    const versionCell = text("version");
-    const outcome: RowOutcome = { line: row.line, cells: row.cells, outcome: "KO", message: null, enrollmentId: null, change: null };
+    for (const field of DECLARATION_FIELDS) input[field] = this.text(cells, field, errors);
+    const versionCell = this.text(cells, "version", errors);
+    const outcome: RowOutcome = { line: row.line, cells, outcome: "KO", message: null, enrollmentId: null, change: null };
     this.outcomes.push(outcome);
 
     if (projectCode === "") errors.push("Codice progetto: mancante.");
     if (classCode === "") errors.push("Codice aula: mancante.");
     const cf = validateCodiceFiscale(rawCf);
     if (!cf.ok) errors.push(`Codice fiscale: ${cf.error}`);
-    const facts = cf.ok && projectCode && classCode ? allFacts.get(factsKey(projectCode, classCode, cf.value)) : undefined;
+    const facts = cf.ok && projectCode && classCode ? this.context.facts.find(projectCode, classCode, cf.value) : undefined;
     if (cf.ok && projectCode && classCode && !facts) {
       errors.push(
         `Nessuna iscrizione della tua agenzia nel ${this.context.year} con questo codice progetto, codice aula e codice fiscale: controlla le tre colonne.`,
       );
     }
-    const hireCell = cellOf("hireDate");
+    const hireIndex = this.index.hireDate;
+    const hireCell = hireIndex === undefined ? null : cells[hireIndex];
     if (typeof hireCell === "string") {
       const reading = readTextDate(restoreFormula(hireCell));
       if (reading.dayFirst === null && reading.monthFirst !== null) this.monthFirst.push(row.line);
@@ -196,12 +213,15 @@ export class RowEvaluator {
       return;
     }
 
-    // What the row asks for, as of its version: the same values from two versions are two asks.
-    let asked = versionCell.toUpperCase();
-    for (const field of DECLARATION_FIELDS) asked += `\u0000${input[field].trim().toUpperCase()}`;
-    const seen = this.rowsOf.get(facts.enrollmentId) ?? [];
-    seen.push({ row: outcome, asked });
-    this.rowsOf.set(facts.enrollmentId, seen);
+    // Rows naming the same enrollment are compared once every row is in (finish).
+    const first = this.firstOf.get(facts.enrollmentId);
+    const named = { row: outcome, version: versionCell, input };
+    if (!first) this.firstOf.set(facts.enrollmentId, named);
+    else {
+      const repeated = this.repeated.get(facts.enrollmentId);
+      if (repeated) repeated.push(named);
+      else this.repeated.set(facts.enrollmentId, [first, named]);
+    }
 
     const version = versionCell === "" ? null : readVersion(versionCell);
     const resolved = versionCell !== "" && !version ? "unknown" : this.context.since(facts, version);
@@ -230,6 +250,19 @@ export class RowEvaluator {
     outcome.message = errors.join(" ");
   }
 
+  /** A column's text as the rules read it; why it cannot be read goes to `errors`. */
+  private text(cells: readonly RawCell[], key: keyof TraineeRow, errors: string[]): string {
+    const index = this.index[key];
+    const cell = index === undefined ? null : cells[index];
+    if (cell === null || cell === undefined) return "";
+    const read = readCell(cell, READING[key]);
+    if ("error" in read) {
+      errors.push(read.error);
+      return "";
+    }
+    return read.text;
+  }
+
   /**
    * Why the file as a whole cannot be applied: dates written month-first, as a spreadsheet
    * in an English locale saves them. One corrected date is not evidence; two swaps are.
@@ -249,10 +282,10 @@ export class RowEvaluator {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const rows of this.rowsOf.values()) {
-      if (rows.length < 2) continue;
-      const [first, ...others] = rows as [(typeof rows)[number], ...typeof rows];
-      if (rows.every((r) => r.asked === first.asked)) {
+    for (const rows of this.repeated.values()) {
+      const [first, ...others] = rows as [NamedRow, ...NamedRow[]];
+      const asked = askedOf(first);
+      if (others.every((r) => askedOf(r) === asked)) {
         if (first.row.outcome === "KO") continue;
         for (const { row } of others) {
           row.outcome = "INVARIATO";

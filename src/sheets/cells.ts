@@ -131,6 +131,13 @@ export function readVersion(text: string): RowVersion | null {
   return { enrollmentId: numberOf(match[1]!), revision: numberOf(match[2]!) };
 }
 
+// Most cells start and end with a printable ASCII character: those are already trimmed.
+const trimmed = (text: string) => {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  return first > 32 && first < 127 && last > 32 && last < 127 ? text : text.trim();
+};
+
 /** How a column is read: its header for messages, dates, and 11-digit codes that lose leading zeros. */
 export type CellReading = { header: string; date: boolean; elevenDigits: boolean };
 
@@ -147,7 +154,7 @@ export function readCell(cell: RawCell | undefined, column: CellReading): { text
     if (column.elevenDigits && Number.isInteger(cell)) return { text: String(cell).padStart(11, "0") };
     return { text: String(cell) };
   }
-  const text = restoreFormula(cell).trim();
+  const text = trimmed(restoreFormula(cell));
   // Excel opening a CSV reads digits as a number and drops the leading zeros it then saves.
   if (column.elevenDigits && /^\d{8,10}$/.test(text)) return { text: text.padStart(11, "0") };
   return { text };

@@ -6,15 +6,24 @@ import { csvLine, csvSink } from "./trainee-file.ts";
 
 export type OutcomeRow = { cells: readonly RawCell[]; outcome: string; message: string | null };
 
+/** Where the upload's columns are, and the one cell a row may write anew (its new "Versione"). */
+export type OutcomeLayout<R extends OutcomeRow> = {
+  sheet: string;
+  header: readonly string[];
+  dateColumns: ReadonlySet<number>;
+  metadata: Record<string, string> | null;
+  replaced?: { column: number; value: (row: R) => string | null };
+};
+
 /**
  * The uploaded rows, in their order, with "Esito" and "Messaggio" added: the clerk fixes
  * the KO rows in this file and uploads it again. The sheet keeps its name and the upload's
  * metadata, so that the file is acceptable as an upload.
  */
-export async function writeOutcomeFile(
+export async function writeOutcomeFile<R extends OutcomeRow>(
   format: "xlsx" | "csv",
-  upload: { sheet: string; header: readonly string[]; dateColumns: ReadonlySet<number>; metadata: Record<string, string> | null },
-  rows: readonly OutcomeRow[],
+  upload: OutcomeLayout<R>,
+  rows: readonly R[],
   sink: (chunk: Uint8Array) => void,
 ): Promise<void> {
   // A loop, not Math.max(...rows): a spread of 200,000 arguments overflows the stack.
@@ -29,9 +38,12 @@ export async function writeOutcomeFile(
     }
     return cell;
   };
-  const line = (row: OutcomeRow): CellValue[] => {
+  const replaced = upload.replaced;
+  const line = (row: R): CellValue[] => {
     const cells: CellValue[] = new Array(width + 2);
     for (let i = 0; i < width; i++) cells[i] = value(row.cells[i], i);
+    const written = replaced?.value(row);
+    if (replaced && written) cells[replaced.column] = written;
     cells[width] = row.outcome;
     cells[width + 1] = row.message ?? "";
     return cells;

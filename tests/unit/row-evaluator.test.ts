@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { RowEvaluator } from "../../src/services/uploads.ts";
+import { EnrollmentIndex, RowEvaluator } from "../../src/services/uploads.ts";
 import type { EnrollmentFacts } from "../../src/services/declarations.ts";
+import type { KeyedFacts } from "../../src/services/enrollments.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 
 const CF = "RSSMRA85T10A562S";
@@ -27,10 +28,16 @@ const codes = {
 const header = TRAINEE_COLUMNS.map((c) => c.header);
 const at = (key: string) => TRAINEE_COLUMNS.findIndex((c) => c.key === key);
 
+const indexOf = (...list: KeyedFacts[]) => {
+  const index = new EnrollmentIndex();
+  for (const e of list) index.add(e);
+  return index;
+};
+
 function evaluate(rows: Record<string, string>[]) {
   const evaluator = new RowEvaluator({
     positions: matchHeader(header).positions,
-    facts: new Map([[`2019-P1\u0000AULA-1\u0000${CF}`, facts]]),
+    facts: indexOf({ ...facts, projectCode: "2019-P1", classCode: "AULA-1", codiceFiscale: CF }),
     codes,
     year: 2019,
     today: "2020-09-15",
@@ -75,5 +82,24 @@ describe("numbers that lost their leading zeros", () => {
   test("a partita IVA saved by Excel from a CSV as 10 digits gets its zero back", () => {
     const [outcome] = evaluate([{ placed: "SI", hireDate: "10/06/2019", contractType: "STD", employerVat: "0488410010".slice(1) }]);
     expect(outcome![0]).toBe("OK");
+  });
+});
+
+describe("finding a row's enrollment", () => {
+  const index = indexOf(
+    { ...facts, enrollmentId: 1, projectCode: "2019-P1", classCode: "AULA-1", codiceFiscale: CF },
+    { ...facts, enrollmentId: 2, projectCode: "2019-P1", classCode: "aula-2", codiceFiscale: CF },
+    { ...facts, enrollmentId: 3, projectCode: "2019-P2", classCode: "AULA-1", codiceFiscale: CF },
+    { ...facts, enrollmentId: 4, projectCode: "2019-P1", classCode: "AULA-1", codiceFiscale: "VRDLGU80A01H501U" },
+  );
+  test.each([
+    ["2019-P1", "AULA-1", CF, 1],
+    ["2019-p1", "Aula-2", CF, 2],
+    ["2019-P2", "aula-1", CF, 3],
+    ["2019-P1", "AULA-1", "VRDLGU80A01H501U", 4],
+    ["2019-P2", "AULA-2", CF, undefined],
+    ["2019-P1", "AULA-1", "BNCGPP70A01F205X", undefined],
+  ])("%s, %s, %s: enrollment %p", (project, cls, cf, id) => {
+    expect(index.find(project, cls, cf)?.enrollmentId).toBe(id);
   });
 });
