@@ -29,9 +29,10 @@ serveWorker<FileWorkerInput, MasterWorkerResult>(async (input, progress, signal)
         header = message.header;
         dateColumns = new Set(MASTER_COLUMNS.filter((c) => c.date).map((c) => match.positions.get(c.key) ?? -1));
         evaluator = new MasterEvaluator(db, match.positions);
-      } else if (message.t === "row" && evaluator) {
-        evaluator.add(message);
-        if (evaluator.rows.length % 2000 === 0) progress(evaluator.rows.length, 0);
+      } else if (message.t === "rows" && evaluator) {
+        const before = evaluator.rows.length;
+        for (const row of message.rows) evaluator.add(row);
+        if (Math.floor(evaluator.rows.length / 2000) > Math.floor(before / 2000)) progress(evaluator.rows.length, 0);
       }
     }
     if (!evaluator) throw new JobError("Il file non contiene la riga di intestazione.", true);

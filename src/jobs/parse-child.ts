@@ -38,6 +38,10 @@ export async function runUploadChild(path: string, headerOnly: boolean, kind: Up
     if (buffered >= 1024 * 1024) {
       buffered = 0;
       await out.flush();
+      // The garbage of a megabyte of rows (slices, cells, their JSON) is mostly strings, which
+      // the collector does not count as heap: left to itself it let a 100,000-row sheet reach
+      // 410 MB instead of 260 MB, and collecting here costs no measurable time (bench:import).
+      Bun.gc(false);
     }
   };
   const emit = (message: WireMessage) => write(`${JSON.stringify(message)}\n`);

@@ -4,6 +4,7 @@ import { isCompiled } from "../config.ts";
 import { UNREADABLE } from "../sheets/upload-error.ts";
 import type { UploadKind } from "../sheets/upload-parse.ts";
 import type { ChildMessage, WireMessage } from "./child-protocol.ts";
+import type { SheetRow } from "../sheets/xlsx-reader.ts";
 
 export type ChildLimits = { timeoutMs: number; maxMemoryMb: number };
 
@@ -117,6 +118,7 @@ async function* linesOf(stream: ReadableStream<Uint8Array>, limits: typeof OUTPU
 class OutputTooLarge extends Error {}
 
 const LONG_TEXT = 256;
+const COLLECT_EVERY = 1024 * 1024;
 
 /**
  * Reads an uploaded file in a child process and yields what it finds. The child is killed
@@ -149,12 +151,21 @@ export async function* parseInChild(
   const texts = new Map<string, string>();
   try {
     let headerSeen = false;
+    let read = 0;
     for await (const line of linesOf(child.stdout, output)) {
+      // As in the child: what a megabyte of lines leaves behind is strings the collector does not count.
+      read += line.length;
+      if (read >= COLLECT_EVERY) {
+        read = 0;
+        Bun.gc(false);
+      }
       // Anything but a message of ours, in its turn, ends the reading: the file is then refused as unreadable.
       const message = messageOf(line);
       if (!message || !inTurn(message, headerSeen)) break;
       if (message.t === "header") headerSeen = true;
       if (message.t === "rows") {
+        // One message per batch: a yield per row through the async readers cost more than the rows' checks.
+        const rows: SheetRow[] = [];
         for (const [number, cells] of message.rows) {
           for (let i = 0; i < cells.length; i++) {
             const cell = cells[i];
@@ -163,8 +174,9 @@ export async function* parseInChild(
             if (kept === undefined) texts.set(cell, cell);
             else cells[i] = kept;
           }
-          yield { t: "row", line: number, cells };
+          rows.push({ line: number, cells });
         }
+        yield { t: "rows", rows };
         continue;
       }
       if (message.t === "end" || message.t === "error") ended = true;

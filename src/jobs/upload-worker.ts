@@ -66,11 +66,16 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       } else if (message.t === "end") {
         parsePeakMb = message.peakMb;
         stages.parse = message.ms;
-      } else if (message.t === "row" && evaluator) {
+      } else if (message.t === "rows" && evaluator) {
         const current = evaluator;
-        rows.push(message);
-        timed("judge", () => current.add(message));
-        if (rows.length % PROGRESS_EVERY === 0) progress(rows.length, 0);
+        const before = rows.length;
+        timed("judge", () => {
+          for (const row of message.rows) {
+            rows.push(row);
+            current.add(row);
+          }
+        });
+        if (Math.floor(rows.length / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) progress(rows.length, 0);
       }
     }
     if (!layout || !evaluator) throw new JobError("Il file non contiene la riga di intestazione.", true);

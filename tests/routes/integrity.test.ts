@@ -206,7 +206,7 @@ describe("dates are judged on the file as a whole", () => {
       for await (const m of parseInChild(${JSON.stringify(join(dir, "date.ods"))}, { headerOnly: false, limits: PARSE_LIMITS.full })) console.log(JSON.stringify(m));`;
     const run = Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, TZ: zone } });
     const messages = run.stdout.toString().trim().split("\n").map((line) => JSON.parse(line));
-    const cells = messages.find((m) => m.t === "row")?.cells ?? messages;
+    const cells = messages.find((m) => m.t === "rows")?.rows[0]?.cells ?? messages;
     expect(isoFromSerial(cells[col("hireDate")] as number)).toBe("2020-03-15");
   });
 });
