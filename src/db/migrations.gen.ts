@@ -4,6 +4,7 @@ import m1 from "../../migrations/0001_reference_lists.sql" with { type: "text" }
 import m2 from "../../migrations/0002_dashboard_indexes.sql" with { type: "text" };
 import m3 from "../../migrations/0003_master_data_jobs.sql" with { type: "text" };
 import m4 from "../../migrations/0004_enrollment_history.sql" with { type: "text" };
+import m5 from "../../migrations/0005_campaign_extensions.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -11,4 +12,5 @@ export const embeddedMigrations = [
   { tag: "0002_dashboard_indexes", when: 1795959840538, breakpoints: true, sql: m2 },
   { tag: "0003_master_data_jobs", when: 1795962061983, breakpoints: true, sql: m3 },
   { tag: "0004_enrollment_history", when: 1796116661429, breakpoints: true, sql: m4 },
+  { tag: "0005_campaign_extensions", when: 1796137313233, breakpoints: true, sql: m5 },
 ];

@@ -78,6 +78,25 @@ export const campaigns = sqliteTable("campaigns", {
   timezone: text("timezone").notNull().default("Europe/Rome"),
 });
 
+/** A later deadline for one agency (proroga): its window runs to this day's end instead. */
+export const campaignExtensions = sqliteTable(
+  "campaign_extensions",
+  {
+    id: integer("id").primaryKey(),
+    year: integer("year")
+      .notNull()
+      .references(() => campaigns.year),
+    agencyId: integer("agency_id")
+      .notNull()
+      .references(() => agencies.id),
+    deadline: text("deadline").notNull(),
+    reason: text("reason").notNull(),
+    grantedByUserId: integer("granted_by_user_id").references(() => users.id),
+    grantedAt: integer("granted_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("campaign_extensions_year_agency_idx").on(t.year, t.agencyId)],
+);
+
 export const projects = sqliteTable(
   "projects",
   {

@@ -154,7 +154,7 @@ export async function acceptUpload(
   const { db, clock } = deps;
   const agencyId = user.agencyId;
   if (agencyId === null) return { ok: false, error: "I caricamenti si fanno per un'agenzia: accedi con un'utenza dell'agenzia." };
-  const closed = campaignClosedReason(db, input.year, clock.now());
+  const closed = campaignClosedReason(db, input.year, clock.now(), agencyId);
   if (closed) return { ok: false, error: closed };
   return receiveUpload(
     deps,

@@ -44,7 +44,9 @@ import { acceptMasterUpload } from "../jobs/intake.ts";
 import { writeMasterTemplate } from "../sheets/master-template.ts";
 import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
 import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
-import { listCampaigns } from "../services/campaigns.ts";
+import { grantExtension, listCampaigns, listExtensions, removeExtension } from "../services/campaigns.ts";
+import { z } from "zod";
+import { formatDate } from "../format.ts";
 
 type Form = Record<string, string>;
 
@@ -54,10 +56,32 @@ async function formOf(c: Context<AppEnv>): Promise<Form> {
 }
 
 
-function audit(c: Context<AppEnv>, action: string, target: string, detail?: Record<string, unknown>) {
+function audit(c: Context<AppEnv>, action: string, target: string, detail?: Record<string, unknown>, agencyId?: number) {
   const { db, clock } = c.get("deps");
-  recordAudit(db, clock, { action, userId: signedInUser(c).id, target, detail, address: clientAddress(c) });
+  recordAudit(db, clock, { action, userId: signedInUser(c).id, agencyId, target, detail, address: clientAddress(c) });
 }
+
+function campaignsPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 = 200) {
+  const { db } = c.get("deps");
+  return c.html(
+    <CampaignsAdminPage
+      ctx={pageContext(c, "Campagne", "admin")}
+      campaigns={listCampaigns(db)}
+      extensions={listExtensions(db)}
+      agencies={listAgencyAccounts(db)}
+      state={state}
+    />,
+    status,
+  );
+}
+
+// Shapes only: what a proroga may be is the campaigns service's to say.
+const extensionForm = z.object({
+  anno: z.coerce.number().int().catch(0),
+  agenzia: z.coerce.number().int().catch(0),
+  scadenza: z.string().max(10).catch(""),
+  motivo: z.string().max(2000).catch(""),
+});
 
 function agencyPage(c: Context<AppEnv>, id: number, state: FormState, status: 200 | 422 = 200) {
   const { db } = c.get("deps");
@@ -228,16 +252,34 @@ export const adminRoutes = new Hono<AppEnv>()
       },
     });
   })
-  .get("/campagne", (c) =>
-    c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(c.get("deps").db)} state={{}} />),
-  )
+  .get("/campagne", (c) => campaignsPage(c, {}))
   .post("/campagne", async (c) => {
     const { db } = c.get("deps");
     const form = await formOf(c);
     const result = saveCampaign(db, { year: Number(form.anno), opensOn: form.apertura ?? "", deadline: form.scadenza ?? "" });
     const state: FormState = result.ok ? { notice: `Campagna ${form.anno} salvata.` } : failed(result, form);
     if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza });
-    return c.html(<CampaignsAdminPage ctx={pageContext(c, "Campagne", "admin")} campaigns={listCampaigns(db)} state={state} />, result.ok ? 200 : 422);
+    return campaignsPage(c, state, result.ok ? 200 : 422);
+  })
+  .post("/campagne/proroghe", async (c) => {
+    const { db, clock } = c.get("deps");
+    const form = await formOf(c);
+    const input = extensionForm.parse(form);
+    const result = grantExtension(db, clock, signedInUser(c).id, { year: input.anno, agencyId: input.agenzia, deadline: input.scadenza, reason: input.motivo });
+    if (!result.ok) return campaignsPage(c, { field: result.field, error: result.error, values: form }, 422);
+    audit(
+      c,
+      "extension_grant",
+      `campaign:${input.anno}`,
+      { deadline: input.scadenza, reason: input.motivo.trim(), previousDeadline: result.previous?.deadline ?? null },
+      input.agenzia,
+    );
+    return campaignsPage(c, { notice: `Proroga concessa fino al ${formatDate(input.scadenza)}.` });
+  })
+  .post("/campagne/proroghe/:id/rimuovi", (c) => {
+    const removed = removeExtension(c.get("deps").db, idParam(c, "id")) ?? notFound();
+    audit(c, "extension_remove", `campaign:${removed.year}`, { deadline: removed.deadline, reason: removed.reason }, removed.agencyId);
+    return campaignsPage(c, { notice: `Proroga rimossa: l'agenzia torna alla scadenza della campagna ${removed.year}.` });
   });
 
 // The lists' addresses, as the fund's pages (and its audit entries) name them.

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { DashboardPage } from "../../views/pages/dashboard.tsx";
 import type { Section } from "../../views/context.ts";
 import { pageContext, type AppEnv } from "../http.ts";
-import { campaignState, daysLeft, getCampaign } from "../services/campaigns.ts";
+import { campaignFor, campaignState, daysLeft } from "../services/campaigns.ts";
 import { agencyFigures, projectSortAsked, sortProjects, type AgencyFigures } from "../services/dashboard.ts";
 import { activeCodes } from "../services/reference-lists.ts";
 import { selectedYear } from "./year.ts";
@@ -19,7 +19,7 @@ export function renderDashboard(
   const trainingType = trainingTypes.some((t) => t.code === asked) ? asked : null;
   const sort = projectSortAsked(c.req.query("ordina"), c.req.query("verso"));
   const sorted = (figures: AgencyFigures) => ({ ...figures, projects: sortProjects(figures.projects, sort) });
-  const campaign = getCampaign(db, year);
+  const campaign = campaignFor(db, year, view.agencyId);
   const now = clock.now();
   return c.html(
     <DashboardPage

@@ -26,7 +26,7 @@ import {
 } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
 import { dataFile } from "../services/data-files.ts";
-import { campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
+import { campaignsFor, campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
 import { localDate } from "../format.ts";
 import { JOB_SUMMARY_COLUMNS, jobSummary } from "../services/job-summary.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
@@ -103,7 +103,7 @@ function uploadSection(c: Context<AppEnv>, form: { error?: string; queued?: { id
 function placementPage(c: Context<AppEnv>, section: ExportSectionProps, uploads = uploadSection(c)) {
   const { db, clock } = c.get("deps");
   const now = clock.now();
-  const campaigns = listCampaigns(db).map((campaign) => ({
+  const campaigns = campaignsFor(db, signedInUser(c).agencyId).map((campaign) => ({
     campaign,
     state: campaignState(campaign, now),
     daysLeft: daysLeft(campaign, now),

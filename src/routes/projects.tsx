@@ -53,7 +53,8 @@ function lineInScope(c: Context<AppEnv>) {
   const scope = signedInScope(c);
   const roster = classRoster(db, scope, idParam(c, "id"), idParam(c, "classId")) ?? notFound();
   const line = traineeLine(db, scope, roster.id, idParam(c, "eid")) ?? notFound();
-  return { line, year: roster.year, projectId: roster.projectId, classId: roster.id };
+  const closed = () => campaignClosedReason(db, roster.year, c.get("deps").clock.now(), roster.agencyId);
+  return { line, year: roster.year, projectId: roster.projectId, classId: roster.id, closed };
 }
 
 export const projectRoutes = new Hono<AppEnv>()
@@ -76,7 +77,7 @@ export const projectRoutes = new Hono<AppEnv>()
   .get("/:id/aule/:classId", (c) => {
     const { db, clock } = c.get("deps");
     const roster = classRoster(db, signedInScope(c), idParam(c, "id"), idParam(c, "classId")) ?? notFound();
-    const closed = campaignClosedReason(db, roster.year, clock.now());
+    const closed = campaignClosedReason(db, roster.year, clock.now(), roster.agencyId);
     return c.html(
       <ClassPage
         ctx={pageContext(c, `${roster.code} · ${roster.projectCode}`, "progetti")}
@@ -87,19 +88,17 @@ export const projectRoutes = new Hono<AppEnv>()
     );
   })
   .get("/:id/aule/:classId/iscrizioni/:eid", (c) => {
-    const { db, clock } = c.get("deps");
-    const { line, year, projectId, classId } = lineInScope(c);
-    return c.html(<TraineeRow line={line} row={rowContext(c, projectId, classId, campaignClosedReason(db, year, clock.now()) === null)} />);
+    const { line, projectId, classId, closed } = lineInScope(c);
+    return c.html(<TraineeRow line={line} row={rowContext(c, projectId, classId, closed() === null)} />);
   })
   .get("/:id/aule/:classId/iscrizioni/:eid/modifica", (c) => {
-    const { db, clock } = c.get("deps");
-    const { line, year, projectId, classId } = lineInScope(c);
-    assertCanEdit(c, campaignClosedReason(db, year, clock.now()));
+    const { line, projectId, classId, closed } = lineInScope(c);
+    assertCanEdit(c, closed());
     return c.html(<TraineeEditRow line={line} row={rowContext(c, projectId, classId, true)} />);
   })
   .post("/:id/aule/:classId/iscrizioni/:eid", async (c) => {
     const { db, clock } = c.get("deps");
-    const { line, year, projectId, classId } = lineInScope(c);
+    const { line, projectId, classId, closed: closedNow } = lineInScope(c);
     const row = rowContext(c, projectId, classId, true);
     const parsed = editForm.safeParse(await c.req.parseBody());
     if (!parsed.success) {
@@ -107,7 +106,7 @@ export const projectRoutes = new Hono<AppEnv>()
       return c.html(<TraineeEditRow line={line} row={row} errors={["Ogni campo può contenere al massimo 200 caratteri: accorcialo e salva di nuovo."]} />, 422);
     }
     const form = parsed.data;
-    const closed = campaignClosedReason(db, year, clock.now());
+    const closed = closedNow();
     if (closed) {
       assertCanEdit(c, null);
       return c.html(<TraineeEditRow line={line} row={row} input={form} errors={[closed]} />, 422);

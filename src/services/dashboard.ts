@@ -129,6 +129,8 @@ export type AgencyRow = {
   placed: number;
   lastUpload: number | null;
   failedJobs: number;
+  /** The agency's own deadline, when the fund granted a proroga. */
+  extendedTo: string | null;
 };
 
 /**
@@ -142,7 +144,8 @@ export function fundFigures(db: Db, year: number): AgencyRow[] {
               coalesce(t.enrollments, 0) AS enrollments, coalesce(t.declared, 0) AS declared, coalesce(t.placed, 0) AS placed,
               (SELECT max(i.created_at) FROM import_jobs i WHERE i.agency_id = a.id AND i.year = $year) AS lastUpload,
               (SELECT count(*) FROM import_jobs i WHERE i.agency_id = a.id AND i.year = $year AND i.status = 'failed')
-                + (SELECT count(*) FROM export_jobs x WHERE x.agency_id = a.id AND x.year = $year AND x.status = 'failed') AS failedJobs
+                + (SELECT count(*) FROM export_jobs x WHERE x.agency_id = a.id AND x.year = $year AND x.status = 'failed') AS failedJobs,
+              (SELECT x.deadline FROM campaign_extensions x WHERE x.agency_id = a.id AND x.year = $year) AS extendedTo
        FROM agencies a
        LEFT JOIN (SELECT agency_id, count(*) AS enrollments, count(fascia_debole) AS declared, sum(placed = 1) AS placed
                   FROM enrollments WHERE year = $year GROUP BY agency_id) t ON t.agency_id = a.id

@@ -32,7 +32,7 @@ export function bookExport(
   const known = new Set(activeCodes(db, "trainingTypes").map((t) => t.code));
   const unknown = input.trainingTypes.filter((t) => !known.has(t));
   if (unknown.length) return { ok: false, errors: { trainingTypes: `Tipologia formativa sconosciuta: ${unknown.join(", ")}.` } };
-  const closed = campaignClosedReason(db, input.year, clock.now());
+  const closed = campaignClosedReason(db, input.year, clock.now(), user.agencyId);
   if (closed) return { ok: false, errors: { year: closed } };
   const job = db
     .insert(exportJobs)

@@ -114,6 +114,8 @@ const FUND_ACTIONS = [
   `/amministrazione/agenzie/${f.agencyA.id}/utenti`,
   "/amministrazione/fondo/utenti",
   "/amministrazione/campagne",
+  "/amministrazione/campagne/proroghe",
+  "/amministrazione/campagne/proroghe/1/rimuovi",
   "/amministrazione/liste/categorie",
   "/amministrazione/liste/categorie/NEET",
   "/amministrazione/liste/categorie/NEET/elimina",

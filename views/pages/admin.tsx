@@ -1,8 +1,8 @@
 import type { Child, PropsWithChildren } from "hono/jsx";
 import type { PageContext } from "../context.ts";
 import type { Role } from "../../src/db/schema.ts";
-import { type Campaign } from "../../src/services/campaigns.ts";
-import { formatDate } from "../../src/format.ts";
+import { type Campaign, type ExtensionListing } from "../../src/services/campaigns.ts";
+import { formatDate, formatDateTime } from "../../src/format.ts";
 import { UPLOAD_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
@@ -197,7 +197,15 @@ export function FundUsersPage(props: { ctx: PageContext; users: User[]; state: F
   );
 }
 
-export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaign[]; state: FormState }) {
+export type CampaignsAdminProps = {
+  ctx: PageContext;
+  campaigns: Campaign[];
+  extensions: ExtensionListing[];
+  agencies: { id: number; code: string; name: string }[];
+  state: FormState;
+};
+
+export function CampaignsAdminPage(props: CampaignsAdminProps) {
   const v = props.state.values ?? {};
   return (
     <AdminLayout ctx={props.ctx} title="Campagne" state={props.state}>
@@ -218,6 +226,69 @@ export function CampaignsAdminPage(props: { ctx: PageContext; campaigns: Campaig
         <Field label="Anno di riferimento" type="number" name="anno" min="2000" max="2100" values={v} />
         <Field label="Apertura" type="date" name="apertura" values={v} />
         <Field label="Scadenza" type="date" name="scadenza" values={v} />
+      </PostForm>
+
+      <h2 id="proroghe">Proroghe</h2>
+      <p class="subtitle">
+        Una proroga sposta la scadenza di una sola agenzia: caricamenti, prenotazioni, modifiche e promemoria di quell'agenzia
+        seguono la sua data. Si può concedere anche dopo la scadenza della campagna, e riapre la raccolta per quell'agenzia.
+      </p>
+      {props.extensions.length === 0 ? (
+        <p class="muted">Nessuna proroga concessa.</p>
+      ) : (
+        <table id="extensions">
+          <TableHead headings={["Anno", "Agenzia", "Proroga fino al", "Motivo", "Concessa", ""]} />
+          <tbody>
+            {props.extensions.map((e) => (
+              <tr data-extension={`${e.year}-${e.agencyCode}`}>
+                <td>{e.year}</td>
+                <td>
+                  <span class="mono">{e.agencyCode}</span> {e.agencyName}
+                </td>
+                <td>{formatDate(e.deadline)}</td>
+                <td>{e.reason}</td>
+                <td>
+                  {formatDateTime(e.grantedAt)}
+                  {e.grantedBy ? ` da ${e.grantedBy}` : ""}
+                </td>
+                <td>
+                  <PostButton action={`/amministrazione/campagne/proroghe/${e.id}/rimuovi`} csrfToken={props.ctx.csrfToken}>
+                    Rimuovi
+                  </PostButton>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <PostForm class="card stacked" action="/amministrazione/campagne/proroghe" csrfToken={props.ctx.csrfToken} submit="Concedi la proroga">
+        <h2>Concedi o sposta una proroga</h2>
+        <label>
+          Campagna
+          <select name="anno" required>
+            {props.campaigns.map((c) => (
+              <option value={String(c.year)} selected={v.anno === String(c.year)}>
+                {c.year} (scadenza {formatDate(c.deadline)})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Agenzia
+          <select name="agenzia" required>
+            <option value="">Scegli l'agenzia</option>
+            {props.agencies.map((a) => (
+              <option value={String(a.id)} selected={v.agenzia === String(a.id)}>
+                {a.code} · {a.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <Field label="Proroga fino al (fine giornata)" type="date" name="scadenza" values={v} />
+        <label>
+          Motivo
+          <input type="text" name="motivo" required maxlength={500} value={v.motivo ?? ""} />
+        </label>
       </PostForm>
     </AdminLayout>
   );

@@ -1,6 +1,6 @@
 import type { PageContext } from "../context.ts";
-import { type Campaign } from "../../src/services/campaigns.ts";
-import { formatDate } from "../../src/format.ts";
+import { type AgencyCampaign } from "../../src/services/campaigns.ts";
+import { DeadlineText } from "../partials/deadline.tsx";
 import type { AgencyFigures, ProjectProgress, ProjectSort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
 import { html } from "hono/html";
@@ -18,7 +18,7 @@ export type DashboardProps = {
   year: number;
   trainingTypes: { code: string; description: string }[];
   trainingType: string | null;
-  campaign: { campaign: Campaign; daysLeft: number; open: boolean } | null;
+  campaign: { campaign: AgencyCampaign; daysLeft: number; open: boolean } | null;
   figures: AgencyFigures;
   categories: { code: string; description: string }[];
   sort: ProjectSort;
@@ -83,7 +83,7 @@ export function DashboardPage(props: DashboardProps) {
       </form>
       {props.campaign && (
         <p class={`notice ${props.campaign.open ? "info" : "error"}`}>
-          Campagna {props.year}: scadenza {formatDate(props.campaign.campaign.deadline)} (fine giornata).{" "}
+          Campagna {props.year}: scadenza <DeadlineText campaign={props.campaign.campaign} />.{" "}
           {props.campaign.open
             ? props.campaign.daysLeft === 1
               ? "Oggi è l'ultimo giorno."

@@ -1,5 +1,5 @@
 import type { PageContext } from "../context.ts";
-import { formatDateTime } from "../../src/format.ts";
+import { formatDate, formatDateTime } from "../../src/format.ts";
 import type { AgencyRow, AgencySort } from "../../src/services/dashboard.ts";
 import { Layout } from "../layout.tsx";
 import { formatNumber } from "../../src/format.ts";
@@ -42,6 +42,7 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
             <tr data-agency={a.code}>
               <td>
                 <a href={`/fondo/agenzie/${a.id}?anno=${props.year}`}>{a.name}</a> <span class="muted mono">{a.code}</span>
+                {a.extendedTo && <span class="badge warn">proroga fino al {formatDate(a.extendedTo)}</span>}
               </td>
               <td class="num">{formatNumber(a.enrollments)}</td>
               <td>

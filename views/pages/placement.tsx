@@ -1,4 +1,5 @@
-import { type Campaign, type CampaignState } from "../../src/services/campaigns.ts";
+import { type AgencyCampaign, type CampaignState } from "../../src/services/campaigns.ts";
+import { DeadlineText } from "../partials/deadline.tsx";
 import { formatDate } from "../../src/format.ts";
 import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
@@ -13,7 +14,7 @@ const STATE_TEXT: Record<CampaignState, string> = {
   closed: "chiusa",
 };
 
-export type CampaignRow = { campaign: Campaign; state: CampaignState; daysLeft: number };
+export type CampaignRow = { campaign: AgencyCampaign; state: CampaignState; daysLeft: number };
 
 export function PlacementPage(props: {
   ctx: PageContext;
@@ -38,7 +39,9 @@ export function PlacementPage(props: {
               <tr>
                 <td>{campaign.year}</td>
                 <td>{formatDate(campaign.opensOn)}</td>
-                <td>{formatDate(campaign.deadline)} (fine giornata)</td>
+                <td>
+                  <DeadlineText campaign={campaign} />
+                </td>
                 <td>
                   <span class={`badge ${state === "open" ? "ok" : "warn"}`}>{STATE_TEXT[state]}</span>
                   {state === "open" && ` · ${daysLeft === 1 ? "ultimo giorno" : `${daysLeft} giorni alla scadenza`}`}
