@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Instants are stored as epoch milliseconds; calendar dates as ISO text (YYYY-MM-DD),
 // because a project's end date or a hire date has no time zone.
@@ -95,6 +95,21 @@ export const campaignExtensions = sqliteTable(
     grantedAt: integer("granted_at", { mode: "timestamp_ms" }).notNull(),
   },
   (t) => [uniqueIndex("campaign_extensions_year_agency_idx").on(t.year, t.agencyId)],
+);
+
+/** The least share of a project's trainees placed that a training type requires in a campaign year. */
+export const placementMinimums = sqliteTable(
+  "placement_minimums",
+  {
+    year: integer("year")
+      .notNull()
+      .references(() => campaigns.year),
+    trainingType: text("training_type")
+      .notNull()
+      .references(() => trainingTypes.code),
+    percent: integer("percent").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.year, t.trainingType] })],
 );
 
 export const projects = sqliteTable(
@@ -240,7 +255,8 @@ export const enrollments = sqliteTable(
   (t) => [
     uniqueIndex("enrollments_class_participant_idx").on(t.classId, t.participantId),
     // Covering indexes: the dashboards aggregate from the index alone, never the table.
-    index("enrollments_dashboard_idx").on(t.agencyId, t.year, t.projectId, t.homogeneous, t.fasciaDebole, t.placed),
+    // Covers every dashboard figure, the placement rule's hire date included.
+    index("enrollments_dashboard_idx").on(t.agencyId, t.year, t.projectId, t.homogeneous, t.fasciaDebole, t.placed, t.hireDate),
     index("enrollments_trainees_idx").on(t.agencyId, t.year, t.participantId),
     index("enrollments_project_idx").on(t.projectId),
     index("enrollments_participant_idx").on(t.participantId),

@@ -23,7 +23,7 @@ import {
   tooLargeMessage,
   type AppEnv,
 } from "../http.ts";
-import { addReferenceEntry, deleteReferenceEntry, referenceEntries, updateReferenceEntry, type ReferenceList } from "../services/reference-lists.ts";
+import { activeCodes, addReferenceEntry, deleteReferenceEntry, referenceEntries, updateReferenceEntry, type ReferenceList } from "../services/reference-lists.ts";
 import {
   addUser,
   agencyUsers,
@@ -47,6 +47,7 @@ import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
 import { grantExtension, listCampaigns, listExtensions, removeExtension } from "../services/campaigns.ts";
 import { z } from "zod";
 import { formatDate } from "../format.ts";
+import { minimumsOf, saveMinimums } from "../services/minimums.ts";
 
 type Form = Record<string, string>;
 
@@ -61,14 +62,18 @@ function audit(c: Context<AppEnv>, action: string, target: string, detail?: Reco
   recordAudit(db, clock, { action, userId: signedInUser(c).id, agencyId, target, detail, address: clientAddress(c) });
 }
 
-function campaignsPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 = 200) {
+function campaignsPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 = 200, minimumsYear?: number) {
   const { db } = c.get("deps");
+  const campaigns = listCampaigns(db);
+  const asked = minimumsYear ?? Number(c.req.query("anno"));
+  const year = campaigns.find((campaign) => campaign.year === asked)?.year ?? campaigns[0]?.year;
   return c.html(
     <CampaignsAdminPage
       ctx={pageContext(c, "Campagne", "admin")}
-      campaigns={listCampaigns(db)}
+      campaigns={campaigns}
       extensions={listExtensions(db)}
       agencies={listAgencyAccounts(db)}
+      minimums={year === undefined ? null : { year, trainingTypes: activeCodes(db, "trainingTypes"), percent: minimumsOf(db, year) }}
       state={state}
     />,
     status,
@@ -260,6 +265,16 @@ export const adminRoutes = new Hono<AppEnv>()
     const state: FormState = result.ok ? { notice: `Campagna ${form.anno} salvata.` } : failed(result, form);
     if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza });
     return campaignsPage(c, state, result.ok ? 200 : 422);
+  })
+  .post("/campagne/:year/minimi", async (c) => {
+    const { db } = c.get("deps");
+    const year = idParam(c, "year");
+    const form = await formOf(c);
+    const input = Object.fromEntries(Object.entries(form).flatMap(([key, value]) => (key.startsWith("minimo_") ? [[key.slice(7), value]] : [])));
+    const result = saveMinimums(db, year, input);
+    if (!result.ok) return campaignsPage(c, { field: result.field, error: result.error, values: form }, 422, year);
+    if (Object.keys(result.changed).length) audit(c, "placement_minimums_save", `campaign:${year}`, { changed: result.changed });
+    return campaignsPage(c, { notice: `Minimi di placement ${year} salvati.` }, 200, year);
   })
   .post("/campagne/proroghe", async (c) => {
     const { db, clock } = c.get("deps");

@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.ts";
 import { NOT_VULNERABLE } from "./declarations.ts";
+import { belowMinimum, COUNTS_AS_PLACED, minimumsOf } from "./minimums.ts";
 
 /*
  * The figures of the dashboards, from SQL aggregates over indexed columns: never by
@@ -16,6 +17,9 @@ export type ProjectProgress = {
   mixed: number;
   declaredMixed: number;
   placed: number;
+  /** The training type's minimum placement percent in the year, if it has one. */
+  minimum: number | null;
+  belowMinimum: boolean;
 };
 
 export type AgencyFigures = {
@@ -30,11 +34,12 @@ export type AgencyFigures = {
   declaredNo: number;
   undeclared: number;
   placed: number;
-  byTrainingType: { trainingType: string; enrollments: number; placed: number }[];
+  byTrainingType: { trainingType: string; enrollments: number; placed: number; minimum: number | null }[];
   projects: ProjectProgress[];
+  projectsBelow: number;
 };
 
-type Group = { project_id: number; homogeneous: number; fascia: string | null; placed: number | null; n: number };
+type Group = { project_id: number; homogeneous: number; fascia: string | null; placed: number; n: number };
 
 export function agencyFigures(db: Db, agencyId: number, year: number, trainingType: string | null): AgencyFigures {
   const sqlite = db.$client;
@@ -48,11 +53,10 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
     .all(params) as { id: number; code: string; title: string; trainingType: string }[];
   const groups = sqlite
     .query(
-      `SELECT e.project_id, e.homogeneous, e.fascia_debole AS fascia, e.placed, count(*) AS n
-       FROM enrollments e
-       WHERE e.agency_id = $agency AND e.year = $year
-         ${trainingType ? "AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}
-       GROUP BY e.project_id, e.homogeneous, e.fascia_debole, e.placed`,
+      `SELECT e.project_id, e.homogeneous, e.fascia_debole AS fascia, count(*) AS n, sum(${COUNTS_AS_PLACED}) AS placed
+       FROM enrollments e JOIN projects p ON p.id = e.project_id
+       WHERE e.agency_id = $agency AND e.year = $year ${typeFilter}
+       GROUP BY e.project_id, e.homogeneous, e.fascia_debole`,
     )
     .all(params) as Group[];
   const { trainees } = sqlite
@@ -69,8 +73,12 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
     )
     .all(params) as { homogeneous: number; n: number }[];
 
+  const minimums = minimumsOf(db, year);
   const byProject = new Map<number, ProjectProgress>(
-    projects.map((p) => [p.id, { ...p, enrollments: 0, mixed: 0, declaredMixed: 0, placed: 0 }]),
+    projects.map((p) => [
+      p.id,
+      { ...p, enrollments: 0, mixed: 0, declaredMixed: 0, placed: 0, minimum: minimums.get(p.trainingType) ?? null, belowMinimum: false },
+    ]),
   );
   const figures: AgencyFigures = {
     trainees,
@@ -85,16 +93,15 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
     placed: 0,
     byTrainingType: [],
     projects: [],
+    projectsBelow: 0,
   };
   for (const g of groups) {
     const project = byProject.get(g.project_id);
     if (!project) continue;
     project.enrollments += g.n;
     figures.enrollments += g.n;
-    if (g.placed === 1) {
-      project.placed += g.n;
-      figures.placed += g.n;
-    }
+    project.placed += g.placed;
+    figures.placed += g.placed;
     if (g.homogeneous === 1) {
       figures.homogeneousEnrollments += g.n;
       continue;
@@ -109,9 +116,11 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
     }
   }
   figures.projects = [...byProject.values()];
-  const types = new Map<string, { trainingType: string; enrollments: number; placed: number }>();
+  for (const p of figures.projects) p.belowMinimum = belowMinimum(p.placed, p.enrollments, p.minimum);
+  figures.projectsBelow = figures.projects.filter((p) => p.belowMinimum).length;
+  const types = new Map<string, AgencyFigures["byTrainingType"][number]>();
   for (const p of figures.projects) {
-    const entry = types.get(p.trainingType) ?? { trainingType: p.trainingType, enrollments: 0, placed: 0 };
+    const entry = types.get(p.trainingType) ?? { trainingType: p.trainingType, enrollments: 0, placed: 0, minimum: p.minimum };
     entry.enrollments += p.enrollments;
     entry.placed += p.placed;
     types.set(p.trainingType, entry);
@@ -127,31 +136,52 @@ export type AgencyRow = {
   enrollments: number;
   declared: number;
   placed: number;
+  /** Projects whose training type has a minimum placement rate that they do not reach. */
+  projectsBelow: number;
   lastUpload: number | null;
   failedJobs: number;
   /** The agency's own deadline, when the fund granted a proroga. */
   extendedTo: string | null;
 };
 
+type ProjectTotals = { agencyId: number; trainingType: string; n: number; declared: number; placed: number };
+
 /**
  * One row per agency for the fund. "Declared" counts enrollments with a fascia debole on
  * record; enrollments of homogeneous classes carry their class's category, so they count.
+ * One pass over the year's enrollments, by project, gives every count.
  */
 export function fundFigures(db: Db, year: number): AgencyRow[] {
-  return db.$client
+  const sqlite = db.$client;
+  const minimums = minimumsOf(db, year);
+  const totals = sqlite
     .query(
-      `SELECT a.id, a.code, a.name,
-              coalesce(t.enrollments, 0) AS enrollments, coalesce(t.declared, 0) AS declared, coalesce(t.placed, 0) AS placed,
+      `SELECT e.agency_id AS agencyId, p.training_type AS trainingType, count(*) AS n, count(e.fascia_debole) AS declared,
+              sum(${COUNTS_AS_PLACED}) AS placed
+       FROM enrollments e JOIN projects p ON p.id = e.project_id
+       WHERE e.year = $year GROUP BY e.project_id`,
+    )
+    .all({ year }) as ProjectTotals[];
+  const rows = sqlite
+    .query(
+      `SELECT a.id, a.code, a.name, 0 AS enrollments, 0 AS declared, 0 AS placed, 0 AS projectsBelow,
               (SELECT max(i.created_at) FROM import_jobs i WHERE i.agency_id = a.id AND i.year = $year) AS lastUpload,
               (SELECT count(*) FROM import_jobs i WHERE i.agency_id = a.id AND i.year = $year AND i.status = 'failed')
                 + (SELECT count(*) FROM export_jobs x WHERE x.agency_id = a.id AND x.year = $year AND x.status = 'failed') AS failedJobs,
               (SELECT x.deadline FROM campaign_extensions x WHERE x.agency_id = a.id AND x.year = $year) AS extendedTo
-       FROM agencies a
-       LEFT JOIN (SELECT agency_id, count(*) AS enrollments, count(fascia_debole) AS declared, sum(placed = 1) AS placed
-                  FROM enrollments WHERE year = $year GROUP BY agency_id) t ON t.agency_id = a.id
-       ORDER BY a.name`,
+       FROM agencies a ORDER BY a.name`,
     )
     .all({ year }) as AgencyRow[];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const project of totals) {
+    const row = byId.get(project.agencyId);
+    if (!row) continue;
+    row.enrollments += project.n;
+    row.declared += project.declared;
+    row.placed += project.placed;
+    if (belowMinimum(project.placed, project.n, minimums.get(project.trainingType))) row.projectsBelow++;
+  }
+  return rows;
 }
 
 /** A column to sort a table by, and which way. */
@@ -184,6 +214,7 @@ const AGENCY_SORTS = {
   iscrizioni: (a: AgencyRow) => a.enrollments,
   dichiarate: (a: AgencyRow) => (a.enrollments ? a.declared / a.enrollments : 0),
   placement: (a: AgencyRow) => (a.enrollments ? a.placed / a.enrollments : 0),
+  sotto: (a: AgencyRow) => a.projectsBelow,
   caricamento: (a: AgencyRow) => a.lastUpload ?? 0,
   errori: (a: AgencyRow) => a.failedJobs,
 };

@@ -116,6 +116,7 @@ const FUND_ACTIONS = [
   "/amministrazione/campagne",
   "/amministrazione/campagne/proroghe",
   "/amministrazione/campagne/proroghe/1/rimuovi",
+  "/amministrazione/campagne/2019/minimi",
   "/amministrazione/liste/categorie",
   "/amministrazione/liste/categorie/NEET",
   "/amministrazione/liste/categorie/NEET/elimina",

@@ -197,11 +197,54 @@ export function FundUsersPage(props: { ctx: PageContext; users: User[]; state: F
   );
 }
 
+function MinimumsForm(props: {
+  ctx: PageContext;
+  campaigns: Campaign[];
+  minimums: NonNullable<CampaignsAdminProps["minimums"]>;
+  values: Record<string, string>;
+}) {
+  const { year, trainingTypes, percent } = props.minimums;
+  return (
+    <>
+      <h2 id="minimi">Minimi di placement {year}</h2>
+      <p class="subtitle">
+        Per ogni tipologia formativa, la quota minima di allievi di ciascun progetto che deve risultare assunta (Placement SI e
+        data di assunzione successiva alla fine del progetto). Vuoto: nessun minimo. I cruscotti segnano i progetti sotto il
+        minimo. Altri anni:{" "}
+        {props.campaigns.map((c) => (
+          <span>
+            <a href={`/amministrazione/campagne?anno=${c.year}#minimi`} aria-current={c.year === year ? "page" : undefined}>
+              {c.year}
+            </a>{" "}
+          </span>
+        ))}
+      </p>
+      <PostForm class="card stacked" action={`/amministrazione/campagne/${year}/minimi`} csrfToken={props.ctx.csrfToken} submit="Salva i minimi">
+        {trainingTypes.map((t) => (
+          <label>
+            <span class="mono">{t.code}</span> {t.description} (%)
+            <input
+              type="number"
+              name={`minimo_${t.code}`}
+              min="1"
+              max="100"
+              step="1"
+              value={props.values[`minimo_${t.code}`] ?? (percent.has(t.code) ? String(percent.get(t.code)) : "")}
+            />
+          </label>
+        ))}
+      </PostForm>
+    </>
+  );
+}
+
 export type CampaignsAdminProps = {
   ctx: PageContext;
   campaigns: Campaign[];
   extensions: ExtensionListing[];
   agencies: { id: number; code: string; name: string }[];
+  /** The year whose minimums the page edits, its training types and their minimums. */
+  minimums: { year: number; trainingTypes: { code: string; description: string }[]; percent: Map<string, number> } | null;
   state: FormState;
 };
 
@@ -227,6 +270,8 @@ export function CampaignsAdminPage(props: CampaignsAdminProps) {
         <Field label="Apertura" type="date" name="apertura" values={v} />
         <Field label="Scadenza" type="date" name="scadenza" values={v} />
       </PostForm>
+
+      {props.minimums && <MinimumsForm ctx={props.ctx} campaigns={props.campaigns} minimums={props.minimums} values={v} />}
 
       <h2 id="proroghe">Proroghe</h2>
       <p class="subtitle">

@@ -36,8 +36,16 @@ function projectRows(projects: ProjectProgress[]) {
       p.mixed
         ? html`${bar(p.declaredMixed, p.mixed, `Dichiarate ${p.code}`)} <span class="muted">${p.declaredMixed}/${p.mixed}</span>`
         : html`<span class="muted">solo aule omogenee</span>`
-    }</td><td>${bar(p.placed, p.enrollments, `Placement ${p.code}`)}</td></tr>`,
+    }</td><td>${bar(p.placed, p.enrollments, `Placement ${p.code}`)}${minimumNote(p.minimum, p.belowMinimum)}</td></tr>`,
   );
+}
+
+/** A training type's minimum beside a placement rate, and whether the rate misses it. */
+function minimumNote(minimum: number | null, below: boolean) {
+  if (minimum === null) return "";
+  return below
+    ? html` <span class="badge ko below-minimum">sotto il minimo del ${minimum}%</span>`
+    : html` <span class="muted">minimo ${minimum}%</span>`;
 }
 
 function Fact(props: { label: string; value: string; note?: string }) {
@@ -107,6 +115,13 @@ export function DashboardPage(props: DashboardProps) {
           note={`${formatNumber(declaredMixed)} su ${formatNumber(f.mixedEnrollments)}`}
         />
         <Fact label="Tasso di placement" value={formatPercent(f.placed, f.enrollments)} note={`${formatNumber(f.placed)} assunti`} />
+        {f.projects.some((p) => p.minimum !== null) && (
+          <Fact
+            label="Progetti sotto il minimo di placement"
+            value={formatNumber(f.projectsBelow)}
+            note={`su ${formatNumber(f.projects.filter((p) => p.minimum !== null).length)} con un minimo`}
+          />
+        )}
       </section>
 
       <div class="columns">
@@ -155,6 +170,7 @@ export function DashboardPage(props: DashboardProps) {
                   <td class="num">{formatNumber(t.placed)}</td>
                   <td>
                     {bar(t.placed, t.enrollments, `Placement ${t.trainingType}`)}
+                    {t.minimum !== null && <span class="muted"> minimo {t.minimum}% per progetto</span>}
                   </td>
                 </tr>
               ))}

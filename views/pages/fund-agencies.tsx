@@ -10,8 +10,14 @@ import { TableHead } from "../partials/table-head.tsx";
 export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {
   const rows = props.agencies;
   const total = props.agencies.reduce(
-    (t, a) => ({ enrollments: t.enrollments + a.enrollments, declared: t.declared + a.declared, placed: t.placed + a.placed, failed: t.failed + a.failedJobs }),
-    { enrollments: 0, declared: 0, placed: 0, failed: 0 },
+    (t, a) => ({
+      enrollments: t.enrollments + a.enrollments,
+      declared: t.declared + a.declared,
+      placed: t.placed + a.placed,
+      below: t.below + a.projectsBelow,
+      failed: t.failed + a.failedJobs,
+    }),
+    { enrollments: 0, declared: 0, placed: 0, below: 0, failed: 0 },
   );
   const href = (column: string, descending: boolean) =>
     `/fondo?${new URLSearchParams({ anno: String(props.year), ordina: column, verso: descending ? "desc" : "asc" })}`;
@@ -23,7 +29,9 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
       <h1>Agenzie per il Lavoro</h1>
       <p class="subtitle">
         Avanzamento della campagna {props.year} per agenzia. "Fascia nota": iscrizioni con la fascia debole dichiarata,
-        comprese quelle delle aule omogenee, la cui categoria è nota dall'aula.
+        comprese quelle delle aule omogenee, la cui categoria è nota dall'aula. "Placement": allievi con Placement SI e una
+        data di assunzione successiva alla fine del progetto. "Progetti sotto il minimo": progetti di una tipologia con un
+        minimo di placement fissato dal Fondo che non lo raggiungono.
       </p>
       {props.years.length > 1 && <YearPicker action="/fondo" years={props.years} selected={props.year} />}
       <table id="agencies">
@@ -33,6 +41,7 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
             header("Iscrizioni", "iscrizioni"),
             header("Fascia nota", "dichiarate"),
             header("Placement", "placement"),
+            header("Progetti sotto il minimo", "sotto"),
             header("Ultimo caricamento", "caricamento"),
             header("Elaborazioni in errore", "errori"),
           ]}
@@ -51,6 +60,7 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
               <td>
                 {bar(a.placed, a.enrollments, `Placement ${a.code}`)}
               </td>
+              <td class={a.projectsBelow ? "num ko-count" : "num"}>{a.projectsBelow}</td>
               <td>{a.lastUpload ? formatDateTime(new Date(a.lastUpload)) : <span class="muted">nessuno</span>}</td>
               <td class={a.failedJobs ? "num ko-count" : "num"}>{a.failedJobs}</td>
             </tr>
@@ -66,6 +76,7 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
             <th>
               {bar(total.placed, total.enrollments, "Placement, totale")}
             </th>
+            <th class="num">{total.below}</th>
             <th></th>
             <th class="num">{total.failed}</th>
           </tr>
