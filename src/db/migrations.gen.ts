@@ -6,6 +6,7 @@ import m3 from "../../migrations/0003_master_data_jobs.sql" with { type: "text" 
 import m4 from "../../migrations/0004_enrollment_history.sql" with { type: "text" };
 import m5 from "../../migrations/0005_campaign_extensions.sql" with { type: "text" };
 import m6 from "../../migrations/0006_placement_minimums.sql" with { type: "text" };
+import m7 from "../../migrations/0007_fund_exports.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -15,4 +16,5 @@ export const embeddedMigrations = [
   { tag: "0004_enrollment_history", when: 1796116661429, breakpoints: true, sql: m4 },
   { tag: "0005_campaign_extensions", when: 1796137313233, breakpoints: true, sql: m5 },
   { tag: "0006_placement_minimums", when: 1796137596985, breakpoints: true, sql: m6 },
+  { tag: "0007_fund_exports", when: 1796137776508, breakpoints: true, sql: m7 },
 ];

@@ -266,7 +266,12 @@ export const enrollments = sqliteTable(
 export const exportJobs = sqliteTable(
   "export_jobs",
   {
-    ...queuedJobColumns(),
+    ...queueColumns(),
+    // No agency: the fund's file of every agency's data (dati acquisiti).
+    agencyId: integer("agency_id").references(() => agencies.id),
+    year: integer("year").notNull(),
+    // The fund's file: the agencies it covers (JSON array of ids; empty for all of them).
+    agencyIds: text("agency_ids", { mode: "json" }).$type<number[]>(),
     // JSON array of training type codes.
     trainingTypes: text("training_types", { mode: "json" }).$type<string[]>().notNull(),
     extraEmail: text("extra_email"),

@@ -1,8 +1,11 @@
-// Writes one export file off the main thread (started by src/jobs/exports.ts).
+// Writes one export file off the main thread (started by src/jobs/exports.ts): an agency's
+// file to fill in, or the fund's file of every agency's data (a job of no agency).
 import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { exportJobs } from "../db/schema.ts";
-import { countTraineeRows, traineeFileContext, traineeRows } from "../services/exports.ts";
+import { consolidatedContext, consolidatedRows, countExportRows } from "../services/consolidated.ts";
+import { traineeFileContext, traineeRows } from "../services/exports.ts";
+import { writeConsolidatedFile } from "../sheets/consolidated-file.ts";
 import { writeTraineeFile } from "../sheets/trainee-file.ts";
 import { serveWorker } from "./worker-runner.ts";
 
@@ -14,23 +17,23 @@ serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signa
   try {
     const job = db.select().from(exportJobs).where(eq(exportJobs.id, input.jobId)).get();
     if (!job) throw new Error(`export job ${input.jobId} not found`);
-    const context = traineeFileContext(db, job, new Date(input.generatedAt));
-    const total = countTraineeRows(db.$client, job);
+    const total = countExportRows(db, job);
+    const generatedAt = new Date(input.generatedAt);
     const file = Bun.file(input.outputPath).writer({ highWaterMark: 1024 * 1024 });
     let bytes = 0;
-    const rows = await writeTraineeFile(
-      job.format,
-      traineeRows(db.$client, job),
-      context,
-      (chunk) => {
-        bytes += chunk.length;
-        file.write(chunk);
-      },
-      (done) => {
-        signal.throwIfAborted();
-        progress(done, total);
-      },
-    );
+    const sink = (chunk: Uint8Array) => {
+      bytes += chunk.length;
+      file.write(chunk);
+    };
+    const onProgress = (done: number) => {
+      signal.throwIfAborted();
+      progress(done, total);
+    };
+    const { agencyId } = job;
+    const rows =
+      agencyId === null
+        ? await writeConsolidatedFile(job.format, consolidatedRows(db, job), consolidatedContext(db, job, generatedAt), sink, onProgress)
+        : await writeTraineeFile(job.format, traineeRows(db.$client, { ...job, agencyId }), traineeFileContext(db, { ...job, agencyId }, generatedAt), sink, onProgress);
     await file.end();
     return { rows, bytes };
   } finally {

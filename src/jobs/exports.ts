@@ -9,8 +9,8 @@ import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../format.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
-import { countTraineeRows } from "../services/exports.ts";
-import { agencyRecipients } from "../services/notifications.ts";
+import { countExportRows } from "../services/consolidated.ts";
+import { agencyRecipients, bookerRecipients } from "../services/notifications.ts";
 import type { ExportWorkerInput, ExportWorkerResult } from "./export-worker.ts";
 import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
 
@@ -19,7 +19,9 @@ const jobOf = (db: Db, claim: Claim) => db.select().from(exportJobs).where(eq(ex
 /** The one notice of an export's end, ready or failed, for the agency's people and the extra address. */
 function queueExportNotice(deps: Deps, job: ReturnType<typeof jobOf>, end: { rows: number } | { reason: string }): void {
   const input = {
-    to: agencyRecipients(deps.db, job.agencyId, job.extraEmail),
+    // The fund's own file: the operator who booked it hears, and the extra address.
+    to: job.agencyId === null ? bookerRecipients(deps.db, job.userId, job.extraEmail) : agencyRecipients(deps.db, job.agencyId, job.extraEmail),
+    consolidated: job.agencyId === null,
     exportId: job.id,
     year: job.year,
     trainingTypes: job.trainingTypes,
@@ -37,7 +39,7 @@ function queueExportNotice(deps: Deps, job: ReturnType<typeof jobOf>, end: { row
 export const exportQueue: QueueKind = {
   table: "export_jobs",
   serial: "agency",
-  budgetMs: (deps, claim) => deps.config.JOB_TIMEOUT_SECONDS * 1000 * (1 + countTraineeRows(deps.db.$client, jobOf(deps.db, claim)) / 20_000),
+  budgetMs: (deps, claim) => deps.config.JOB_TIMEOUT_SECONDS * 1000 * (1 + countExportRows(deps.db, jobOf(deps.db, claim)) / 20_000),
   run: runExport,
   onFailed: (deps, claim, reason) => queueExportNotice(deps, jobOf(deps.db, claim), { reason }),
 };

@@ -44,9 +44,10 @@ export function claimNext(db: Db, table: QueueTable, now: Date, serial: Serial):
                 OR (j.status = 'running' AND j.lease_until < $now))`;
   const order =
     serial === "agency"
-      ? `AND NOT EXISTS (SELECT 1 FROM ${table} o WHERE o.agency_id = j.agency_id AND o.id < j.id
+      ? // IS, not =: the fund's own jobs (no agency) also wait for each other.
+        `AND NOT EXISTS (SELECT 1 FROM ${table} o WHERE o.agency_id IS j.agency_id AND o.id < j.id
                          AND o.status IN ('queued', 'running'))
-         AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.agency_id = j.agency_id AND r.id != j.id
+         AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.agency_id IS j.agency_id AND r.id != j.id
                          AND r.status = 'running' AND r.lease_until >= $now)`
       : `AND NOT EXISTS (SELECT 1 FROM ${table} r WHERE r.id != j.id AND r.status = 'running' AND r.lease_until >= $now)`;
   const enabled = AGENCY_JOBS[table] ? "AND NOT EXISTS (SELECT 1 FROM agencies a WHERE a.id = j.agency_id AND a.disabled)" : "";

@@ -8,7 +8,11 @@ type ExportMailInput = {
   trainingTypes: string[];
   requestedAt: string;
   placementUrl: string;
+  /** The fund's file of every agency's data, rather than an agency's file to fill in. */
+  consolidated?: boolean;
 };
+
+const fileName = (input: ExportMailInput) => (input.consolidated ? "dati acquisiti" : "file fasce deboli");
 
 const FOOTER = "\n\nQuesto messaggio è stato inviato automaticamente da Placement: non rispondere a questo indirizzo.";
 
@@ -16,7 +20,7 @@ const FOOTER = "\n\nQuesto messaggio è stato inviato automaticamente da Placeme
 export function exportReadyMail(input: ExportMailInput & { rows: number; retentionDays: number }): OutgoingMail {
   return {
     to: input.to,
-    subject: `Placement: file fasce deboli ${input.year} disponibile (prenotazione n. ${input.exportId})`,
+    subject: `Placement: ${fileName(input)} ${input.year} ${input.consolidated ? "disponibili" : "disponibile"} (prenotazione n. ${input.exportId})`,
     text:
       `Il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
       `(tipologie formative: ${input.trainingTypes.join(", ")}) è pronto: ${input.rows === 1 ? "1 riga" : `${input.rows} righe`}.\n\n` +
@@ -29,7 +33,7 @@ export function exportReadyMail(input: ExportMailInput & { rows: number; retenti
 export function exportFailedMail(input: ExportMailInput & { reason: string }): OutgoingMail {
   return {
     to: input.to,
-    subject: `Placement: file fasce deboli ${input.year} non generato (prenotazione n. ${input.exportId})`,
+    subject: `Placement: ${fileName(input)} ${input.year} ${input.consolidated ? "non generati" : "non generato"} (prenotazione n. ${input.exportId})`,
     text:
       `Non è stato possibile preparare il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
       `(tipologie formative: ${input.trainingTypes.join(", ")}).\n\nMotivo: ${input.reason}\n\n` +

@@ -26,6 +26,7 @@ import { localDate } from "../format.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
 import { emlFileName } from "../mail/transport.ts";
 import { renderDashboard } from "./dashboard.tsx";
+import { book } from "./placement.tsx";
 import { selectedYear } from "./year.ts";
 
 const AUDIT_PAGE_ROWS = 500;
@@ -52,6 +53,8 @@ function outboxPage(c: Context<AppEnv>, test?: Parameters<typeof OutboxPage>[0][
 
 export const fundRoutes = new Hono<AppEnv>()
   .use(requireUser, requireFundOperator)
+  // The fund's file of every agency's data, booked from its Placement page.
+  .post("/dati-acquisiti", (c) => book(c, "fund"))
   .get("/", (c) => {
     const { years, year } = selectedYear(c);
     const sort = agencySortAsked(c.req.query("ordina"), c.req.query("verso"));

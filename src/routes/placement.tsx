@@ -30,12 +30,14 @@ import { campaignsFor, campaignState, daysLeft, listCampaigns } from "../service
 import { localDate } from "../format.ts";
 import { JOB_SUMMARY_COLUMNS, jobSummary } from "../services/job-summary.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
-import { bookExport, getExport, listExports } from "../services/exports.ts";
+import { bookExport, exportFileName, getExport, listExports } from "../services/exports.ts";
 import { activeCodes } from "../services/reference-lists.ts";
 import { getUpload, listUploads } from "../services/uploads.ts";
-import { getAgency } from "../services/projects.ts";
+import { getAgency, listAgencies } from "../services/projects.ts";
+import { isFundOperator } from "../services/auth.ts";
+import { bookConsolidated } from "../services/consolidated.ts";
 import { acceptUpload } from "../jobs/intake.ts";
-import { FILE_CONTENT_TYPES, traineeFileName } from "../sheets/trainee-file.ts";
+import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
 import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
 import { renderDashboard } from "./dashboard.tsx";
 
@@ -54,6 +56,8 @@ const exportForm = z.object({
     .transform((v) => (v ? v : null))
     .pipe(z.email("L'indirizzo e-mail aggiuntivo non è valido: correggilo o lascia il campo vuoto.").nullable()),
   formato: z.enum(["xlsx", "csv"], { error: "Scegli il formato del file: Excel o CSV." }),
+  // The fund's form only: the agencies its file covers.
+  agenzie: z.preprocess(asList, z.array(z.coerce.number().int().positive("Scegli le agenzie dall'elenco.")).max(10_000)),
 });
 
 const FIELD_OF: Record<string, keyof ExportFormErrors> = {
@@ -61,6 +65,7 @@ const FIELD_OF: Record<string, keyof ExportFormErrors> = {
   anno: "year",
   email: "extraEmail",
   formato: "format",
+  agenzie: "agencies",
 };
 
 function exportSection(
@@ -75,7 +80,8 @@ function exportSection(
     canBook: user.agencyId !== null,
     trainingTypes: activeCodes(db, "trainingTypes"),
     years,
-    values: form.values ?? { trainingTypes: [], year: years[0] ?? null, extraEmail: "", format: "xlsx" },
+    values: form.values ?? { trainingTypes: [], year: years[0] ?? null, extraEmail: "", format: "xlsx", agencyIds: [] },
+    fund: isFundOperator(user) ? { agencies: listAgencies(db) } : undefined,
     errors: form.errors ?? {},
     booked: form.booked,
     exports: listExports(db, signedInScope(c)),
@@ -98,6 +104,46 @@ function uploadSection(c: Context<AppEnv>, form: { error?: string; queued?: { id
     uploads: listUploads(db, signedInScope(c)),
     showAgency: user.agencyId === null,
   };
+}
+
+/**
+ * Books an agency's download or the fund's file of every agency's data (posted to the fund's
+ * own prefix), from the form of either; answers with the section, as htmx swaps it.
+ */
+export async function book(c: Context<AppEnv>, kind: "agency" | "fund") {
+  const { db, clock } = c.get("deps");
+  const body = await c.req.parseBody({ all: true });
+  const parsed = exportForm.safeParse(body);
+  const values: ExportFormValues = {
+    trainingTypes: asList(body["tipologie"]).map(String),
+    year: Number(body["anno"]) || null,
+    extraEmail: typeof body["email"] === "string" ? body["email"] : "",
+    format: body["formato"] === "csv" ? "csv" : "xlsx",
+    agencyIds: asList(body["agenzie"]).map(Number).filter(Number.isSafeInteger),
+  };
+  let errors: ExportFormErrors = {};
+  let booked: number | undefined;
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = FIELD_OF[String(issue.path[0])] ?? "form";
+      errors[field] ??= issue.message;
+    }
+  } else {
+    const request = { trainingTypes: parsed.data.tipologie, year: parsed.data.anno, extraEmail: parsed.data.email, format: parsed.data.formato };
+    const result =
+      kind === "fund"
+        ? bookConsolidated(db, clock, signedInUser(c), { ...request, agencyIds: parsed.data.agenzie })
+        : bookExport(db, clock, signedInUser(c), request);
+    if (result.ok) {
+      booked = result.id;
+      c.get("deps").jobs.wake();
+    } else errors = result.errors;
+  }
+  const failed = booked === undefined;
+  if (!isHtmx(c) && !failed) return c.redirect("/placement/import-massivo", 303);
+  const section = exportSection(c, failed ? { values, errors } : { booked });
+  const status = failed ? 422 : 200;
+  return c.html(isHtmx(c) ? <ExportSection {...section} /> : placementPage(c, section), status);
 }
 
 function placementPage(c: Context<AppEnv>, section: ExportSectionProps, uploads = uploadSection(c)) {
@@ -153,41 +199,7 @@ export const placementRoutes = new Hono<AppEnv>()
       },
     });
   })
-  .post("/prenotazioni", async (c) => {
-    const { db, clock } = c.get("deps");
-    const body = await c.req.parseBody({ all: true });
-    const parsed = exportForm.safeParse(body);
-    const values: ExportFormValues = {
-      trainingTypes: asList(body["tipologie"]).map(String),
-      year: Number(body["anno"]) || null,
-      extraEmail: typeof body["email"] === "string" ? body["email"] : "",
-      format: body["formato"] === "csv" ? "csv" : "xlsx",
-    };
-    let errors: ExportFormErrors = {};
-    let booked: number | undefined;
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const field = FIELD_OF[String(issue.path[0])] ?? "form";
-        errors[field] ??= issue.message;
-      }
-    } else {
-      const result = bookExport(db, clock, signedInUser(c), {
-        trainingTypes: parsed.data.tipologie,
-        year: parsed.data.anno,
-        extraEmail: parsed.data.email,
-        format: parsed.data.formato,
-      });
-      if (result.ok) {
-        booked = result.id;
-        c.get("deps").jobs.wake();
-      } else errors = result.errors;
-    }
-    const failed = booked === undefined;
-    if (!isHtmx(c) && !failed) return c.redirect("/placement/import-massivo", 303);
-    const section = exportSection(c, failed ? { values, errors } : { booked });
-    const status = failed ? 422 : 200;
-    return c.html(isHtmx(c) ? <ExportSection {...section} /> : placementPage(c, section), status);
-  })
+  .post("/prenotazioni", (c) => book(c, "agency"))
   .get("/prenotazioni/:id", (c) => {
     const job = getExport(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();
     return c.html(<ExportRow job={job} showAgency={signedInUser(c).agencyId === null} />);
@@ -204,7 +216,7 @@ export const placementRoutes = new Hono<AppEnv>()
       throw new HTTPException(409, { message: "Il file non è ancora pronto: attendi che la prenotazione risulti disponibile." });
     }
     const user = signedInUser(c);
-    const name = traineeFileName({ agencyCode: job.agencyCode, year: job.year, exportId: job.id }, job.format);
+    const name = exportFileName(job);
     recordAudit(db, clock, {
       action: "export_download",
       userId: user.id,

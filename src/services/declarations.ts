@@ -107,8 +107,11 @@ const SOURCE_TEXT = {
 };
 
 export function authorText(author: ChangeAuthor): string {
-  return `il ${formatDateTime(new Date(author.at))}${author.by ? ` da ${author.by}` : ""}, ${SOURCE_TEXT[author.source](author.jobId)}`;
+  return `il ${formatDateTime(new Date(author.at))}${author.by ? ` da ${author.by}` : ""}, ${sourceText(author.source, author.jobId)}`;
 }
+
+/** Through what a change came, in words: "caricamento n. 12", "modifica dalla pagina". */
+export const sourceText = (source: ChangeAuthor["source"], jobId: number | null) => SOURCE_TEXT[source](jobId);
 
 function valueText(field: DeclarationField, value: string | boolean | null): string {
   if (value === null) return "vuoto";

@@ -45,9 +45,15 @@ const ENROLLMENT_FROM = `FROM enrollments e JOIN classes c ON c.id = e.class_id 
  * The one reading of enrollments. In a homogeneous class the fascia debole is the class's
  * category, whatever was declared before the class became homogeneous.
  */
-export const ENROLLMENT_SQL = `
+export const ENROLLMENT_SQL = enrollmentSql();
+
+/** The reading of enrollments with more columns, from more tables joined after the usual ones. */
+export function enrollmentSql(more: { columns: string; joins: string } = { columns: "", joins: "" }): string {
+  return `
   SELECT ${FACT_COLUMNS}, e.agency_id AS agencyId, e.year, p.title AS projectTitle, p.training_type AS trainingType, pa.surname, pa.name
-  ${ENROLLMENT_FROM}`;
+         ${more.columns ? `, ${more.columns}` : ""}
+  ${ENROLLMENT_FROM} ${more.joins}`;
+}
 
 /**
  * The same reading with only what the rules need: an upload holds every enrollment of its

@@ -4,7 +4,8 @@ import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, exportJobs, users } from "../db/schema.ts";
 import type { TraineeRow } from "../sheets/columns.ts";
-import type { TraineeFileContext } from "../sheets/trainee-file.ts";
+import { traineeFileName, type TraineeFileContext } from "../sheets/trainee-file.ts";
+import { consolidatedFileName } from "../sheets/consolidated-file.ts";
 import type { User } from "./auth.ts";
 import { campaignClosedReason } from "./campaigns.ts";
 import type { Clock } from "./clock.ts";
@@ -34,11 +35,20 @@ export function bookExport(
   if (unknown.length) return { ok: false, errors: { trainingTypes: `Tipologia formativa sconosciuta: ${unknown.join(", ")}.` } };
   const closed = campaignClosedReason(db, input.year, clock.now(), user.agencyId);
   if (closed) return { ok: false, errors: { year: closed } };
-  const job = db
+  return { ok: true, id: queueExport(db, clock, { agencyId: user.agencyId, agencyIds: null, userId: user.id }, input) };
+}
+
+/** Queues a checked booking: an agency's, or the fund's own (no agency, the agencies it covers). */
+export function queueExport(
+  db: Db,
+  clock: Clock,
+  owner: { agencyId: number | null; agencyIds: number[] | null; userId: number },
+  input: ExportRequest,
+): number {
+  return db
     .insert(exportJobs)
     .values({
-      agencyId: user.agencyId,
-      userId: user.id,
+      ...owner,
       year: input.year,
       trainingTypes: [...new Set(input.trainingTypes)].sort(),
       extraEmail: input.extraEmail,
@@ -46,13 +56,12 @@ export function bookExport(
       createdAt: clock.now(),
     })
     .returning({ id: exportJobs.id })
-    .get();
-  return { ok: true, id: job.id };
+    .get().id;
 }
 
 const exportColumns = {
   ...jobColumns(exportJobs),
-  ...columnsOf(exportJobs, "trainingTypes", "extraEmail", "format", "rowCount", "filePath", "fileSize"),
+  ...columnsOf(exportJobs, "trainingTypes", "agencyIds", "extraEmail", "format", "rowCount", "filePath", "fileSize"),
   bookedBy: users.name,
 };
 
@@ -66,8 +75,23 @@ export function getExport(db: Db, scope: Scope, id: number) {
 
 export type ExportListing = ReturnType<typeof listExports>[number];
 
+/** Who a job belongs to, as the lists show it: its agency's code, or the fund for its own files. */
+export const ownerCode = (job: { agencyCode: string | null }) => job.agencyCode ?? "Fondo";
+
+/** What a booking asked for, in words, for its row in the lists. */
+export function exportSubject(b: Pick<ExportListing, "agencyId" | "agencyIds" | "year" | "trainingTypes" | "format">): string {
+  const filters = `${b.year} · ${b.trainingTypes.join(", ")} · ${b.format.toUpperCase()}`;
+  if (b.agencyId !== null) return filters;
+  const agencies = b.agencyIds?.length ? `${b.agencyIds.length === 1 ? "1 agenzia" : `${b.agencyIds.length} agenzie`}` : "tutte le agenzie";
+  return `Dati acquisiti ${filters} · ${agencies}`;
+}
+
+/** The name of a booking's file as it is downloaded. */
+export const exportFileName = (job: Pick<ExportListing, "id" | "agencyCode" | "year" | "format">) =>
+  job.agencyCode === null ? consolidatedFileName(job, job.format) : traineeFileName({ agencyCode: job.agencyCode, year: job.year, exportId: job.id }, job.format);
+
 /** Everything the file says besides the rows: agency, legend lists, metadata. */
-export function traineeFileContext(db: Db, job: ExportJob, generatedAt: Date): TraineeFileContext {
+export function traineeFileContext(db: Db, job: ExportJob & { agencyId: number }, generatedAt: Date): TraineeFileContext {
   const agency = db.select().from(agencies).where(eq(agencies.id, job.agencyId)).get()!;
   return {
     exportId: job.id,
@@ -86,7 +110,7 @@ const TRAINEE_ROWS_SQL = `${ENROLLMENT_SQL}
   WHERE e.agency_id = $agency AND e.year = $year AND p.training_type IN (SELECT value FROM json_each($types))`;
 
 /** How many rows the export of a job has. */
-export function countTraineeRows(sqlite: Database, job: Pick<ExportJob, "agencyId" | "year" | "trainingTypes">): number {
+export function countTraineeRows(sqlite: Database, job: { agencyId: number; year: number; trainingTypes: string[] }): number {
   return (
     sqlite
       .query(`SELECT count(*) AS n FROM (${TRAINEE_ROWS_SQL})`)
@@ -97,7 +121,7 @@ export function countTraineeRows(sqlite: Database, job: Pick<ExportJob, "agencyI
 /** The rows of an export, streamed from SQLite in file order. */
 export function* traineeRows(
   sqlite: Database,
-  job: Pick<ExportJob, "agencyId" | "year" | "trainingTypes">,
+  job: { agencyId: number; year: number; trainingTypes: string[] },
 ): Generator<TraineeRow> {
   const statement = sqlite.query(`${TRAINEE_ROWS_SQL} ORDER BY p.code, c.code, pa.surname, pa.name, pa.codice_fiscale`);
   for (const raw of statement.iterate({ agency: job.agencyId, year: job.year, types: JSON.stringify(job.trainingTypes) })) {

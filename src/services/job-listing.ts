@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { SelectedFieldsFlat } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client.ts";
@@ -13,7 +13,8 @@ export const columnsOf = <Table extends object, Name extends keyof Table>(table:
 export const jobColumns = <Table extends typeof exportJobs | typeof uploadJobs>(table: Table) => ({
   id: table.id,
   agencyId: table.agencyId,
-  agencyCode: agencies.code,
+  // None for the fund's own files.
+  agencyCode: sql<string | null>`${agencies.code}`,
   year: table.year,
   status: table.status as Table["status"],
   progressDone: table.progressDone,
@@ -41,7 +42,8 @@ export function listJobs<Columns extends SelectedFieldsFlat>(
     .select(columns as SelectedFieldsFlat)
     .from(jobs)
     .innerJoin(users, eq(users.id, jobs.userId))
-    .innerJoin(agencies, eq(agencies.id, jobs.agencyId))
+    // A left join: the fund's own files belong to no agency.
+    .leftJoin(agencies, eq(agencies.id, jobs.agencyId))
     .where(and(inScope(scope, jobs.agencyId), only.id === undefined ? undefined : eq(jobs.id, only.id)))
     .orderBy(desc(jobs.id))
     .limit(only.limit)

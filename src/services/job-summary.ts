@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.ts";
 import { formatDateTime } from "../format.ts";
 import type { TableColumn } from "../sheets/table-file.ts";
-import { listExports } from "./exports.ts";
+import { exportSubject, listExports, ownerCode } from "./exports.ts";
 import { listUploads } from "./uploads.ts";
 import type { Scope } from "./scope.ts";
 
@@ -43,9 +43,9 @@ export type JobSummaryRow = {
 const ALL_JOBS = 100_000;
 
 /** What a summary row takes alike from a booking and an upload. */
-const jobFacts = (job: { id: number; agencyCode: string; createdAt: Date; status: string; error: string | null }) => ({
+const jobFacts = (job: { id: number; agencyCode: string | null; createdAt: Date; status: string; error: string | null }) => ({
   id: job.id,
-  agencyCode: job.agencyCode,
+  agencyCode: ownerCode(job),
   at: job.createdAt,
   failed: job.status === "failed",
   error: job.status === "failed" ? job.error : null,
@@ -58,7 +58,7 @@ export function jobSummary(db: Db, scope: Scope): JobSummaryRow[] {
       ...jobFacts(b),
       kind: "Download",
       by: b.bookedBy,
-      subject: `${b.year} · ${b.trainingTypes.join(", ")} · ${b.format.toUpperCase()}`,
+      subject: exportSubject(b),
       status: EXPORT_STATUS_TEXT[b.status],
       rows: b.rowCount,
       ok: null,

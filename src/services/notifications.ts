@@ -24,3 +24,10 @@ export function agencyRecipients(db: Db, agencyId: number, extraEmail: string | 
   const all = [...rows.map((r) => r.email), ...(extraEmail ? [extraEmail] : [])].map((e) => e.trim().toLowerCase());
   return [...new Set(all)];
 }
+
+/** Who hears about a fund operator's own job: that operator, while enabled, and the booking's extra address. */
+export function bookerRecipients(db: Db, userId: number, extraEmail: string | null): string[] {
+  const user = db.select({ email: users.email, disabled: users.disabled }).from(users).where(eq(users.id, userId)).get();
+  const all = [...(user && !user.disabled ? [user.email] : []), ...(extraEmail ? [extraEmail] : [])].map((e) => e.trim().toLowerCase());
+  return [...new Set(all)];
+}

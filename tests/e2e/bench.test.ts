@@ -9,7 +9,7 @@ const ROOT = join(import.meta.dir, "../..");
 
 describe("the benchmarks still run", () => {
   test.each([
-    ["export", { BENCH_ENROLLMENTS: "2000" }, /^bench:export exceljs_time_ratio=[\d.]+ exceljs_memory_ratio=[\d.]+ exceljs_size_ratio=[\d.]+ floor_ratio=[\d.]+ p99_ratio=[\d.]+$/m],
+    ["export", { BENCH_ENROLLMENTS: "2000", BENCH_FUND_ENROLLMENTS: "4000" }, /^bench:consolidated rows=4000 per_row_ratio=[\d.]+ memory_flat_ratio=[\d.]+ peak_mb=\d+\n(?:.*\n)*?bench:export exceljs_time_ratio=[\d.]+ exceljs_memory_ratio=[\d.]+ exceljs_size_ratio=[\d.]+ floor_ratio=[\d.]+ p99_ratio=[\d.]+$/m],
     ["import", { BENCH_ENROLLMENTS: "2000" }, /^bench:import exceljs_time_ratio=[\d.]+ sheetjs_time_ratio=[\d.]+ memory_ratio=[\d.]+ floor_ratio=[\d.]+ p99_ratio=[\d.]+$/m],
     ["burst", { BENCH_AGENCIES: "3", BENCH_ROWS: "300" }, /^bench:burst parallel_ratio=[\d.]+ p99_ratio=[\d.]+ start_ratio=[\d.]+ errors=0$/m],
     ["dashboard", { BENCH_AGENCIES: "4", BENCH_ENROLLMENTS: "4000" }, /^bench:dashboard agency_ratio=[\d.]+ fund_ratio=[\d.]+$/m],

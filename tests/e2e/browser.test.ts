@@ -123,6 +123,34 @@ describe("in a real browser", () => {
     await page.close();
   });
 
+  test("a fund operator books the dati acquisiti of one agency, watches the row, and downloads the file", async () => {
+    const f = fixtures(t.db);
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel("E-mail").fill(f.fund);
+    await page.getByLabel("Password").fill("demo1234");
+    await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForLoadState("networkidle");
+    await page.goto(`${server.url}/placement/import-massivo`);
+    await page.getByRole("heading", { name: "Dati acquisiti" }).waitFor();
+    await page.locator('select[name="agenzie"]').selectOption(String(f.agencyB.id));
+    for (const box of await page.locator('input[name="tipologie"]').all()) await box.check();
+    await page.getByRole("button", { name: "Prenota i dati acquisiti" }).click();
+    await page.getByText(/Prenotazione n\. \d+ registrata/).waitFor();
+    const row = page.locator('tr[data-status="ready"]', { hasText: "Dati acquisiti" }).first();
+    await row.waitFor({ timeout: 20_000 });
+    await expect(row.textContent()).resolves.toContain("Fondo");
+    const [download] = await Promise.all([page.waitForEvent("download"), row.getByRole("link", { name: "Scarica" }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^dati-acquisiti_2019_\d+\.xlsx$/);
+    const workbook = XLSX.read(await Bun.file((await download.path())!).arrayBuffer());
+    expect(workbook.SheetNames).toEqual(["Dati acquisiti", "Legenda"]);
+    const rows = XLSX.utils.sheet_to_json<Record<string, string>>(workbook.Sheets["Dati acquisiti"]!);
+    const expected = (t.db.$client.query("SELECT count(*) AS n FROM enrollments WHERE agency_id = ? AND year = 2019").get(f.agencyB.id) as { n: number }).n;
+    expect(rows).toHaveLength(expected);
+    expect(new Set(rows.map((r) => r["Codice agenzia"]))).toEqual(new Set([f.agencyB.code]));
+    await page.close();
+  });
+
   test("a clerk uploads a filled file and sees the counts appear without reloading", async () => {
     const f = fixtures(t.db);
     const page = await browser.newPage();

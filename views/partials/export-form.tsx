@@ -1,8 +1,8 @@
 import { PostForm } from "./forms.tsx";
 import { YearField } from "./year-picker.tsx";
 
-export type ExportFormValues = { trainingTypes: string[]; year: number | null; extraEmail: string; format: "xlsx" | "csv" };
-export type ExportFormErrors = Partial<Record<"trainingTypes" | "year" | "extraEmail" | "format" | "form", string>>;
+export type ExportFormValues = { trainingTypes: string[]; year: number | null; extraEmail: string; format: "xlsx" | "csv"; agencyIds: number[] };
+export type ExportFormErrors = Partial<Record<"trainingTypes" | "year" | "extraEmail" | "format" | "agencies" | "form", string>>;
 
 function FieldError(props: { message?: string; id: string }) {
   return props.message ? (
@@ -19,6 +19,8 @@ export type ExportFormProps = {
   values: ExportFormValues;
   errors: ExportFormErrors;
   booked?: number;
+  /** The fund's form: its file of every agency's data, for the agencies chosen (none: all). */
+  fund?: { agencies: { id: number; code: string; name: string }[] };
 };
 
 export function ExportForm(props: ExportFormProps) {
@@ -26,18 +28,27 @@ export function ExportForm(props: ExportFormProps) {
   return (
     <PostForm
       class="card booking"
-      action="/placement/prenotazioni"
+      action={props.fund ? "/fondo/dati-acquisiti" : "/placement/prenotazioni"}
       section="#export-section"
       csrfToken={props.csrfToken}
-      submit="Prenota il download"
+      submit={props.fund ? "Prenota i dati acquisiti" : "Prenota il download"}
       busy="Invio…"
     >
-      <h2>Prenota il download</h2>
-      <p class="muted">
-        Il file contiene un allievo per riga per i progetti dell'agenzia dell'anno e delle tipologie scelte. Quando è
-        pronto ne ricevono avviso per e-mail il Responsabile Politiche Attive, i Referenti abilitati al Placement e
-        l'eventuale indirizzo aggiuntivo.
-      </p>
+      <h2>{props.fund ? "Dati acquisiti" : "Prenota il download"}</h2>
+      {props.fund ? (
+        <p class="muted">
+          Un file con un'iscrizione per riga di tutte le agenzie scelte (nessuna scelta: tutte), per l'anno e le tipologie
+          scelte: fascia debole effettiva, dati di placement, minimo della tipologia e chi ha modificato ogni riga e quando.
+          Si può prenotare in ogni momento, anche prima dell'apertura o dopo la scadenza. Quando è pronto ne ricevi avviso per
+          e-mail, con l'eventuale indirizzo aggiuntivo.
+        </p>
+      ) : (
+        <p class="muted">
+          Il file contiene un allievo per riga per i progetti dell'agenzia dell'anno e delle tipologie scelte. Quando è
+          pronto ne ricevono avviso per e-mail il Responsabile Politiche Attive, i Referenti abilitati al Placement e
+          l'eventuale indirizzo aggiuntivo.
+        </p>
+      )}
       {props.booked && (
         <p class="notice info" role="status">
           Prenotazione n. {props.booked} registrata: la vedi qui sotto mentre viene preparata.
@@ -47,6 +58,19 @@ export function ExportForm(props: ExportFormProps) {
         <p class="notice error" role="alert">
           {errors.form}
         </p>
+      )}
+      {props.fund && (
+        <label>
+          Agenzie (nessuna scelta: tutte; Ctrl o ⌘ per sceglierne più di una)
+          <select name="agenzie" multiple size={Math.min(8, props.fund.agencies.length)} aria-describedby={errors.agencies ? "err-agencies" : undefined}>
+            {props.fund.agencies.map((a) => (
+              <option value={String(a.id)} selected={values.agencyIds.includes(a.id)}>
+                {a.code} · {a.name}
+              </option>
+            ))}
+          </select>
+          <FieldError id="err-agencies" message={errors.agencies} />
+        </label>
       )}
       <fieldset aria-describedby={errors.trainingTypes ? "err-types" : undefined}>
         <legend>Tipologie formative</legend>

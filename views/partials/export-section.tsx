@@ -9,7 +9,7 @@ export function ExportSection(props: ExportSectionProps) {
   const { canBook, exports, showAgency, ...form } = props;
   return (
     <section id="export-section">
-      {canBook && <ExportForm {...form} />}
+      {(canBook || form.fund) && <ExportForm {...form} />}
       <h2>Prenotazioni</h2>
       <ExportsTable jobs={exports} showAgency={showAgency} />
     </section>

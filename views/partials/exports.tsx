@@ -1,4 +1,4 @@
-import type { ExportListing } from "../../src/services/exports.ts";
+import { exportSubject, ownerCode, type ExportListing } from "../../src/services/exports.ts";
 import { EXPORT_STATUS_TEXT as TEXT } from "../../src/services/job-summary.ts";
 import { FailedStatus, JobRow } from "./job-row.tsx";
 import { TableHead } from "./table-head.tsx";
@@ -38,9 +38,9 @@ function Status(props: { job: ExportListing }) {
 export function ExportRow(props: { job: ExportListing; showAgency: boolean }) {
   const b = props.job;
   return (
-    <JobRow id={`booking-${b.id}`} url={`/placement/prenotazioni/${b.id}`} job={b} agency={props.showAgency ? b.agencyCode : null} at={b.createdAt} by={b.bookedBy}>
+    <JobRow id={`booking-${b.id}`} url={`/placement/prenotazioni/${b.id}`} job={b} agency={props.showAgency ? ownerCode(b) : null} at={b.createdAt} by={b.bookedBy}>
       <td>
-        {b.year} · {b.trainingTypes.join(", ")} · {b.format.toUpperCase()}
+        {exportSubject(b)}
         {b.extraEmail && <div class="muted">+ {b.extraEmail}</div>}
       </td>
       <td>
