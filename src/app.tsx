@@ -19,6 +19,7 @@ import { fundRoutes } from "./routes/fund.tsx";
 import { healthRoutes } from "./routes/health.ts";
 import { placementRoutes } from "./routes/placement.tsx";
 import { profileRoutes } from "./routes/profile.tsx";
+import { userRoutes } from "./routes/users.tsx";
 import { projectRoutes } from "./routes/projects.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { isFundOperator, loadSession } from "./services/auth.ts";
@@ -162,6 +163,7 @@ export function createApp(deps: Deps) {
     ["/placement", placementRoutes],
     ["/fondo", fundRoutes],
     ["/profilo", profileRoutes],
+    ["/utenti", userRoutes],
     ["/amministrazione", adminRoutes],
   ] as const;
   app.route("/", authRoutes(sections.map(([prefix]) => prefix)));

@@ -5,6 +5,7 @@ import type { PageContext, Section } from "../views/context.ts";
 import type { Config } from "./config.ts";
 import type { Deps } from "./deps.ts";
 import { hasPlacementPermission, isFundOperator, type User } from "./services/auth.ts";
+import { managesAgencyUsers, permissionRequest } from "./services/admin.ts";
 import type { Scope } from "./services/scope.ts";
 
 export type AppEnv = {
@@ -37,12 +38,8 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 export const requirePlacementPermission = createMiddleware<AppEnv>(async (c, next) => {
-  if (!hasPlacementPermission(signedInUser(c))) {
-    throw new HTTPException(403, {
-      message:
-        "Non hai il permesso Placement. Chiedi al Responsabile Politiche Attive della tua agenzia di abilitarti.",
-    });
-  }
+  const user = signedInUser(c);
+  if (!hasPlacementPermission(user)) throw new HTTPException(403, { message: permissionRequest(c.get("deps").db, user.agencyId) });
   await next();
 });
 
@@ -88,6 +85,7 @@ export function pageContext(c: Context<AppEnv>, title: string, section?: Section
       role: user.role,
       canPlacement: hasPlacementPermission(user),
       isFund: isFundOperator(user),
+      managesUsers: managesAgencyUsers(user),
     },
   };
 }

@@ -46,6 +46,7 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
               {ctx.user.canPlacement && (
                 <NavLink href="/placement" section="placement" current={ctx.section} label="Placement" />
               )}
+              {ctx.user.managesUsers && <NavLink href="/utenti" section="utenti" current={ctx.section} label="Utenti" />}
               {ctx.user.isFund && <NavLink href="/fondo" section="fondo" current={ctx.section} label="Agenzie" />}
               {ctx.user.isFund && <NavLink href="/fondo/posta" section="posta" current={ctx.section} label="Posta" />}
               {ctx.user.isFund && <NavLink href="/fondo/registro" section="registro" current={ctx.section} label="Registro" />}

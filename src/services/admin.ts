@@ -1,4 +1,4 @@
-import { and, asc, eq, ne } from "drizzle-orm";
+import { and, asc, eq, ne, or } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, campaigns, ROLES, users, type Role } from "../db/schema.ts";
 import { createUser, hashPassword, oneTimePassword, parseUserEmail } from "./auth.ts";
@@ -134,4 +134,84 @@ export function saveCampaign(db: Db, input: { year: number; opensOn: string; dea
     .onConflictDoUpdate({ target: campaigns.year, set: { opensOn: input.opensOn, deadline: input.deadline } })
     .run();
   return { ok: true, value: null };
+}
+
+/*
+ * An agency's own administration (SPEC §13): its Responsabile Politiche Attive and its
+ * Referenti manage the agency's Referenti and Operatori; the Responsabile and the fund's
+ * operators stay the fund's to manage.
+ */
+
+/** Whether a user manages their own agency's users. */
+export const managesAgencyUsers = (user: { role: Role; agencyId: number | null }) =>
+  user.agencyId !== null && (user.role === "rpa" || user.role === "referent");
+
+/** The roles an agency gives its own users. */
+export const AGENCY_MANAGED_ROLES: readonly Role[] = ["referent", "operator"];
+
+const ROLE_REFUSED =
+  "Puoi assegnare solo i ruoli Referente e Operatore ApL: per un Responsabile Politiche Attive o un operatore del Fondo rivolgiti al Fondo.";
+
+/** A role an agency may give, or why not. */
+function managedRole(role: string | undefined): { ok: true; role: Role } | { ok: false; field: string; error: string } {
+  return AGENCY_MANAGED_ROLES.includes(role as Role) ? { ok: true, role: role as Role } : fail("role", ROLE_REFUSED);
+}
+
+/**
+ * The user of the manager's agency with this id, and why the manager may not change them;
+ * undefined when there is no such user in the agency (another agency's users do not exist for it).
+ */
+export function managedUser(db: Db, manager: { id: number; agencyId: number | null }, id: number) {
+  const user = getUserAccount(db, id);
+  if (!user || user.agencyId === null || user.agencyId !== manager.agencyId) return undefined;
+  const refusal =
+    user.id === manager.id
+      ? "È la tua utenza: la password si cambia dalla pagina Password, il resto lo cambia il Fondo."
+      : user.role === "rpa"
+        ? "Il Responsabile Politiche Attive è gestito dal Fondo."
+        : null;
+  return { user, refusal };
+}
+
+/** Creates a Referente or an Operatore of the manager's own agency, with a one-time password. */
+export async function addAgencyUser(
+  db: Db,
+  manager: { agencyId: number | null },
+  input: { email: string; name: string; role: string | undefined; placementPermission: boolean },
+): Promise<AdminResult<{ id: number; password: string }>> {
+  const role = managedRole(input.role);
+  if (!role.ok) return role;
+  return addUser(db, { ...input, role: role.role, agencyId: manager.agencyId });
+}
+
+/** Changes a Referente or an Operatore of the manager's own agency. */
+export function updateAgencyUser(
+  db: Db,
+  target: { id: number },
+  input: { name: string; role: string | undefined; placementPermission: boolean; disabled: boolean },
+): AdminResult<null> {
+  const role = managedRole(input.role);
+  if (!role.ok) return role;
+  return updateUser(db, target.id, { ...input, role: role.role });
+}
+
+/** The sentence for a user without the Placement permission: who in the agency can give it, by name. */
+export function permissionRequest(db: Db, agencyId: number | null): string {
+  const granters = agencyId === null ? [] : permissionGranters(db, agencyId);
+  const rpa = granters.filter((g) => g.role === "rpa").map((g) => g.name);
+  const referents = granters.filter((g) => g.role === "referent").map((g) => g.name);
+  const who = [
+    ...(rpa.length ? [`il Responsabile Politiche Attive (${rpa.join(", ")})`] : []),
+    ...(referents.length ? [`${referents.length === 1 ? "il Referente" : "uno dei Referenti"} della tua agenzia (${referents.join(", ")})`] : []),
+  ];
+  return `Non hai il permesso Placement. Chiedi di abilitarti a ${who.length ? who.join(" o a ") : "il Fondo"}.`;
+}
+
+function permissionGranters(db: Db, agencyId: number): { name: string; role: Role }[] {
+  return db
+    .select({ name: users.name, role: users.role })
+    .from(users)
+    .where(and(eq(users.agencyId, agencyId), eq(users.disabled, false), or(eq(users.role, "rpa"), eq(users.role, "referent"))))
+    .orderBy(asc(users.role), asc(users.name))
+    .all();
 }

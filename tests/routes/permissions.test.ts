@@ -140,3 +140,15 @@ scenarios("a form without its token is refused, whoever sends it", t, people, [
   ...row("POST", "/amministrazione/agenzie", { fund: 403 }, { form: { _csrf: "forged", codice: "X1", nome: "Intrusa" } }),
   ...row("POST", "/profilo/password", { operator: 403 }, { form: { _csrf: "forged", attuale: "demo1234", nuova: "una-nuova-password", ripeti: "una-nuova-password" } }),
 ]);
+
+const operatorA = one<{ id: number }>("SELECT id FROM users WHERE email = ?", f.operatorA).id;
+const agencyAEmails = [f.rpaA, f.referentA, f.operatorA];
+const userForm = { email: "nuovo@example.org", nome: "Nuovo Utente", ruolo: "operator", placement: "1" };
+
+scenarios("an agency's users: its Responsabile and Referenti manage them, nobody else from this page", t, people, [
+  ...row("GET", "/utenti", { rpa: 200, referent: 200, operator: 403, fund: 404, ...ANONYMOUS }),
+  ...agencyAEmails.map((email): Scenario<Who> => ({ as: "otherAgency", method: "GET", path: "/utenti", status: 200, absent: email })),
+  ...row("POST", "/utenti", { operator: 403, fund: 404 }, { form: userForm }),
+  ...row("POST", `/utenti/${operatorA}`, { otherAgency: 404, operator: 403, fund: 404 }, { form: { ...userForm, disabilitato: "1" } }),
+  ...row("POST", `/utenti/${operatorA}/password`, { otherAgency: 404, operator: 403, fund: 404 }),
+]);

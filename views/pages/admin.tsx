@@ -7,10 +7,11 @@ import { UPLOAD_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
 import type { listAgencyAccounts } from "../../src/services/admin.ts";
-import { Layout, ROLE_NAMES } from "../layout.tsx";
+import { Layout } from "../layout.tsx";
 import { CsrfField, PostButton, PostForm } from "../partials/forms.tsx";
 import { JobRow, LoadOutcome, loadHeadings } from "../partials/job-row.tsx";
 import { TableHead } from "../partials/table-head.tsx";
+import { NewUserForm, UsersTable } from "../partials/users.tsx";
 
 type Agency = ReturnType<typeof listAgencyAccounts>[number];
 export type FormState = { field?: string; error?: string; notice?: string; values?: Record<string, string> };
@@ -92,77 +93,6 @@ export function AgenciesAdminPage(props: { ctx: PageContext; agencies: Agency[];
   );
 }
 
-function UsersTable(props: { ctx: PageContext; users: User[]; roles: Role[] }) {
-  return (
-    <table id="users">
-      <TableHead headings={["E-mail", "Nome", "Ruolo", "Permesso Placement", "Disabilitato", "", ""]} />
-      <tbody>
-        {props.users.map((u) => (
-          <tr data-user={u.email}>
-            <td>{u.email}</td>
-            <td colspan={4}>
-              <form method="post" action={`/amministrazione/utenti/${u.id}`} class="inline">
-                <CsrfField token={props.ctx.csrfToken} />
-                <input type="text" name="nome" value={u.name} aria-label="Nome" required />
-                <select name="ruolo" aria-label="Ruolo">
-                  {props.roles.map((r) => (
-                    <option value={r} selected={r === u.role}>
-                      {ROLE_NAMES[r]}
-                    </option>
-                  ))}
-                </select>
-                <label class="check">
-                  <input type="checkbox" name="placement" value="1" checked={u.placementPermission} /> Placement
-                </label>
-                <label class="check">
-                  <input type="checkbox" name="disabilitato" value="1" checked={u.disabled} /> Disabilitato
-                </label>
-                <button type="submit">Salva</button>
-              </form>
-            </td>
-            <td>{u.mustChangePassword && <span class="badge warn">password provvisoria</span>}</td>
-            <td>
-              <PostButton action={`/amministrazione/utenti/${u.id}/password`} csrfToken={props.ctx.csrfToken}>
-                Password provvisoria
-              </PostButton>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function NewUserForm(props: { ctx: PageContext; action: string; roles: Role[]; state: FormState }) {
-  const v = props.state.values ?? {};
-  return (
-    <PostForm class="card stacked" action={props.action} csrfToken={props.ctx.csrfToken} submit="Crea utente">
-      <h2>Nuovo utente</h2>
-      <Field label="E-mail" type="email" name="email" values={v} />
-      <Field label="Nome e cognome" type="text" name="nome" values={v} />
-      {props.roles.length > 1 ? (
-        <label>
-          Ruolo
-          <select name="ruolo">
-            {props.roles.map((r) => (
-              <option value={r} selected={r === v.ruolo}>
-                {ROLE_NAMES[r]}
-              </option>
-            ))}
-          </select>
-        </label>
-      ) : (
-        <input type="hidden" name="ruolo" value={props.roles[0]} />
-      )}
-      {props.roles.length > 1 && (
-        <label class="check">
-          <input type="checkbox" name="placement" value="1" checked={v.placement === "1"} /> Permesso Placement
-        </label>
-      )}
-    </PostForm>
-  );
-}
-
 const AGENCY_ROLES: Role[] = ["rpa", "referent", "operator"];
 
 export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users: User[]; state: FormState }) {
@@ -182,8 +112,8 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
         </label>
       </PostForm>
       <h2>Utenti</h2>
-      <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} />
-      <NewUserForm ctx={props.ctx} action={`/amministrazione/agenzie/${a.id}/utenti`} roles={AGENCY_ROLES} state={props.state} />
+      <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} base="/amministrazione/utenti" />
+      <NewUserForm ctx={props.ctx} action={`/amministrazione/agenzie/${a.id}/utenti`} roles={AGENCY_ROLES} values={props.state.values ?? {}} />
     </AdminLayout>
   );
 }
@@ -191,8 +121,8 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
 export function FundUsersPage(props: { ctx: PageContext; users: User[]; state: FormState }) {
   return (
     <AdminLayout ctx={props.ctx} title="Operatori del Fondo" state={props.state}>
-      <UsersTable ctx={props.ctx} users={props.users} roles={["fund_operator"]} />
-      <NewUserForm ctx={props.ctx} action="/amministrazione/fondo/utenti" roles={["fund_operator"]} state={props.state} />
+      <UsersTable ctx={props.ctx} users={props.users} roles={["fund_operator"]} base="/amministrazione/utenti" />
+      <NewUserForm ctx={props.ctx} action="/amministrazione/fondo/utenti" roles={["fund_operator"]} values={props.state.values ?? {}} />
     </AdminLayout>
   );
 }
