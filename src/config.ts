@@ -57,6 +57,7 @@ const settings = {
   },
   QUEUE_CRON: { schema: cronExpression, default: "*/2 * * * * *", help: "how often queued jobs are picked up" },
   MAIL_CRON: { schema: cronExpression, default: "*/5 * * * * *", help: "how often the mail outbox is sent" },
+  REMINDER_CRON: { schema: cronExpression, default: "0 */10 * * * *", help: "how often due deadline reminders are decided and queued" },
   MAINTENANCE_CRON: {
     schema: cronExpression,
     default: "0 */10 * * * *",

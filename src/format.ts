@@ -30,6 +30,16 @@ export function localDate(instant: Date, timeZone: string): string {
   return formattersFor(timeZone).date.format(instant);
 }
 
+/** The local date and time (YYYY-MM-DD HH:mm) of an instant in a time zone: compared as text, it orders moments of a day. */
+export function localDateTime(instant: Date, timeZone: string): string {
+  const parts = Object.fromEntries(
+    formattersFor(timeZone)
+      .dateTime.formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
 /** dd/mm/yyyy from YYYY-MM-DD. */
 export function formatDate(isoDate: string): string {
   const [y, m, d] = isoDate.split("-");
@@ -38,12 +48,8 @@ export function formatDate(isoDate: string): string {
 
 /** dd/mm/yyyy hh:mm in Italian time, as the clerk reads it. */
 export function formatDateTime(instant: Date, timeZone = "Europe/Rome"): string {
-  const parts = Object.fromEntries(
-    formattersFor(timeZone)
-      .dateTime.formatToParts(instant)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.day}/${parts.month}/${parts.year} ${parts.hour}:${parts.minute}`;
+  const [date, time] = localDateTime(instant, timeZone).split(" ") as [string, string];
+  return `${formatDate(date)} ${time}`;
 }
 
 const number = new Intl.NumberFormat("it-IT");

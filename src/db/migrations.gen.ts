@@ -7,6 +7,7 @@ import m4 from "../../migrations/0004_enrollment_history.sql" with { type: "text
 import m5 from "../../migrations/0005_campaign_extensions.sql" with { type: "text" };
 import m6 from "../../migrations/0006_placement_minimums.sql" with { type: "text" };
 import m7 from "../../migrations/0007_fund_exports.sql" with { type: "text" };
+import m8 from "../../migrations/0008_reminders.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -17,4 +18,5 @@ export const embeddedMigrations = [
   { tag: "0005_campaign_extensions", when: 1796137313233, breakpoints: true, sql: m5 },
   { tag: "0006_placement_minimums", when: 1796137596985, breakpoints: true, sql: m6 },
   { tag: "0007_fund_exports", when: 1796137776508, breakpoints: true, sql: m7 },
+  { tag: "0008_reminders", when: 1796138978429, breakpoints: true, sql: m8 },
 ];

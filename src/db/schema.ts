@@ -76,7 +76,34 @@ export const campaigns = sqliteTable("campaigns", {
   // Last day on which bookings and uploads are accepted, to its end, in `timezone`.
   deadline: text("deadline").notNull(),
   timezone: text("timezone").notNull().default("Europe/Rome"),
+  // Days before each agency's deadline on which the incomplete ones are reminded (JSON array).
+  reminderDays: text("reminder_days", { mode: "json" }).$type<number[]>().notNull().default(sql`'[14,7,2]'`),
+  remindersOn: integer("reminders_on", { mode: "boolean" }).notNull().default(true),
+  // When the fund's operators were sent the agencies still incomplete after the deadline.
+  incompleteListSentAt: integer("incomplete_list_sent_at", { mode: "timestamp_ms" }),
 });
+
+/**
+ * Each deadline reminder decided for an agency, sent or not, so that it is decided once:
+ * by campaign, agency, the deadline it counted from (a proroga makes a new one) and days before.
+ */
+export const reminders = sqliteTable(
+  "reminders",
+  {
+    year: integer("year")
+      .notNull()
+      .references(() => campaigns.year),
+    agencyId: integer("agency_id")
+      .notNull()
+      .references(() => agencies.id),
+    deadline: text("deadline").notNull(),
+    days: integer("days").notNull(),
+    // sent; complete (nothing to remind); passed (a later reminder was due when it was decided).
+    outcome: text("outcome", { enum: ["sent", "complete", "passed"] }).notNull(),
+    decidedAt: integer("decided_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.year, t.agencyId, t.deadline, t.days] })],
+);
 
 /** A later deadline for one agency (proroga): its window runs to this day's end instead. */
 export const campaignExtensions = sqliteTable(

@@ -7,6 +7,7 @@ import { uploadQueue } from "./uploads.ts";
 import { mailJob } from "./mail.ts";
 import { maintenanceJob } from "./maintenance.ts";
 import { masterDataQueue } from "./master-data.ts";
+import { reminderJob } from "./reminders.ts";
 import { JobPool } from "./pool.ts";
 import type { QueueKind } from "./queue.ts";
 
@@ -20,7 +21,7 @@ export type Job = {
 export const queues: QueueKind[] = [uploadQueue, exportQueue, masterDataQueue];
 
 /** Every job on a schedule, by name. */
-export const jobs: Job[] = [mailJob, maintenanceJob, backupJob];
+export const jobs: Job[] = [mailJob, maintenanceJob, backupJob, reminderJob];
 
 export type Scheduler = { stop(): Promise<void> };
 

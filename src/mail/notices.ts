@@ -1,5 +1,6 @@
 // The texts of the notices sent about jobs (SPEC §9): a summary and a link, never personal data.
 import type { OutgoingMail } from "./outbox.ts";
+import { formatDate } from "../format.ts";
 
 type ExportMailInput = {
   to: string[];
@@ -79,6 +80,59 @@ export function uploadFailedMail(input: UploadMailInput & { reason: string }): O
       `Non è stato possibile elaborare il file caricato il ${input.uploadedAt} per l'anno ${input.year}; ` +
       `nessun dato è stato modificato.\n\nMotivo: ${input.reason}\n\n` +
       `Puoi correggere il file e caricarlo di nuovo dalla sezione Placement:\n${input.placementUrl}` +
+      FOOTER,
+  };
+}
+
+/** A deadline reminder to an agency: what is still missing, in counts, and where to complete it. */
+export function reminderMail(input: {
+  to: string[];
+  year: number;
+  deadline: string;
+  extended: boolean;
+  daysLeft: number;
+  undeclared: number;
+  placementIncomplete: number;
+  placementUrl: string;
+}): OutgoingMail {
+  const left = input.daysLeft === 1 ? "oggi è l'ultimo giorno" : `mancano ${input.daysLeft} giorni`;
+  const lines = [
+    ...(input.undeclared ? [`- iscrizioni in aule non omogenee senza fascia debole: ${input.undeclared}`] : []),
+    ...(input.placementIncomplete ? [`- allievi con Placement SI senza data di assunzione o tipo contratto: ${input.placementIncomplete}`] : []),
+  ];
+  return {
+    to: input.to,
+    subject: `Placement: campagna ${input.year}, ${left} alla scadenza del ${formatDate(input.deadline)}`,
+    text:
+      `La ${input.extended ? "proroga concessa alla tua agenzia" : "campagna"} ${input.extended ? `per la campagna ${input.year} scade` : `${input.year} scade`} il ${formatDate(input.deadline)} a fine giornata: ${left}.\n\n` +
+      `Dati ancora da completare:\n${lines.join("\n")}\n\n` +
+      `Puoi completarli dalla sezione Placement, caricando il file compilato o modificando le righe dalla pagina di ogni aula:\n${input.placementUrl}` +
+      FOOTER,
+  };
+}
+
+/** To the fund's operators, the morning after a campaign's deadline: the agencies still incomplete. */
+export function incompleteListMail(input: {
+  to: string[];
+  year: number;
+  deadline: string;
+  agencies: { code: string; name: string; undeclared: number; placementIncomplete: number; extendedTo: string | null }[];
+  fundUrl: string;
+}): OutgoingMail {
+  const n = input.agencies.length;
+  const lines = input.agencies.map(
+    (a) =>
+      `- ${a.code} ${a.name}: ${a.undeclared} senza fascia debole, ${a.placementIncomplete} placement incompleti` +
+      (a.extendedTo ? ` (proroga fino al ${formatDate(a.extendedTo)})` : ""),
+  );
+  return {
+    to: input.to,
+    subject: `Placement: campagna ${input.year} scaduta il ${formatDate(input.deadline)}, ${n === 1 ? "1 agenzia incompleta" : `${n} agenzie incomplete`}`,
+    text:
+      (n === 0
+        ? `Alla scadenza della campagna ${input.year} (${formatDate(input.deadline)}) tutte le agenzie hanno completato i dati.`
+        : `Alla scadenza della campagna ${input.year} (${formatDate(input.deadline)}) queste agenzie hanno ancora dati da completare:\n\n${lines.join("\n")}`) +
+      `\n\nL'avanzamento per agenzia è nella sezione Agenzie:\n${input.fundUrl}` +
       FOOTER,
   };
 }

@@ -257,13 +257,25 @@ export const adminRoutes = new Hono<AppEnv>()
       },
     });
   })
-  .get("/campagne", (c) => campaignsPage(c, {}))
+  .get("/campagne", (c) => {
+    // "Modifica" fills the form with the campaign as it is.
+    const edited = listCampaigns(c.get("deps").db).find((campaign) => String(campaign.year) === c.req.query("modifica"));
+    const values = edited && {
+      anno: String(edited.year),
+      apertura: edited.opensOn,
+      scadenza: edited.deadline,
+      promemoria: edited.reminderDays.join(", "),
+      promemoria_attivi: edited.remindersOn ? "1" : "0",
+    };
+    return campaignsPage(c, values ? { values } : {});
+  })
   .post("/campagne", async (c) => {
     const { db } = c.get("deps");
     const form = await formOf(c);
-    const result = saveCampaign(db, { year: Number(form.anno), opensOn: form.apertura ?? "", deadline: form.scadenza ?? "" });
+    const reminders = form.promemoria === undefined ? undefined : { days: form.promemoria, on: form.promemoria_attivi === "1" };
+    const result = saveCampaign(db, { year: Number(form.anno), opensOn: form.apertura ?? "", deadline: form.scadenza ?? "", reminders });
     const state: FormState = result.ok ? { notice: `Campagna ${form.anno} salvata.` } : failed(result, form);
-    if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza });
+    if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza, reminders });
     return campaignsPage(c, state, result.ok ? 200 : 422);
   })
   .post("/campagne/:year/minimi", async (c) => {

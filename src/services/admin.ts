@@ -124,16 +124,41 @@ export async function setTemporaryPassword(db: Db, id: number): Promise<string |
 
 const isDay = (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text));
 
-export function saveCampaign(db: Db, input: { year: number; opensOn: string; deadline: string }): AdminResult<null> {
+/**
+ * Creates or changes a campaign. `reminders`, when given, is the days before the deadline
+ * on which incomplete agencies are reminded, as the fund writes them ("14, 7, 2"), and
+ * whether reminders are on.
+ */
+export function saveCampaign(
+  db: Db,
+  input: { year: number; opensOn: string; deadline: string; reminders?: { days: string; on: boolean } },
+): AdminResult<null> {
   if (!Number.isInteger(input.year) || input.year < 2000 || input.year > 2100) return fail("year", "Scrivi un anno tra 2000 e 2100.");
   if (!isDay(input.opensOn)) return fail("opensOn", "Scrivi la data di apertura.");
   if (!isDay(input.deadline)) return fail("deadline", "Scrivi la data di scadenza.");
   if (input.deadline < input.opensOn) return fail("deadline", "La scadenza non può precedere l'apertura.");
+  const reminders = input.reminders && reminderDaysOf(input.reminders.days);
+  if (reminders && !reminders.ok) return reminders;
+  const set = {
+    opensOn: input.opensOn,
+    deadline: input.deadline,
+    ...(reminders?.ok ? { reminderDays: reminders.value, remindersOn: input.reminders!.on } : {}),
+  };
   db.insert(campaigns)
-    .values(input)
-    .onConflictDoUpdate({ target: campaigns.year, set: { opensOn: input.opensOn, deadline: input.deadline } })
+    .values({ year: input.year, ...set })
+    .onConflictDoUpdate({ target: campaigns.year, set })
     .run();
   return { ok: true, value: null };
+}
+
+/** "14, 7, 2" as days, nearest last; empty for none. */
+function reminderDaysOf(text: string): AdminResult<number[]> {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  const days = parts.map(Number);
+  if (parts.length > 10 || days.some((d) => !Number.isInteger(d) || d < 1 || d > 120)) {
+    return fail("reminders", "Scrivi i giorni prima della scadenza separati da virgole, ciascuno da 1 a 120 (per esempio 14, 7, 2), o lascia vuoto.");
+  }
+  return { ok: true, value: [...new Set(days)].sort((a, b) => b - a) };
 }
 
 /*

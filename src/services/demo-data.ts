@@ -149,11 +149,12 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
 
   const campaignYears = Array.from({ length: options.years ?? 1 }, (_, i) => year - (options.years ?? 1) + 1 + i);
   sqlite.transaction(() => {
-    const insertCampaign = sqlite.prepare("INSERT INTO campaigns (year, opens_on, deadline) VALUES (?, ?, ?)");
+    const insertCampaign = sqlite.prepare("INSERT INTO campaigns (year, opens_on, deadline, incomplete_list_sent_at) VALUES (?, ?, ?, ?)");
     for (const y of campaignYears) {
-      // The latest campaign is open; the earlier ones closed at the end of the following year.
-      if (y === year) insertCampaign.run(year, isoDate(year + 1, 8, 4) < today ? isoDate(year + 1, 8, 4) : today, addDays(today, 30));
-      else insertCampaign.run(y, isoDate(y + 1, 8, 4), isoDate(y + 1, 12, 15));
+      // The latest campaign is open; the earlier ones closed at the end of the following year,
+      // and the fund had their lists of incomplete agencies then.
+      if (y === year) insertCampaign.run(year, isoDate(year + 1, 8, 4) < today ? isoDate(year + 1, 8, 4) : today, addDays(today, 30), null);
+      else insertCampaign.run(y, isoDate(y + 1, 8, 4), isoDate(y + 1, 12, 15), Date.parse(`${isoDate(y + 1, 12, 16)}T08:00:00Z`));
     }
     const personName = () =>
       `${rnd.pick(rnd.chance(0.5) ? MALE_NAMES : FEMALE_NAMES)} ${rnd.pick(SURNAMES)}`;

@@ -183,13 +183,17 @@ export function CampaignsAdminPage(props: CampaignsAdminProps) {
   return (
     <AdminLayout ctx={props.ctx} title="Campagne" state={props.state}>
       <table id="campaigns">
-        <TableHead headings={["Anno", "Apertura", "Scadenza (fine giornata, ora italiana)"]} />
+        <TableHead headings={["Anno", "Apertura", "Scadenza (fine giornata, ora italiana)", "Promemoria", ""]} />
         <tbody>
           {props.campaigns.map((c) => (
             <tr data-year={String(c.year)}>
               <td>{c.year}</td>
               <td>{formatDate(c.opensOn)}</td>
               <td>{formatDate(c.deadline)}</td>
+              <td>{c.remindersOn && c.reminderDays.length ? `${c.reminderDays.join(", ")} giorni prima` : <span class="muted">spenti</span>}</td>
+              <td>
+                <a href={`/amministrazione/campagne?modifica=${c.year}`}>Modifica</a>
+              </td>
             </tr>
           ))}
         </tbody>
@@ -199,6 +203,14 @@ export function CampaignsAdminPage(props: CampaignsAdminProps) {
         <Field label="Anno di riferimento" type="number" name="anno" min="2000" max="2100" values={v} />
         <Field label="Apertura" type="date" name="apertura" values={v} />
         <Field label="Scadenza" type="date" name="scadenza" values={v} />
+        <label>
+          Promemoria alle agenzie incomplete, giorni prima della scadenza di ciascuna (alle 8, ora italiana)
+          <input type="text" name="promemoria" value={v.promemoria ?? "14, 7, 2"} inputmode="numeric" />
+        </label>
+        <label class="check">
+          <input type="checkbox" name="promemoria_attivi" value="1" checked={v.promemoria_attivi === undefined || v.promemoria_attivi === "1"} /> Promemoria attivi
+        </label>
+        <p class="muted">Il mattino dopo la scadenza gli operatori del Fondo ricevono l'elenco delle agenzie ancora incomplete.</p>
       </PostForm>
 
       {props.minimums && <MinimumsForm ctx={props.ctx} campaigns={props.campaigns} minimums={props.minimums} values={v} />}

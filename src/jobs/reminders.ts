@@ -1,0 +1,60 @@
+import type { Deps } from "../deps.ts";
+import { users } from "../db/schema.ts";
+import { and, eq } from "drizzle-orm";
+import { incompleteListMail, reminderMail } from "../mail/notices.ts";
+import { queueMail } from "../mail/outbox.ts";
+import { daysLeft } from "../services/campaigns.ts";
+import { agencyRecipients } from "../services/notifications.ts";
+import { incompleteListsDue, isIncomplete, recordIncompleteList, recordReminder, remindersDue } from "../services/reminders.ts";
+import type { Job } from "./registry.ts";
+
+/** Decides the reminders and the fund's lists that are due, each with its mail in one transaction. */
+export const reminderJob: Job = {
+  name: "reminders",
+  pattern: (config) => config.REMINDER_CRON,
+  run(deps: Deps) {
+    const { db, clock, config } = deps;
+    for (const due of remindersDue(db, clock)) {
+      const { campaign, gaps } = due;
+      const incomplete = isIncomplete(gaps);
+      db.transaction(() => {
+        if (!recordReminder(db, clock, due, incomplete ? "sent" : "complete") || !incomplete) return;
+        queueMail(
+          db,
+          clock,
+          reminderMail({
+            to: agencyRecipients(db, due.agencyId, null),
+            year: campaign.year,
+            deadline: campaign.deadline,
+            extended: campaign.extension !== null,
+            daysLeft: daysLeft(campaign, clock.now()),
+            ...gaps,
+            placementUrl: `${config.BASE_URL}/placement`,
+          }),
+        );
+      });
+    }
+    for (const list of incompleteListsDue(db, clock)) {
+      const operators = db
+        .select({ email: users.email })
+        .from(users)
+        .where(and(eq(users.role, "fund_operator"), eq(users.disabled, false)))
+        .all()
+        .map((u) => u.email);
+      db.transaction(() => {
+        if (!recordIncompleteList(db, clock, list.year)) return;
+        queueMail(
+          db,
+          clock,
+          incompleteListMail({
+            to: operators,
+            year: list.year,
+            deadline: list.deadline,
+            agencies: list.agencies.map((a) => ({ ...a, ...a.gaps })),
+            fundUrl: `${config.BASE_URL}/fondo?anno=${list.year}`,
+          }),
+        );
+      });
+    }
+  },
+};
