@@ -8,6 +8,18 @@ const createdAt = () =>
     .notNull()
     .default(sql`(unixepoch('subsec') * 1000)`);
 
+// The campaign and the agency a row belongs to.
+function campaignYear() {
+  return integer("year")
+    .notNull()
+    .references(() => campaigns.year);
+}
+function agencyOf() {
+  return integer("agency_id")
+    .notNull()
+    .references(() => agencies.id);
+}
+
 export const ROLES = ["rpa", "referent", "operator", "fund_operator"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -90,12 +102,8 @@ export const campaigns = sqliteTable("campaigns", {
 export const reminders = sqliteTable(
   "reminders",
   {
-    year: integer("year")
-      .notNull()
-      .references(() => campaigns.year),
-    agencyId: integer("agency_id")
-      .notNull()
-      .references(() => agencies.id),
+    year: campaignYear(),
+    agencyId: agencyOf(),
     deadline: text("deadline").notNull(),
     days: integer("days").notNull(),
     // sent; complete (nothing to remind); passed (a later reminder was due when it was decided).
@@ -110,12 +118,8 @@ export const campaignExtensions = sqliteTable(
   "campaign_extensions",
   {
     id: integer("id").primaryKey(),
-    year: integer("year")
-      .notNull()
-      .references(() => campaigns.year),
-    agencyId: integer("agency_id")
-      .notNull()
-      .references(() => agencies.id),
+    year: campaignYear(),
+    agencyId: agencyOf(),
     deadline: text("deadline").notNull(),
     reason: text("reason").notNull(),
     grantedByUserId: integer("granted_by_user_id").references(() => users.id),
@@ -128,9 +132,7 @@ export const campaignExtensions = sqliteTable(
 export const placementMinimums = sqliteTable(
   "placement_minimums",
   {
-    year: integer("year")
-      .notNull()
-      .references(() => campaigns.year),
+    year: campaignYear(),
     trainingType: text("training_type")
       .notNull()
       .references(() => trainingTypes.code),
@@ -143,9 +145,7 @@ export const projects = sqliteTable(
   "projects",
   {
     id: integer("id").primaryKey(),
-    agencyId: integer("agency_id")
-      .notNull()
-      .references(() => agencies.id),
+    agencyId: agencyOf(),
     code: text("code").notNull(),
     title: text("title").notNull(),
     trainingType: text("training_type")
@@ -258,9 +258,7 @@ export const enrollments = sqliteTable(
     projectId: integer("project_id")
       .notNull()
       .references(() => projects.id),
-    agencyId: integer("agency_id")
-      .notNull()
-      .references(() => agencies.id),
+    agencyId: agencyOf(),
     year: integer("year").notNull(),
     // Copied from the class, for the same reason.
     homogeneous: integer("homogeneous", { mode: "boolean" }).notNull().default(false),
