@@ -297,6 +297,10 @@ export const exportJobs = sqliteTable(
     year: integer("year").notNull(),
     // The fund's file: the agencies it covers (JSON array of ids; empty for all of them).
     agencyIds: text("agency_ids", { mode: "json" }).$type<number[]>(),
+    // An agency's file to fill in; the fund's file of every agency's data; the closing report.
+    kind: text("kind", { enum: ["trainees", "consolidated", "report"] })
+      .notNull()
+      .default("trainees"),
     // JSON array of training type codes.
     trainingTypes: text("training_types", { mode: "json" }).$type<string[]>().notNull(),
     extraEmail: text("extra_email"),

@@ -1,5 +1,5 @@
 // Writes one export file off the main thread (started by src/jobs/exports.ts): an agency's
-// file to fill in, or the fund's file of every agency's data (a job of no agency).
+// file to fill in, the fund's file of every agency's data, or a campaign's closing report.
 import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { exportJobs } from "../db/schema.ts";
@@ -7,6 +7,9 @@ import { consolidatedContext, consolidatedRows, countExportRows } from "../servi
 import { traineeFileContext, traineeRows } from "../services/exports.ts";
 import { writeConsolidatedFile } from "../sheets/consolidated-file.ts";
 import { writeTraineeFile } from "../sheets/trainee-file.ts";
+import { writeReportFile } from "../sheets/report-file.ts";
+import { closingReport } from "../services/report.ts";
+import { formatDateTime } from "../format.ts";
 import { serveWorker } from "./worker-runner.ts";
 
 export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string };
@@ -30,10 +33,13 @@ serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signa
       progress(done, total);
     };
     const { agencyId } = job;
-    const rows =
-      agencyId === null
-        ? await writeConsolidatedFile(job.format, consolidatedRows(db, job), consolidatedContext(db, job, generatedAt), sink, onProgress)
-        : await writeTraineeFile(job.format, traineeRows(db.$client, { ...job, agencyId }), traineeFileContext(db, { ...job, agencyId }, generatedAt), sink, onProgress);
+    let rows: number;
+    if (job.kind === "report") rows = await writeReportFile(closingReport(db, job.year), (at) => formatDateTime(at), sink);
+    else if (agencyId === null) {
+      rows = await writeConsolidatedFile(job.format, consolidatedRows(db, job), consolidatedContext(db, job, generatedAt), sink, onProgress);
+    } else {
+      rows = await writeTraineeFile(job.format, traineeRows(db.$client, { ...job, agencyId }), traineeFileContext(db, { ...job, agencyId }, generatedAt), sink, onProgress);
+    }
     await file.end();
     return { rows, bytes };
   } finally {

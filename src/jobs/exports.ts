@@ -21,7 +21,7 @@ function queueExportNotice(deps: Deps, job: ReturnType<typeof jobOf>, end: { row
   const input = {
     // The fund's own file: the operator who booked it hears, and the extra address.
     to: job.agencyId === null ? bookerRecipients(deps.db, job.userId, job.extraEmail) : agencyRecipients(deps.db, job.agencyId, job.extraEmail),
-    consolidated: job.agencyId === null,
+    kind: job.kind,
     exportId: job.id,
     year: job.year,
     trainingTypes: job.trainingTypes,

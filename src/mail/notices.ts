@@ -9,11 +9,13 @@ type ExportMailInput = {
   trainingTypes: string[];
   requestedAt: string;
   placementUrl: string;
-  /** The fund's file of every agency's data, rather than an agency's file to fill in. */
-  consolidated?: boolean;
+  /** An agency's file to fill in, or one of the fund's own files. */
+  kind: "trainees" | "consolidated" | "report";
 };
 
-const fileName = (input: ExportMailInput) => (input.consolidated ? "dati acquisiti" : "file fasce deboli");
+const FILE_NAMES = { trainees: "file fasce deboli", consolidated: "dati acquisiti", report: "relazione di chiusura" } as const;
+const fileName = (input: ExportMailInput) => FILE_NAMES[input.kind];
+const plural = (input: ExportMailInput) => input.kind === "consolidated";
 
 const FOOTER = "\n\nQuesto messaggio è stato inviato automaticamente da Placement: non rispondere a questo indirizzo.";
 
@@ -21,7 +23,7 @@ const FOOTER = "\n\nQuesto messaggio è stato inviato automaticamente da Placeme
 export function exportReadyMail(input: ExportMailInput & { rows: number; retentionDays: number }): OutgoingMail {
   return {
     to: input.to,
-    subject: `Placement: ${fileName(input)} ${input.year} ${input.consolidated ? "disponibili" : "disponibile"} (prenotazione n. ${input.exportId})`,
+    subject: `Placement: ${fileName(input)} ${input.year} ${plural(input) ? "disponibili" : "disponibile"} (prenotazione n. ${input.exportId})`,
     text:
       `Il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
       `(tipologie formative: ${input.trainingTypes.join(", ")}) è pronto: ${input.rows === 1 ? "1 riga" : `${input.rows} righe`}.\n\n` +
@@ -34,7 +36,7 @@ export function exportReadyMail(input: ExportMailInput & { rows: number; retenti
 export function exportFailedMail(input: ExportMailInput & { reason: string }): OutgoingMail {
   return {
     to: input.to,
-    subject: `Placement: ${fileName(input)} ${input.year} ${input.consolidated ? "non generati" : "non generato"} (prenotazione n. ${input.exportId})`,
+    subject: `Placement: ${fileName(input)} ${input.year} ${plural(input) ? "non generati" : "non generato"} (prenotazione n. ${input.exportId})`,
     text:
       `Non è stato possibile preparare il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
       `(tipologie formative: ${input.trainingTypes.join(", ")}).\n\nMotivo: ${input.reason}\n\n` +

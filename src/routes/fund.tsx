@@ -28,6 +28,8 @@ import { emlFileName } from "../mail/transport.ts";
 import { renderDashboard } from "./dashboard.tsx";
 import { book } from "./placement.tsx";
 import { selectedYear } from "./year.ts";
+import { bookReport } from "../services/report.ts";
+import { campaignState, getCampaign } from "../services/campaigns.ts";
 
 const AUDIT_PAGE_ROWS = 500;
 const AUDIT_FILE_ROWS = 1_000_000;
@@ -51,22 +53,38 @@ function outboxPage(c: Context<AppEnv>, test?: Parameters<typeof OutboxPage>[0][
   return <OutboxPage ctx={pageContext(c, "Posta in uscita", "posta")} messages={listOutbox(db)} filesDir={filesDir} test={test} />;
 }
 
+function agenciesPage(c: Context<AppEnv>, error?: string, status: 200 | 422 = 200) {
+  const { db, clock } = c.get("deps");
+  const { years, year } = selectedYear(c);
+  const sort = agencySortAsked(c.req.query("ordina"), c.req.query("verso"));
+  const campaign = getCampaign(db, year);
+  return c.html(
+    <FundAgenciesPage
+      ctx={pageContext(c, "Agenzie", "fondo")}
+      years={years}
+      year={year}
+      agencies={sortAgencies(fundFigures(db, year), sort)}
+      sort={sort}
+      closed={campaign !== undefined && campaignState(campaign, clock.now()) === "closed"}
+      error={error}
+    />,
+    status,
+  );
+}
+
 export const fundRoutes = new Hono<AppEnv>()
   .use(requireUser, requireFundOperator)
   // The fund's file of every agency's data, booked from its Placement page.
   .post("/dati-acquisiti", (c) => book(c, "fund"))
-  .get("/", (c) => {
-    const { years, year } = selectedYear(c);
-    const sort = agencySortAsked(c.req.query("ordina"), c.req.query("verso"));
-    return c.html(
-      <FundAgenciesPage
-        ctx={pageContext(c, "Agenzie", "fondo")}
-        years={years}
-        year={year}
-        agencies={sortAgencies(fundFigures(c.get("deps").db, year), sort)}
-        sort={sort}
-      />,
-    );
+  .get("/", (c) => agenciesPage(c))
+  // The closing report, once the campaign's deadline has passed: written by the export queue.
+  .post("/relazione", async (c) => {
+    const { db, clock } = c.get("deps");
+    const year = Number((await c.req.parseBody())["anno"]);
+    const result = bookReport(db, clock, signedInUser(c), Number.isInteger(year) ? year : 0);
+    if (!result.ok) return agenciesPage(c, result.error, 422);
+    c.get("deps").jobs.wake();
+    return c.redirect("/placement/import-massivo", 303);
   })
   .get("/agenzie/:id", (c) => {
     const scope = narrowTo(signedInScope(c), idParam(c, "id")) ?? notFound();

@@ -40,7 +40,7 @@ export function bookConsolidated(
     const found = db.select({ id: agencies.id }).from(agencies).where(inArray(agencies.id, agencyIds)).all();
     if (found.length !== agencyIds.length) return { ok: false, errors: { agencies: "Una delle agenzie scelte non esiste più: ricarica la pagina e scegli di nuovo." } };
   }
-  return { ok: true, id: queueExport(db, clock, { agencyId: null, agencyIds, userId: user.id }, input) };
+  return { ok: true, id: queueExport(db, clock, { agencyId: null, agencyIds, userId: user.id, kind: "consolidated" }, input) };
 }
 
 const CONSOLIDATED_SQL = `${enrollmentSql({
@@ -56,8 +56,9 @@ const CONSOLIDATED_SQL = `${enrollmentSql({
 
 const paramsOf = (job: Job) => ({ year: job.year, types: JSON.stringify(job.trainingTypes), agencies: JSON.stringify(job.agencyIds ?? []) });
 
-/** How many rows an export's file has: an agency's file, or the fund's (no agency). */
-export function countExportRows(db: Db, job: Job & { agencyId: number | null }): number {
+/** How many rows an export's file has: an agency's file, the fund's file, or the closing report (its agencies). */
+export function countExportRows(db: Db, job: Job & { agencyId: number | null; kind: "trainees" | "consolidated" | "report" }): number {
+  if (job.kind === "report") return db.select({ id: agencies.id }).from(agencies).all().length;
   if (job.agencyId !== null) return countTraineeRows(db.$client, { ...job, agencyId: job.agencyId });
   return (db.$client.query(`SELECT count(*) AS n FROM (${CONSOLIDATED_SQL})`).get(paramsOf(job)) as { n: number }).n;
 }

@@ -6,6 +6,7 @@ import { agencies, exportJobs, users } from "../db/schema.ts";
 import type { TraineeRow } from "../sheets/columns.ts";
 import { traineeFileName, type TraineeFileContext } from "../sheets/trainee-file.ts";
 import { consolidatedFileName } from "../sheets/consolidated-file.ts";
+import { reportFileName } from "../sheets/report-file.ts";
 import type { User } from "./auth.ts";
 import { campaignClosedReason } from "./campaigns.ts";
 import type { Clock } from "./clock.ts";
@@ -35,14 +36,14 @@ export function bookExport(
   if (unknown.length) return { ok: false, errors: { trainingTypes: `Tipologia formativa sconosciuta: ${unknown.join(", ")}.` } };
   const closed = campaignClosedReason(db, input.year, clock.now(), user.agencyId);
   if (closed) return { ok: false, errors: { year: closed } };
-  return { ok: true, id: queueExport(db, clock, { agencyId: user.agencyId, agencyIds: null, userId: user.id }, input) };
+  return { ok: true, id: queueExport(db, clock, { agencyId: user.agencyId, agencyIds: null, userId: user.id, kind: "trainees" }, input) };
 }
 
 /** Queues a checked booking: an agency's, or the fund's own (no agency, the agencies it covers). */
 export function queueExport(
   db: Db,
   clock: Clock,
-  owner: { agencyId: number | null; agencyIds: number[] | null; userId: number },
+  owner: { agencyId: number | null; agencyIds: number[] | null; userId: number; kind: ExportJob["kind"] },
   input: ExportRequest,
 ): number {
   return db
@@ -61,7 +62,7 @@ export function queueExport(
 
 const exportColumns = {
   ...jobColumns(exportJobs),
-  ...columnsOf(exportJobs, "trainingTypes", "agencyIds", "extraEmail", "format", "rowCount", "filePath", "fileSize"),
+  ...columnsOf(exportJobs, "kind", "trainingTypes", "agencyIds", "extraEmail", "format", "rowCount", "filePath", "fileSize"),
   bookedBy: users.name,
 };
 
@@ -79,16 +80,20 @@ export type ExportListing = ReturnType<typeof listExports>[number];
 export const ownerCode = (job: { agencyCode: string | null }) => job.agencyCode ?? "Fondo";
 
 /** What a booking asked for, in words, for its row in the lists. */
-export function exportSubject(b: Pick<ExportListing, "agencyId" | "agencyIds" | "year" | "trainingTypes" | "format">): string {
+export function exportSubject(b: Pick<ExportListing, "kind" | "agencyIds" | "year" | "trainingTypes" | "format">): string {
   const filters = `${b.year} · ${b.trainingTypes.join(", ")} · ${b.format.toUpperCase()}`;
-  if (b.agencyId !== null) return filters;
+  if (b.kind === "trainees") return filters;
+  if (b.kind === "report") return `Relazione di chiusura ${b.year}`;
   const agencies = b.agencyIds?.length ? `${b.agencyIds.length === 1 ? "1 agenzia" : `${b.agencyIds.length} agenzie`}` : "tutte le agenzie";
   return `Dati acquisiti ${filters} · ${agencies}`;
 }
 
 /** The name of a booking's file as it is downloaded. */
-export const exportFileName = (job: Pick<ExportListing, "id" | "agencyCode" | "year" | "format">) =>
-  job.agencyCode === null ? consolidatedFileName(job, job.format) : traineeFileName({ agencyCode: job.agencyCode, year: job.year, exportId: job.id }, job.format);
+export function exportFileName(job: Pick<ExportListing, "id" | "kind" | "agencyCode" | "year" | "format">): string {
+  if (job.kind === "consolidated") return consolidatedFileName(job, job.format);
+  if (job.kind === "report") return reportFileName(job);
+  return traineeFileName({ agencyCode: job.agencyCode ?? "", year: job.year, exportId: job.id }, job.format);
+}
 
 /** Everything the file says besides the rows: agency, legend lists, metadata. */
 export function traineeFileContext(db: Db, job: ExportJob & { agencyId: number }, generatedAt: Date): TraineeFileContext {

@@ -107,6 +107,7 @@ const FUND_PAGES = [
 ];
 
 const FUND_ACTIONS = [
+  "/fondo/relazione",
   "/fondo/dati-acquisiti",
   "/fondo/posta/prova",
   "/fondo/posta/1/rinvia",

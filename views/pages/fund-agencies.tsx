@@ -6,8 +6,18 @@ import { formatNumber } from "../../src/format.ts";
 import { bar, SortHeader } from "../partials/figures.tsx";
 import { YearPicker } from "../partials/year-picker.tsx";
 import { TableHead } from "../partials/table-head.tsx";
+import { PostForm } from "../partials/forms.tsx";
 
-export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; year: number; agencies: AgencyRow[]; sort: AgencySort }) {
+export function FundAgenciesPage(props: {
+  ctx: PageContext;
+  years: number[];
+  year: number;
+  agencies: AgencyRow[];
+  sort: AgencySort;
+  /** The campaign's deadline has passed: its closing report can be prepared. */
+  closed: boolean;
+  error?: string;
+}) {
   const rows = props.agencies;
   const total = props.agencies.reduce(
     (t, a) => ({
@@ -34,6 +44,21 @@ export function FundAgenciesPage(props: { ctx: PageContext; years: number[]; yea
         minimo di placement fissato dal Fondo che non lo raggiungono.
       </p>
       {props.years.length > 1 && <YearPicker action="/fondo" years={props.years} selected={props.year} />}
+      {props.error && (
+        <p class="notice error" role="alert">
+          {props.error}
+        </p>
+      )}
+      {props.closed && (
+        <PostForm class="card" action="/fondo/relazione" csrfToken={props.ctx.csrfToken} submit={`Prepara la relazione di chiusura ${props.year}`}>
+          <input type="hidden" name="anno" value={String(props.year)} />
+          <p class="muted">
+            Un file Excel con una riga per agenzia (iscrizioni, quota dichiarata nelle aule non omogenee, placement per tipologia
+            rispetto al minimo, progetti sotto il minimo, ultimo caricamento, elaborazioni in errore, proroga) e un foglio per
+            tipologia formativa con i suoi progetti. Lo segui e lo scarichi in Placement, tra le prenotazioni.
+          </p>
+        </PostForm>
+      )}
       <table id="agencies">
         <TableHead
           headings={[
