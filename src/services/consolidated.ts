@@ -99,7 +99,8 @@ export function* consolidatedRows(db: Db, job: Job): Generator<ConsolidatedRow> 
       countsAsPlaced: e.countsAsPlaced === 1,
       minimum,
       projectBelow: minimum === null ? null : (below.get(e.projectId) ?? false),
-      changedAt: e.changedAt === null ? null : new Date(e.changedAt),
+      // A time with nobody and nothing behind it (rows as first loaded) is no change.
+      changedAt: e.changedAt === null || (through === null && e.changedBy === null) ? null : new Date(e.changedAt),
       changedThrough: through,
     };
   }

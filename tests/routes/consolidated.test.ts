@@ -91,6 +91,10 @@ describe("the fund's file of every agency's data", () => {
     expect(changed[at("Modificata da")]).toBe(clerkName);
     expect(changed[at("Ultima modifica")]).toMatch(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}/);
     expect(byKey.get(edited.key)![at("Tramite")]).toBe("modifica dalla pagina");
+    // Rows as first loaded were changed by nobody: no time either.
+    const untouched = data.filter((r) => r[at("Tramite")] === "" && r[at("Modificata da")] === "");
+    expect(untouched.length).toBeGreaterThan(0);
+    for (const r of untouched) expect(r[at("Ultima modifica")]).toBe("");
     expect(byKey.get(edited.key)![at("Fascia debole (effettiva)")]).toBe("NO");
   });
 
