@@ -43,11 +43,11 @@ describe("granting a proroga", () => {
   });
 
   test.each([
-    [{ year: 2019, agencyId: 999_999, reason: "Motivo" }, "agency", "Scegli dall'elenco l'agenzia"],
-    [{ year: 2031, agencyId: 0, reason: "Motivo" }, "year", "Non esiste una campagna per l'anno 2031"],
-    [{ year: 2019, agencyId: 0, reason: "   " }, "reason", "Scrivi il motivo della proroga"],
-    [{ year: 2019, agencyId: 0, reason: "x".repeat(501) }, "reason", "al massimo 500 caratteri"],
-  ])("%p is refused on %s", (input, field, sentence) => {
+    ["an agency that does not exist", { year: 2019, agencyId: 999_999, reason: "Motivo" }, "agency", "Scegli dall'elenco l'agenzia"],
+    ["a year without a campaign", { year: 2031, agencyId: 0, reason: "Motivo" }, "year", "Non esiste una campagna per l'anno 2031"],
+    ["a blank reason", { year: 2019, agencyId: 0, reason: "   " }, "reason", "Scrivi il motivo della proroga"],
+    ["a reason of 501 characters", { year: 2019, agencyId: 0, reason: "x".repeat(501) }, "reason", "al massimo 500 caratteri"],
+  ])("%s is refused", (_, input, field, sentence) => {
     const result = grantExtension(t.db, t.clock, fundId, { deadline: "2020-12-15", ...input, agencyId: input.agencyId || f.agencyA.id });
     expect(result).toMatchObject({ ok: false, field, error: expect.stringContaining(sentence) });
   });
