@@ -54,8 +54,9 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
   const groups = sqlite
     .query(
       `SELECT e.project_id, e.homogeneous, e.fascia_debole AS fascia, count(*) AS n, sum(${COUNTS_AS_PLACED}) AS placed
-       FROM enrollments e JOIN projects p ON p.id = e.project_id
-       WHERE e.agency_id = $agency AND e.year = $year ${typeFilter}
+       FROM enrollments e
+       WHERE e.agency_id = $agency AND e.year = $year
+         ${trainingType ? "AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}
        GROUP BY e.project_id, e.homogeneous, e.fascia_debole`,
     )
     .all(params) as Group[];
@@ -144,7 +145,7 @@ export type AgencyRow = {
   extendedTo: string | null;
 };
 
-type ProjectTotals = { agencyId: number; trainingType: string; n: number; declared: number; placed: number };
+type ProjectTotals = { agencyId: number; projectId: number; n: number; declared: number; placed: number };
 
 /**
  * One row per agency for the fund. "Declared" counts enrollments with a fascia debole on
@@ -154,14 +155,20 @@ type ProjectTotals = { agencyId: number; trainingType: string; n: number; declar
 export function fundFigures(db: Db, year: number): AgencyRow[] {
   const sqlite = db.$client;
   const minimums = minimumsOf(db, year);
+  // Grouped in the index's order (agency, then project): no sort.
   const totals = sqlite
     .query(
-      `SELECT e.agency_id AS agencyId, p.training_type AS trainingType, count(*) AS n, count(e.fascia_debole) AS declared,
+      `SELECT e.agency_id AS agencyId, e.project_id AS projectId, count(*) AS n, count(e.fascia_debole) AS declared,
               sum(${COUNTS_AS_PLACED}) AS placed
-       FROM enrollments e JOIN projects p ON p.id = e.project_id
-       WHERE e.year = $year GROUP BY e.project_id`,
+       FROM enrollments e WHERE e.year = $year GROUP BY e.agency_id, e.project_id`,
     )
     .all({ year }) as ProjectTotals[];
+  const typeOf = new Map(
+    (sqlite.query("SELECT id, training_type AS trainingType FROM projects WHERE year = ?").all(year) as { id: number; trainingType: string }[]).map((p) => [
+      p.id,
+      p.trainingType,
+    ]),
+  );
   const rows = sqlite
     .query(
       `SELECT a.id, a.code, a.name, 0 AS enrollments, 0 AS declared, 0 AS placed, 0 AS projectsBelow,
@@ -179,7 +186,7 @@ export function fundFigures(db: Db, year: number): AgencyRow[] {
     row.enrollments += project.n;
     row.declared += project.declared;
     row.placed += project.placed;
-    if (belowMinimum(project.placed, project.n, minimums.get(project.trainingType))) row.projectsBelow++;
+    if (belowMinimum(project.placed, project.n, minimums.get(typeOf.get(project.projectId) ?? ""))) row.projectsBelow++;
   }
   return rows;
 }
