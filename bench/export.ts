@@ -27,6 +27,7 @@ import { writeTraineeFile } from "../src/sheets/trainee-file.ts";
 import { columnLetter, escapeXml } from "../src/sheets/xlsx-writer.ts";
 import { DEFLATE_LEVEL } from "../src/sheets/zip-writer.ts";
 import { signIn } from "../tests/helpers/http.ts";
+import { peakResidentMb } from "../src/jobs/priority.ts";
 import { latencyRun, percentile, table } from "./lib.ts";
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 100_000);
@@ -88,7 +89,7 @@ async function runOne(kind: Kind | "consolidated", dataDir: string, jobId: numbe
     const file = Bun.file(out).writer({ highWaterMark: 1024 * 1024 });
     const rows = await writeConsolidatedFile("xlsx", consolidatedRows(db, job), consolidatedContext(db, job, new Date()), (chunk) => void file.write(chunk), () => {});
     await file.end();
-    return { ms: performance.now() - started, bytes: statSync(out).size, peakMb: process.resourceUsage().maxRSS / 1024, rows };
+    return { ms: performance.now() - started, bytes: statSync(out).size, peakMb: peakResidentMb(), rows };
   }
   const job = db.$client.query("SELECT * FROM export_jobs WHERE id = ?").get(jobId) as Record<string, unknown>;
   const spec = { agencyId: job.agency_id as number, year: job.year as number, trainingTypes: JSON.parse(job.training_types as string) };
@@ -114,7 +115,7 @@ async function runOne(kind: Kind | "consolidated", dataDir: string, jobId: numbe
     await Bun.write(out, XLSX.write(workbook, { type: "buffer", bookType: "xlsx", compression: kind === "sheetjs" }));
   }
   const ms = performance.now() - started;
-  return { ms, bytes: statSync(out).size, peakMb: process.resourceUsage().maxRSS / 1024 };
+  return { ms, bytes: statSync(out).size, peakMb: peakResidentMb() };
 }
 
 function measure(kind: Kind | "consolidated", dataDir: string, jobId: number): RunResult & { rows?: number } {

@@ -20,6 +20,7 @@ import { queueUpload } from "../src/services/uploads.ts";
 import { ZipArchive } from "../src/sheets/zip-guard.ts";
 import type { UploadStages } from "../src/jobs/upload-worker.ts";
 import { signIn } from "../tests/helpers/http.ts";
+import { peakResidentMb } from "../src/jobs/priority.ts";
 import { latencyRun, percentile, table, writeFilledFile } from "./lib.ts";
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 100_000);
@@ -61,7 +62,7 @@ async function exceljs(filePath: string): Promise<number> {
 /** Child mode: one run in a fresh process, so that its peak memory is its own. */
 async function runOne(kind: Kind, dataDir: string, filePath: string): Promise<RunResult> {
   const started = performance.now();
-  const done = (rows: number) => ({ ms: performance.now() - started, peakMb: process.resourceUsage().maxRSS / 1024, rows });
+  const done = (rows: number) => ({ ms: performance.now() - started, peakMb: peakResidentMb(), rows });
   if (kind === "sheetjs") {
     const workbook = XLSX.read(await Bun.file(filePath).arrayBuffer(), { dense: true });
     return done(XLSX.utils.sheet_to_json(workbook.Sheets["Allievi"]!, { header: 1 }).length - 1);
@@ -75,7 +76,7 @@ async function runOne(kind: Kind, dataDir: string, filePath: string): Promise<Ru
   await drainUploads(createDeps({ db, config, log }));
   const ms = performance.now() - started;
   // Peaks of this process (job thread and worker) and of the parsing child, which overlap in time.
-  const peakMb = process.resourceUsage().maxRSS / 1024 + (result.parsePeakMb ?? 0);
+  const peakMb = peakResidentMb() + (result.parsePeakMb ?? 0);
   return { ms, peakMb, rows: result.total ?? 0, stages: result.stages };
 }
 

@@ -4,6 +4,7 @@ import { formatNumber } from "../format.ts";
 import { UNREADABLE, UploadError } from "../sheets/upload-error.ts";
 import { firstMonthFirstLine, parseUpload, type UploadKind } from "../sheets/upload-parse.ts";
 import { BATCH_CHARS, type WireMessage } from "./child-protocol.ts";
+import { peakResidentMb } from "./priority.ts";
 import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 
 
@@ -74,7 +75,7 @@ export async function runUploadChild(path: string, headerOnly: boolean, kind: Up
     }
     await flushBatch();
     const ms = Math.round(performance.now() - started);
-    await emit({ t: "end", rows: count, peakMb: Math.round(process.resourceUsage().maxRSS / 1024), ms });
+    await emit({ t: "end", rows: count, peakMb: Math.round(peakResidentMb()), ms });
   } catch (error) {
     await emit({ t: "error", message: error instanceof UploadError ? error.message : UNREADABLE });
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 
 /**
@@ -14,3 +15,18 @@ export function lowerPriority(): void {
 }
 
 const BACKGROUND_NICE = 10;
+
+/**
+ * This process's peak resident memory in MB. On Linux from VmHWM, not getrusage's maxRSS:
+ * a spawned process inherits its parent's maxRSS, so a small child of a large server
+ * reported the server's size as its own.
+ */
+export function peakResidentMb(): number {
+  try {
+    const kb = readFileSync("/proc/self/status", "utf8").match(/VmHWM:\s+(\d+)/)?.[1];
+    if (kb) return Number(kb) / 1024;
+  } catch {
+    // No /proc: the portable figure, which may count the parent's.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}

@@ -9,6 +9,7 @@ import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
 import { join } from "node:path";
 import { UploadError } from "../../src/sheets/upload-error.ts";
 import { firstMonthFirstLine, parseUpload } from "../../src/sheets/upload-parse.ts";
+import { peakResidentMb } from "../../src/jobs/priority.ts";
 
 const [dir, seedText, countText] = Bun.argv.slice(2) as [string, string, string];
 let seed = Number(seedText) >>> 0 || 1;
@@ -110,4 +111,4 @@ for (let i = 0; i < count; i++) {
   }
   console.log(JSON.stringify({ i, name, result, ms: Math.round(performance.now() - started) }));
 }
-console.log(JSON.stringify({ peakMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+console.log(JSON.stringify({ peakMb: Math.round(peakResidentMb()) }));

@@ -42,3 +42,14 @@ test("a job's worker thread and the process that reads the file run below the pa
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a spawned process reports its own peak memory, not the one it inherits from a large parent", () => {
+  const ballast = Buffer.alloc(400 * 1024 * 1024, 1);
+  const script = `import { peakResidentMb } from ${JSON.stringify(join(import.meta.dir, "../../src/jobs/priority.ts"))}; console.log(peakResidentMb(), process.resourceUsage().maxRSS / 1024);`;
+  const run = Bun.spawnSync([process.execPath, "-e", script]);
+  const [own, inherited] = run.stdout.toString().trim().split(" ").map(Number) as [number, number];
+  expect(ballast[ballast.length - 1]).toBe(1);
+  // getrusage's maxRSS carries the parent's 400 MB into the child; VmHWM is the child's own.
+  expect(inherited).toBeGreaterThan(400);
+  expect(own).toBeLessThan(200);
+});
