@@ -81,8 +81,10 @@ export const fundRoutes = new Hono<AppEnv>()
   .post("/relazione", async (c) => {
     const { db, clock } = c.get("deps");
     const year = Number((await c.req.parseBody())["anno"]);
-    const result = bookReport(db, clock, signedInUser(c), Number.isInteger(year) ? year : 0);
+    const user = signedInUser(c);
+    const result = bookReport(db, clock, user, Number.isInteger(year) ? year : 0);
     if (!result.ok) return agenciesPage(c, result.error, 422);
+    recordAudit(db, clock, { action: "report_book", userId: user.id, target: `booking:${result.id}`, detail: { year }, address: clientAddress(c) });
     c.get("deps").jobs.wake();
     return c.redirect("/placement/import-massivo", 303);
   })

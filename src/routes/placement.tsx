@@ -136,6 +136,11 @@ export async function book(c: Context<AppEnv>, kind: "agency" | "fund") {
         : bookExport(db, clock, signedInUser(c), request);
     if (result.ok) {
       booked = result.id;
+      // The fund's file holds every agency's trainees: its booking is in the log, not only its download.
+      if (kind === "fund") {
+        const detail = { year: request.year, agencies: parsed.data.agenzie, trainingTypes: request.trainingTypes };
+        recordAudit(db, clock, { action: "consolidated_book", userId: signedInUser(c).id, target: `booking:${booked}`, detail, address: clientAddress(c) });
+      }
       c.get("deps").jobs.wake();
     } else errors = result.errors;
   }

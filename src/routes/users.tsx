@@ -81,7 +81,7 @@ export const userRoutes = new Hono<AppEnv>()
     if (refusal) return usersPage(c, { error: refusal }, 422);
     const form = userForm.parse(await c.req.parseBody());
     const change = { name: form.nome, role: form.ruolo, placementPermission: form.placement === "1", disabled: form.disabilitato === "1" };
-    const result = updateAgencyUser(c.get("deps").db, user, change);
+    const result = updateAgencyUser(c.get("deps").db, manager(c), user, change);
     if (!result.ok) return usersPage(c, { error: result.error }, 422);
     audit(c, "user_update", `user:${user.id}`, { role: change.role, placement: change.placementPermission, disabled: change.disabled });
     return usersPage(c, { notice: `Utente ${user.email} aggiornato.` });

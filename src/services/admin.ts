@@ -1,7 +1,7 @@
 import { and, asc, eq, ne, or } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, campaigns, ROLES, users, type Role } from "../db/schema.ts";
-import { createUser, hashPassword, oneTimePassword, parseUserEmail } from "./auth.ts";
+import { createUser, hasPlacementPermission, oneTimePassword, parseUserEmail, resetPassword } from "./auth.ts";
 
 /*
  * What the fund's staff manage: agencies, their users, campaigns. Each change returns
@@ -110,16 +110,10 @@ export function updateUser(
   return { ok: true, value: null };
 }
 
-/** A temporary password that the user must change at the next sign-in. */
+/** A temporary password that the user must change at the next sign-in; their open sessions end. */
 export async function setTemporaryPassword(db: Db, id: number): Promise<string | null> {
-  const password = oneTimePassword();
-  const changed = db
-    .update(users)
-    .set({ passwordHash: await hashPassword(password), mustChangePassword: true })
-    .where(eq(users.id, id))
-    .returning({ id: users.id })
-    .all();
-  return changed.length ? password : null;
+  const user = getUserAccount(db, id);
+  return user ? resetPassword(db, user.email) : null;
 }
 
 const isDay = (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text));
@@ -186,7 +180,7 @@ function managedRole(role: string | undefined): { ok: true; role: Role } | { ok:
  * The user of the manager's agency with this id, and why the manager may not change them;
  * undefined when there is no such user in the agency (another agency's users do not exist for it).
  */
-export function managedUser(db: Db, manager: { id: number; agencyId: number | null }, id: number) {
+export function managedUser(db: Db, manager: { id: number; agencyId: number | null; role: Role; placementPermission: boolean }, id: number) {
   const user = getUserAccount(db, id);
   if (!user || user.agencyId === null || user.agencyId !== manager.agencyId) return undefined;
   const refusal =
@@ -194,29 +188,38 @@ export function managedUser(db: Db, manager: { id: number; agencyId: number | nu
       ? "È la tua utenza: la password si cambia dalla pagina Password, il resto lo cambia il Fondo."
       : user.role === "rpa"
         ? "Il Responsabile Politiche Attive è gestito dal Fondo."
-        : null;
+        : // Else a Referente without it would reach the data through a colleague's account.
+          user.placementPermission && !hasPlacementPermission(manager)
+          ? PERMISSION_HOLDERS_ONLY
+          : null;
   return { user, refusal };
 }
+
+const PERMISSION_HOLDERS_ONLY =
+  "Il permesso Placement lo danno, e gli utenti che lo hanno li gestiscono, il Responsabile Politiche Attive e i Referenti che lo hanno: chiedi a loro.";
 
 /** Creates a Referente or an Operatore of the manager's own agency, with a one-time password. */
 export async function addAgencyUser(
   db: Db,
-  manager: { agencyId: number | null },
+  manager: { agencyId: number | null; role: Role; placementPermission: boolean },
   input: { email: string; name: string; role: string | undefined; placementPermission: boolean },
 ): Promise<AdminResult<{ id: number; password: string }>> {
   const role = managedRole(input.role);
   if (!role.ok) return role;
+  if (input.placementPermission && !hasPlacementPermission(manager)) return fail("placement", PERMISSION_HOLDERS_ONLY);
   return addUser(db, { ...input, role: role.role, agencyId: manager.agencyId });
 }
 
 /** Changes a Referente or an Operatore of the manager's own agency. */
 export function updateAgencyUser(
   db: Db,
+  manager: { role: Role; placementPermission: boolean },
   target: { id: number },
   input: { name: string; role: string | undefined; placementPermission: boolean; disabled: boolean },
 ): AdminResult<null> {
   const role = managedRole(input.role);
   if (!role.ok) return role;
+  if (input.placementPermission && !hasPlacementPermission(manager)) return fail("placement", PERMISSION_HOLDERS_ONLY);
   return updateUser(db, target.id, { ...input, role: role.role });
 }
 
@@ -226,17 +229,23 @@ export function permissionRequest(db: Db, agencyId: number | null): string {
   const rpa = granters.filter((g) => g.role === "rpa").map((g) => g.name);
   const referents = granters.filter((g) => g.role === "referent").map((g) => g.name);
   const who = [
-    ...(rpa.length ? [`il Responsabile Politiche Attive (${rpa.join(", ")})`] : []),
-    ...(referents.length ? [`${referents.length === 1 ? "il Referente" : "uno dei Referenti"} della tua agenzia (${referents.join(", ")})`] : []),
+    ...(rpa.length ? [`al Responsabile Politiche Attive (${rpa.join(", ")})`] : []),
+    ...(referents.length ? [`${referents.length === 1 ? "al Referente" : "a uno dei Referenti"} con il permesso (${referents.join(", ")})`] : []),
   ];
-  return `Non hai il permesso Placement. Chiedi di abilitarti a ${who.length ? who.join(" o a ") : "il Fondo"}.`;
+  return `Non hai il permesso Placement. Chiedi di abilitarti ${who.length ? who.join(" o ") : "al Fondo"}.`;
 }
 
 function permissionGranters(db: Db, agencyId: number): { name: string; role: Role }[] {
   return db
     .select({ name: users.name, role: users.role })
     .from(users)
-    .where(and(eq(users.agencyId, agencyId), eq(users.disabled, false), or(eq(users.role, "rpa"), eq(users.role, "referent"))))
+    .where(
+      and(
+        eq(users.agencyId, agencyId),
+        eq(users.disabled, false),
+        or(eq(users.role, "rpa"), and(eq(users.role, "referent"), eq(users.placementPermission, true))),
+      ),
+    )
     .orderBy(asc(users.role), asc(users.name))
     .all();
 }

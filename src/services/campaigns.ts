@@ -36,12 +36,11 @@ export function getCampaign(db: Db, year: number): Campaign | undefined {
   return db.select().from(campaigns).where(eq(campaigns.year, year)).get();
 }
 
-const asLived = (campaign: Campaign, extension: Extension | null): AgencyCampaign => ({
-  ...campaign,
-  campaignDeadline: campaign.deadline,
-  deadline: extension?.deadline ?? campaign.deadline,
-  extension,
-});
+// A proroga only ever gives more time: once the campaign's own deadline is moved past it, it no longer counts.
+const asLived = (campaign: Campaign, granted: Extension | null): AgencyCampaign => {
+  const extension = granted && granted.deadline > campaign.deadline ? granted : null;
+  return { ...campaign, campaignDeadline: campaign.deadline, deadline: extension?.deadline ?? campaign.deadline, extension };
+};
 
 /** The campaign of a year for one agency (null: the campaign as it is for everyone). */
 export function campaignFor(db: Db, year: number, agencyId: number | null): AgencyCampaign | undefined {

@@ -38,7 +38,7 @@ describe("an agency administers its own users", () => {
     const refused = await operator.get("/placement");
     expect(refused.status).toBe(403);
     const sentence = await refused.text();
-    expect(sentence).toContain(`il Responsabile Politiche Attive (${rpaName})`);
+    expect(sentence).toContain(`al Responsabile Politiche Attive (${rpaName})`);
     expect(sentence).toContain(referentName);
 
     const id = idOf(f.operatorA);
@@ -108,5 +108,47 @@ describe("an agency administers its own users", () => {
     const page = await (await referent.get("/utenti")).text();
     expect(page).not.toContain(f.rpaB);
     expect(snapshot(t)).toBe(before);
+  });
+});
+
+describe("the Placement permission stays with those who hold it", () => {
+  test("a Referente without it cannot give it, nor manage a user who has it; a temporary password ends the user's sessions", async () => {
+    const t2 = await createTestApp();
+    try {
+      const g = fixtures(t2.db);
+      const q = tables(t2);
+      t2.db.$client.run("UPDATE users SET placement_permission = 0 WHERE email = ?", [g.referentA]);
+      t2.db.$client.run("UPDATE users SET placement_permission = 1 WHERE email = ?", [g.operatorA]);
+      const referent = await signedIn(t2, g.referentA, { page: "/utenti", address: "198.51.100.31" });
+      const before = snapshot(t2);
+      const created = await referent.post("/utenti", { email: "secondo.account@example.org", nome: "Secondo Account", ruolo: "operator", placement: "1" });
+      expect(created.status).toBe(422);
+      expect(await created.text()).toContain("Il permesso Placement lo danno");
+      const operator = q.one<{ id: number; name: string }>("SELECT id, name FROM users WHERE email = ?", g.operatorA);
+      for (const [path, form] of [
+        [`/utenti/${operator.id}`, { nome: operator.name, ruolo: "operator", placement: "1" }],
+        [`/utenti/${operator.id}/password`, {}],
+      ] as const) {
+        const answer = await referent.post(path, form);
+        expect(answer.status).toBe(422);
+        expect(await answer.text()).toContain("Il permesso Placement lo danno");
+      }
+      expect(snapshot(t2)).toBe(before);
+      // The Placement page names only those who can give the permission.
+      const page = await (await referent.get("/placement")).text();
+      const sentence = page.slice(page.indexOf("Non hai il permesso Placement"), page.indexOf("</div>", page.indexOf("Non hai il permesso Placement")));
+      expect(sentence).toContain("Chiedi di abilitarti al Responsabile Politiche Attive (");
+      expect(sentence).not.toContain(q.one<{ name: string }>("SELECT name FROM users WHERE email = ?", g.referentA).name);
+
+      const rpa = await signedIn(t2, g.rpaA, { page: "/utenti", address: "198.51.100.32" });
+      const signedInOperator = await signedIn(t2, g.operatorA, { page: null, address: "198.51.100.33" });
+      expect((await signedInOperator.get("/progetti")).status).toBe(200);
+      expect((await rpa.post(`/utenti/${operator.id}/password`, {})).status).toBe(200);
+      const after = await signedInOperator.get("/progetti");
+      expect(after.status).toBe(303);
+      expect(after.headers.get("Location")).toStartWith("/login");
+    } finally {
+      t2.close();
+    }
   });
 });

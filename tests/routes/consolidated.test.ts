@@ -149,6 +149,9 @@ describe("the fund's file of every agency's data", () => {
     expect(row).toContain("Dati acquisiti 2019");
     const entry = one<{ agency_id: number | null; target: string }>("SELECT agency_id, target FROM audit_log WHERE action = 'export_download' AND target LIKE 'dati-acquisiti%' ORDER BY id LIMIT 1");
     expect(entry).toEqual({ agency_id: null, target: `dati-acquisiti_2019_${job.id}.xlsx` });
+    // Its booking too: the file holds every agency's trainees.
+    const booked = one<{ detail: string }>("SELECT detail FROM audit_log WHERE action = 'consolidated_book' AND target = ?", `booking:${job.id}`);
+    expect(JSON.parse(booked.detail)).toMatchObject({ year: 2019, agencies: [] });
   });
 
   test("an agency neither books nor sees the fund's file", async () => {

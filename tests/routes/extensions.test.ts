@@ -125,3 +125,15 @@ describe("an agency with a proroga after the campaign's deadline", () => {
     expect((await fund.post(`/amministrazione/campagne/proroghe/${id}/rimuovi`, {})).status).toBe(404);
   });
 });
+
+describe("a proroga only ever gives more time", () => {
+  test("once the campaign's deadline is moved past it, the agency follows the campaign's", async () => {
+    await at("2020-12-05T10:00:00Z");
+    await grant({ anno: "2019", agenzia: String(f.agencyA.id), scadenza: "2020-12-15", motivo: "Ritardo" });
+    t.db.$client.run("UPDATE campaigns SET deadline = '2020-12-31' WHERE year = 2019");
+    await at("2020-12-20T10:00:00Z");
+    expect((await upload(clerkA, fileA)).status).toBe(200);
+    expect(await (await clerkA.get("/placement/import-massivo")).text()).not.toContain("proroga fino al");
+    t.db.$client.run("UPDATE campaigns SET deadline = '2020-11-30' WHERE year = 2019");
+  });
+});

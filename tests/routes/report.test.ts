@@ -35,6 +35,7 @@ describe("the closing report", () => {
     await drainExports(t.deps);
     const job = one<{ id: number; status: string; kind: string }>("SELECT id, status, kind FROM export_jobs ORDER BY id DESC LIMIT 1");
     expect(job).toMatchObject({ status: "ready", kind: "report" });
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'report_book' AND target = ?", `booking:${job.id}`).n).toBe(1);
     const file = await fund.request(`/placement/prenotazioni/${job.id}/file`);
     expect(file.headers.get("Content-Disposition")).toContain(`relazione-chiusura_2019_${job.id}.xlsx`);
     const book = XLSX.read(new Uint8Array(await file.arrayBuffer()), { type: "array" });
