@@ -1,10 +1,8 @@
 import type { Deps } from "../deps.ts";
-import { users } from "../db/schema.ts";
-import { and, eq } from "drizzle-orm";
 import { incompleteListMail, reminderMail } from "../mail/notices.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { daysLeft } from "../services/campaigns.ts";
-import { agencyRecipients } from "../services/notifications.ts";
+import { agencyRecipients, fundRecipients } from "../services/notifications.ts";
 import { incompleteListsDue, isIncomplete, recordIncompleteList, recordReminder, remindersDue } from "../services/reminders.ts";
 import type { Job } from "./registry.ts";
 
@@ -35,12 +33,7 @@ export const reminderJob: Job = {
       });
     }
     for (const list of incompleteListsDue(db, clock)) {
-      const operators = db
-        .select({ email: users.email })
-        .from(users)
-        .where(and(eq(users.role, "fund_operator"), eq(users.disabled, false)))
-        .all()
-        .map((u) => u.email);
+      const operators = fundRecipients(db);
       db.transaction(() => {
         if (!recordIncompleteList(db, clock, list.year)) return;
         queueMail(

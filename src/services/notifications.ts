@@ -31,3 +31,13 @@ export function bookerRecipients(db: Db, userId: number, extraEmail: string | nu
   const all = [...(user && !user.disabled ? [user.email] : []), ...(extraEmail ? [extraEmail] : [])].map((e) => e.trim().toLowerCase());
   return [...new Set(all)];
 }
+
+/** The fund's operators, while enabled: who hears about the campaign as a whole. */
+export function fundRecipients(db: Db): string[] {
+  return db
+    .select({ email: users.email })
+    .from(users)
+    .where(and(eq(users.role, "fund_operator"), eq(users.disabled, false)))
+    .all()
+    .map((u) => u.email);
+}
