@@ -9,7 +9,7 @@ import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../format.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
-import { countExportRows } from "../services/consolidated.ts";
+import { countExportRows, fundFileRowBound } from "../services/consolidated.ts";
 import { agencyRecipients, bookerRecipients } from "../services/notifications.ts";
 import type { ExportWorkerInput, ExportWorkerResult } from "./export-worker.ts";
 import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
@@ -39,7 +39,11 @@ function queueExportNotice(deps: Deps, job: ReturnType<typeof jobOf>, end: { row
 export const exportQueue: QueueKind = {
   table: "export_jobs",
   serial: "agency",
-  budgetMs: (deps, claim) => deps.config.JOB_TIMEOUT_SECONDS * 1000 * (1 + countExportRows(deps.db, jobOf(deps.db, claim)) / 20_000),
+  budgetMs: (deps, claim) => {
+    const job = jobOf(deps.db, claim);
+    const rows = job.kind === "trainees" ? countExportRows(deps.db, job) : fundFileRowBound(deps.db);
+    return deps.config.JOB_TIMEOUT_SECONDS * 1000 * (1 + rows / 20_000);
+  },
   run: runExport,
   onFailed: (deps, claim, reason) => queueExportNotice(deps, jobOf(deps.db, claim), { reason }),
 };

@@ -8,6 +8,7 @@ import {
   AGENCY_MANAGED_ROLES,
   agencyUsers,
   managedUser,
+  managementRefusal,
   managesAgencyUsers,
   setTemporaryPassword,
   updateAgencyUser,
@@ -42,7 +43,7 @@ function usersPage(c: Context<AppEnv>, state: AgencyUsersState, status: 200 | 42
       ctx={pageContext(c, "Utenti dell'agenzia", "utenti")}
       users={agencyUsers(db, user.agencyId)}
       roles={AGENCY_MANAGED_ROLES}
-      refusal={(u) => managedUser(db, user, u.id)?.refusal ?? null}
+      refusal={(u) => managementRefusal(user, u)}
       state={state}
     />,
     status,

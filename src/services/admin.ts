@@ -1,6 +1,7 @@
-import { and, asc, eq, ne, or } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, campaigns, ROLES, users, type Role } from "../db/schema.ts";
+import { placementHolders } from "./notifications.ts";
 import { createUser, hasPlacementPermission, oneTimePassword, parseUserEmail, resetPassword } from "./auth.ts";
 
 /*
@@ -180,19 +181,21 @@ function managedRole(role: string | undefined): { ok: true; role: Role } | { ok:
  * The user of the manager's agency with this id, and why the manager may not change them;
  * undefined when there is no such user in the agency (another agency's users do not exist for it).
  */
-export function managedUser(db: Db, manager: { id: number; agencyId: number | null; role: Role; placementPermission: boolean }, id: number) {
+type Manager = { id: number; agencyId: number | null; role: Role; placementPermission: boolean };
+
+export function managedUser(db: Db, manager: Manager, id: number) {
   const user = getUserAccount(db, id);
   if (!user || user.agencyId === null || user.agencyId !== manager.agencyId) return undefined;
-  const refusal =
-    user.id === manager.id
-      ? "È la tua utenza: la password si cambia dalla pagina Password, il resto lo cambia il Fondo."
-      : user.role === "rpa"
-        ? "Il Responsabile Politiche Attive è gestito dal Fondo."
-        : // Else a Referente without it would reach the data through a colleague's account.
-          user.placementPermission && !hasPlacementPermission(manager)
-          ? PERMISSION_HOLDERS_ONLY
-          : null;
-  return { user, refusal };
+  return { user, refusal: managementRefusal(manager, user) };
+}
+
+/** Why a manager may not change a user of their own agency from its page; null when they may. */
+export function managementRefusal(manager: Manager, user: { id: number; role: Role; placementPermission: boolean }): string | null {
+  if (user.id === manager.id) return "È la tua utenza: la password si cambia dalla pagina Password, il resto lo cambia il Fondo.";
+  if (user.role === "rpa") return "Il Responsabile Politiche Attive è gestito dal Fondo.";
+  // Else a Referente without it would reach the data through a colleague's account.
+  if (user.placementPermission && !hasPlacementPermission(manager)) return PERMISSION_HOLDERS_ONLY;
+  return null;
 }
 
 const PERMISSION_HOLDERS_ONLY =
@@ -225,7 +228,7 @@ export function updateAgencyUser(
 
 /** The sentence for a user without the Placement permission: who in the agency can give it, by name. */
 export function permissionRequest(db: Db, agencyId: number | null): string {
-  const granters = agencyId === null ? [] : permissionGranters(db, agencyId);
+  const granters = agencyId === null ? [] : placementHolders(db, agencyId);
   const rpa = granters.filter((g) => g.role === "rpa").map((g) => g.name);
   const referents = granters.filter((g) => g.role === "referent").map((g) => g.name);
   const who = [
@@ -235,17 +238,3 @@ export function permissionRequest(db: Db, agencyId: number | null): string {
   return `Non hai il permesso Placement. Chiedi di abilitarti ${who.length ? who.join(" o ") : "al Fondo"}.`;
 }
 
-function permissionGranters(db: Db, agencyId: number): { name: string; role: Role }[] {
-  return db
-    .select({ name: users.name, role: users.role })
-    .from(users)
-    .where(
-      and(
-        eq(users.agencyId, agencyId),
-        eq(users.disabled, false),
-        or(eq(users.role, "rpa"), and(eq(users.role, "referent"), eq(users.placementPermission, true))),
-      ),
-    )
-    .orderBy(asc(users.role), asc(users.name))
-    .all();
-}

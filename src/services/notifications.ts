@@ -1,6 +1,6 @@
-import { and, eq, or } from "drizzle-orm";
+import { and, asc, eq, or } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { agencies, users } from "../db/schema.ts";
+import { agencies, users, type Role } from "../db/schema.ts";
 
 /**
  * Who hears about an agency's jobs (SPEC §9): its Responsabile Politiche Attive, each
@@ -10,8 +10,17 @@ export function agencyRecipients(db: Db, agencyId: number, extraEmail: string | 
   // A disabled agency hears nothing, not even at the booking's extra address.
   const agency = db.select({ disabled: agencies.disabled }).from(agencies).where(eq(agencies.id, agencyId)).get();
   if (!agency || agency.disabled) return [];
-  const rows = db
-    .select({ email: users.email })
+  const all = [...placementHolders(db, agencyId).map((r) => r.email), ...(extraEmail ? [extraEmail] : [])].map((e) => e.trim().toLowerCase());
+  return [...new Set(all)];
+}
+
+/**
+ * An agency's enabled users who answer for its Placement: the Responsabile Politiche Attive
+ * and the Referenti holding the permission. They hear about its jobs and give the permission.
+ */
+export function placementHolders(db: Db, agencyId: number): { name: string; email: string; role: Role }[] {
+  return db
+    .select({ name: users.name, email: users.email, role: users.role })
     .from(users)
     .where(
       and(
@@ -20,9 +29,8 @@ export function agencyRecipients(db: Db, agencyId: number, extraEmail: string | 
         or(eq(users.role, "rpa"), and(eq(users.role, "referent"), eq(users.placementPermission, true))),
       ),
     )
+    .orderBy(asc(users.role), asc(users.name))
     .all();
-  const all = [...rows.map((r) => r.email), ...(extraEmail ? [extraEmail] : [])].map((e) => e.trim().toLowerCase());
-  return [...new Set(all)];
 }
 
 /** Who hears about a fund operator's own job: that operator, while enabled, and the booking's extra address. */

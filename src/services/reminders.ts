@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, reminders } from "../db/schema.ts";
 import { localDateTime } from "../format.ts";
-import { campaignFor, campaignState, listCampaigns, type AgencyCampaign } from "./campaigns.ts";
+import { campaignFor, campaignsFor, campaignState, listCampaigns, type AgencyCampaign } from "./campaigns.ts";
 import type { Clock } from "./clock.ts";
 
 /*
@@ -55,16 +55,16 @@ export function remindersDue(db: Db, clock: Clock): ReminderDue[] {
   const now = clock.now();
   const due: ReminderDue[] = [];
   const enabled = db.select({ id: agencies.id }).from(agencies).where(eq(agencies.disabled, false)).all();
-  for (const { year, remindersOn } of listCampaigns(db)) {
-    if (!remindersOn) continue;
-    let gaps: Map<number, Gaps> | null = null;
-    for (const { id: agencyId } of enabled) {
-      const campaign = campaignFor(db, year, agencyId)!;
-      if (campaignState(campaign, now) !== "open") continue;
+  // Each year's gaps are counted once, and only for a year with a reminder to decide.
+  const gaps = new Map<number, Map<number, Gaps>>();
+  for (const { id: agencyId } of enabled) {
+    for (const campaign of campaignsFor(db, agencyId)) {
+      if (!campaign.remindersOn || campaignState(campaign, now) !== "open") continue;
+      const { year } = campaign;
       const { due: days, passed } = dueReminder(campaign.reminderDays, campaign.deadline, localDateTime(now, campaign.timezone));
       if (days === null || decided(db, year, agencyId, campaign.deadline, days)) continue;
-      gaps ??= campaignGaps(db, year);
-      due.push({ campaign, agencyId, days, passed, gaps: gaps.get(agencyId) ?? { undeclared: 0, placementIncomplete: 0 } });
+      if (!gaps.has(year)) gaps.set(year, campaignGaps(db, year));
+      due.push({ campaign, agencyId, days, passed, gaps: gaps.get(year)!.get(agencyId) ?? { undeclared: 0, placementIncomplete: 0 } });
     }
   }
   return due;
