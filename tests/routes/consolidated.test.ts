@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
+import { claimNext } from "../../src/jobs/queue.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { bookAndDownload, col, signedIn, tables, upload } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestClient } from "../helpers/test-app.ts";
@@ -161,5 +162,30 @@ describe("the fund's file of every agency's data", () => {
     expect((await agencyClerk.get(`/placement/prenotazioni/${job.id}`)).status).toBe(404);
     expect((await agencyClerk.get(`/placement/prenotazioni/${job.id}/file`)).status).toBe(404);
     expect(await (await agencyClerk.get("/placement/import-massivo")).text()).not.toContain("Dati acquisiti");
+  });
+});
+
+describe("the fund's own files in the queue", () => {
+  test("wait for each other, in booking order, beside the agencies' downloads", async () => {
+    await drainExports(t.deps);
+    const fundId = one<{ id: number }>("SELECT id FROM users WHERE role = 'fund_operator'").id;
+    const queue = (agency: number | null) =>
+      one<{ id: number }>(
+        "INSERT INTO export_jobs (agency_id, user_id, year, training_types, format, kind) VALUES (?, ?, 2019, '[\"BASE\"]', 'xlsx', ?) RETURNING id",
+        agency,
+        fundId,
+        agency === null ? "consolidated" : "trainees",
+      ).id;
+    const first = queue(null);
+    const second = queue(null);
+    const agencyJob = queue(f.agencyA.id);
+    const now = t.clock.now();
+    expect(claimNext(t.db, "export_jobs", now, "agency")?.id).toBe(first);
+    // While the first runs, the second waits; an agency's download does not.
+    expect(claimNext(t.db, "export_jobs", now, "agency")?.id).toBe(agencyJob);
+    expect(claimNext(t.db, "export_jobs", now, "agency")).toBeNull();
+    t.db.$client.run("UPDATE export_jobs SET status = 'ready' WHERE id = ?", [first]);
+    expect(claimNext(t.db, "export_jobs", now, "agency")?.id).toBe(second);
+    t.db.$client.run("UPDATE export_jobs SET status = 'ready' WHERE id IN (?, ?)", [second, agencyJob]);
   });
 });
