@@ -118,13 +118,14 @@ export function incompleteListMail(input: {
   to: string[];
   year: number;
   deadline: string;
-  agencies: { code: string; name: string; undeclared: number; placementIncomplete: number; extendedTo: string | null }[];
+  agencies: { code: string; name: string; undeclared: number; placementIncomplete: number; extendedTo: string | null; reminded: number }[];
   fundUrl: string;
 }): OutgoingMail {
   const n = input.agencies.length;
   const lines = input.agencies.map(
     (a) =>
-      `- ${a.code} ${a.name}: ${a.undeclared} senza fascia debole, ${a.placementIncomplete} placement incompleti` +
+      `- ${a.code} ${a.name}: ${a.undeclared} senza fascia debole, ${a.placementIncomplete} placement incompleti, ` +
+      `${a.reminded === 1 ? "1 promemoria inviato" : `${a.reminded} promemoria inviati`}` +
       (a.extendedTo ? ` (proroga fino al ${formatDate(a.extendedTo)})` : ""),
   );
   return {

@@ -70,6 +70,14 @@ export function remindersDue(db: Db, clock: Clock): ReminderDue[] {
   return due;
 }
 
+/** How many reminders an agency was sent for a campaign, whatever deadline they counted from. */
+const remindersSent = (db: Db, year: number, agencyId: number) =>
+  db
+    .select({ days: reminders.days })
+    .from(reminders)
+    .where(and(eq(reminders.year, year), eq(reminders.agencyId, agencyId), eq(reminders.outcome, "sent")))
+    .all().length;
+
 const decided = (db: Db, year: number, agencyId: number, deadline: string, days: number) =>
   !!db
     .select({ days: reminders.days })
@@ -90,7 +98,11 @@ export function recordReminder(db: Db, clock: Clock, due: ReminderDue, outcome: 
   return true;
 }
 
-export type IncompleteList = { year: number; deadline: string; agencies: { code: string; name: string; gaps: Gaps; extendedTo: string | null }[] };
+export type IncompleteList = {
+  year: number;
+  deadline: string;
+  agencies: { code: string; name: string; gaps: Gaps; extendedTo: string | null; reminded: number }[];
+};
 
 /** The campaigns whose fund's list is due: the morning after the campaign's deadline, once. */
 export function incompleteListsDue(db: Db, clock: Clock): IncompleteList[] {
@@ -107,7 +119,8 @@ export function incompleteListsDue(db: Db, clock: Clock): IncompleteList[] {
       agencies: rows.flatMap((a) => {
         const g = gaps.get(a.id);
         if (!g || !isIncomplete(g)) return [];
-        return [{ code: a.code, name: a.name, gaps: g, extendedTo: campaignFor(db, campaign.year, a.id)!.extension?.deadline ?? null }];
+        const extendedTo = campaignFor(db, campaign.year, a.id)!.extension?.deadline ?? null;
+        return [{ code: a.code, name: a.name, gaps: g, extendedTo, reminded: remindersSent(db, campaign.year, a.id) }];
       }),
     });
   }

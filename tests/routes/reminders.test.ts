@@ -120,6 +120,8 @@ describe("deadline reminders", () => {
     expect(lists[0]!.subject).toBe("Placement: campagna 2019 scaduta il 06/11/2020, 1 agenzia incompleta");
     expect(JSON.parse(lists[0]!.recipients)).toEqual([f.fund]);
     expect(lists[0]!.text).toContain(f.agencyA.code);
+    // The 14 and the 7 days were sent to it; the fund reads how many.
+    expect(lists[0]!.text).toMatch(new RegExp(`${f.agencyA.code} .*, 2 promemoria inviati`));
     expect(lists[0]!.text).not.toContain(f.agencyB.code);
     expect(one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox WHERE subject LIKE 'Placement: campagna 2019, %'").n).toBe(3);
   });
