@@ -276,12 +276,15 @@ export const enrollments = sqliteTable(
     // Counts the changes to the declarations; with the id it makes the "Versione" of an
     // exported row, so that an upload knows how old each of its rows is.
     revision: integer("revision").notNull().default(0),
+    // The placement rule's outcome (services/minimums.ts), kept with the row by its writers
+    // so that the dashboards count it from the index alone.
+    countsAsPlaced: integer("counts_as_placed", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     uniqueIndex("enrollments_class_participant_idx").on(t.classId, t.participantId),
     // Covering indexes: the dashboards aggregate from the index alone, never the table.
-    // Covers every dashboard figure, the placement rule's hire date included.
-    index("enrollments_dashboard_idx").on(t.agencyId, t.year, t.projectId, t.homogeneous, t.fasciaDebole, t.placed, t.hireDate),
+    // Covers every dashboard figure.
+    index("enrollments_dashboard_idx").on(t.agencyId, t.year, t.projectId, t.homogeneous, t.fasciaDebole, t.countsAsPlaced),
     index("enrollments_trainees_idx").on(t.agencyId, t.year, t.participantId),
     index("enrollments_project_idx").on(t.projectId),
     index("enrollments_participant_idx").on(t.participantId),

@@ -3,6 +3,7 @@ import { hashPassword } from "./auth.ts";
 import { localDate } from "../format.ts";
 import type { Clock } from "./clock.ts";
 import { buildCodiceFiscale } from "./codice-fiscale.ts";
+import { recountPlaced } from "./minimums.ts";
 import { partitaIvaCheckDigit } from "./partita-iva.ts";
 
 export const DEMO_PASSWORD = "demo1234";
@@ -234,6 +235,7 @@ export async function generateDataset(db: Db, clock: Clock, options: DatasetOpti
         }
       }
     }
+    recountPlaced(sqlite, null);
   })();
   return summary;
 }

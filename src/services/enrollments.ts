@@ -16,6 +16,7 @@ import {
   type Judgement,
   type SinceVersion,
 } from "./declarations.ts";
+import { countsAsPlaced } from "./minimums.ts";
 import { referenceCodes } from "./reference-lists.ts";
 import type { Scope } from "./scope.ts";
 
@@ -164,15 +165,20 @@ export function writeDeclaration(
   if (fields.length === 0) return true;
   // query(), not prepare(): the connection keeps one statement per text and finalizes them
   // when it closes, so that a job's connection closes at once and leaves no lock behind.
-  const update = sqlite.query(
-    `UPDATE enrollments SET ${fields.map((f) => `${COLUMN[f]} = ?`).join(", ")}, revision = revision + 1,
-            updated_by_user_id = ?, updated_by_import_job_id = ?, updated_at = ?
-     WHERE id = ? AND revision = ?`,
-  );
   const values = fields.map((f) => {
     const value = set[f]!;
     return typeof value === "boolean" ? (value ? 1 : 0) : value;
   });
+  // An UPDATE's expressions read the row as it was: the rule is given the new values.
+  const recount = "placed" in set || "hireDate" in set;
+  const newValue = (field: "placed" | "hireDate") => (field in set ? `?${fields.indexOf(field) + 1}` : COLUMN[field]);
+  const rest = fields.length + 1;
+  const update = sqlite.query(
+    `UPDATE enrollments SET ${fields.map((f, i) => `${COLUMN[f]} = ?${i + 1}`).join(", ")}, revision = revision + 1,
+            ${recount ? `counts_as_placed = ${countsAsPlaced(newValue("placed"), newValue("hireDate"), "enrollments.project_id")},` : ""}
+            updated_by_user_id = ?${rest}, updated_by_import_job_id = ?${rest + 1}, updated_at = ?${rest + 2}
+     WHERE id = ?${rest + 3} AND revision = ?${rest + 4}`,
+  );
   const result = update.run(...values, by.userId, by.uploadJobId ?? null, by.at, enrollment.id, enrollment.revision);
   if (result.changes !== 1) return false;
   const record = sqlite.query(

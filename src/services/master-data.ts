@@ -5,6 +5,7 @@ import type { SheetRow } from "../sheets/xlsx-reader.ts";
 import { validateCodiceFiscale } from "./codice-fiscale.ts";
 import { parseItalianDate, readCell, readingOf } from "../sheets/cells.ts";
 import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
+import { recountPlaced } from "./minimums.ts";
 import type { RowOutcome } from "./uploads.ts";
 
 /*
@@ -185,6 +186,7 @@ export function applyMasterData(sqlite: Database, job: { id: number; userId: num
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (class_id, participant_id) DO NOTHING`,
     );
     const touchedClasses = new Set<number>();
+    const touchedProjects = new Set<number>();
     for (const row of evaluator.rows) {
       const plan = row.plan;
       if (row.outcome !== "OK" || !plan) continue;
@@ -194,7 +196,10 @@ export function applyMasterData(sqlite: Database, job: { id: number; userId: num
       const { id: personId } = person.get(plan.codiceFiscale, plan.person.surname, plan.person.name, plan.person.birthDate) as { id: number };
       enroll.run(classId, personId, projectId, p.agencyId, p.year, plan.klass.homogeneous ? 1 : 0, plan.klass.category);
       touchedClasses.add(classId);
+      touchedProjects.add(projectId);
     }
+    // A project's end decides which of its placed trainees count as placed.
+    for (const projectId of touchedProjects) recountPlaced(sqlite, projectId);
     // A homogeneous class's category is its enrollments' fascia: a change recorded in their history.
     const stale = sqlite.query(
       `${ENROLLMENT_SQL} WHERE e.class_id = ? AND c.homogeneous = 1 AND e.fascia_debole IS NOT c.category`,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import * as XLSX from "xlsx";
 import { drainMasterData } from "../../src/jobs/master-data.ts";
 import { buildCodiceFiscale } from "../../src/services/codice-fiscale.ts";
+import { recountPlaced } from "../../src/services/minimums.ts";
 import { MASTER_COLUMNS } from "../../src/sheets/master-columns.ts";
 import { signedIn, tables, uploadMasterData, type Queries } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
@@ -120,7 +121,12 @@ describe("master data", () => {
       project.id,
     );
     const mixed = lines.find((l) => l.homogeneous === 0)!;
-    t.db.$client.query("UPDATE enrollments SET fascia_debole = 'DISAB', placed = 1, contract_type = 'STD', hire_date = '2019-12-01' WHERE id = ?").run(mixed.enrollment);
+    // Hired the day after the project's end: placed, until the end moves past the hire date.
+    const later = (days: number) => new Date(Date.parse(project.end_date) + days * 86_400_000).toISOString().slice(0, 10);
+    t.db.$client.query("UPDATE enrollments SET fascia_debole = 'DISAB', placed = 1, contract_type = 'STD', hire_date = ? WHERE id = ?").run(later(1), mixed.enrollment);
+    recountPlaced(t.db.$client, project.id);
+    const countsAsPlaced = () => one<{ counts_as_placed: number }>("SELECT counts_as_placed FROM enrollments WHERE id = ?", mixed.enrollment).counts_as_placed;
+    expect(countsAsPlaced()).toBe(1);
     const declared = all("SELECT id, fascia_debole, placed, hire_date, contract_type FROM enrollments WHERE project_id = ? ORDER BY id", project.id);
 
     const rows = lines.map((l) =>
@@ -129,7 +135,7 @@ describe("master data", () => {
         projectTitle: "Titolo aggiornato",
         trainingType: project.training_type,
         startDate: project.start_date.split("-").reverse().join("/"),
-        endDate: "31/12/2019",
+        endDate: later(30).split("-").reverse().join("/"),
         classCode: l.class_code,
         homogeneous: l.homogeneous ? "SI" : "NO",
         classCategory: l.category ?? "",
@@ -142,8 +148,10 @@ describe("master data", () => {
     const result = await load(rows);
     expect(result.job).toMatchObject({ status: "done", rows_ko: 0 });
     expect(result.job.rows_ok).toBe(rows.length > 0 ? 1 : 0);
-    expect(one("SELECT title, end_date FROM projects WHERE id = ?", project.id)).toEqual({ title: "Titolo aggiornato", end_date: "2019-12-31" });
+    expect(one("SELECT title, end_date FROM projects WHERE id = ?", project.id)).toEqual({ title: "Titolo aggiornato", end_date: later(30) });
     expect(all("SELECT id, fascia_debole, placed, hire_date, contract_type FROM enrollments WHERE project_id = ? ORDER BY id", project.id)).toEqual(declared);
+    // Hired before the project's new end: no longer counted as placed.
+    expect(countsAsPlaced()).toBe(0);
   });
 
   test("each bad row is refused with its reasons; the good ones are applied", async () => {

@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { belowMinimum } from "../../src/services/minimums.ts";
+import { belowMinimum, recountPlaced } from "../../src/services/minimums.ts";
 import { agencyFigures, fundFigures } from "../../src/services/dashboard.ts";
+import type { Declaration } from "../../src/services/declarations.ts";
+import { writeDeclaration } from "../../src/services/enrollments.ts";
 import { signedIn, tables } from "../helpers/flows.ts";
 import { createTestApp, fixtures } from "../helpers/test-app.ts";
 
@@ -43,6 +45,8 @@ function placeInProject(valid: number, early = 0) {
   );
   // Every other project of the type reaches any minimum.
   for (const other of others) sqlite.run("UPDATE enrollments SET placed = 1, hire_date = (SELECT date(end_date, '+10 days') FROM projects WHERE id = ?), contract_type = 'STD' WHERE project_id = ?", [other.id, other.id]);
+  // Written here without the declarations' writer: the rule's outcome is counted as the master data's writer does.
+  recountPlaced(sqlite, null);
 }
 
 const fund = await signedIn(t, f.fund, { page: "/amministrazione/campagne?anno=2019" });
@@ -64,6 +68,27 @@ describe("the fund sets a minimum placement rate per training type and year", ()
     expect(all("SELECT year, training_type, percent FROM placement_minimums")).toEqual([{ year: 2019, training_type: project.training_type, percent: 50 }]);
     const entry = one<{ detail: string }>("SELECT detail FROM audit_log WHERE action = 'placement_minimums_save'");
     expect(JSON.parse(entry.detail)).toEqual({ changed: { [project.training_type]: 50 } });
+  });
+});
+
+describe("the rule's outcome kept on the row", () => {
+  test.each([
+    ["Placement SI hired after the end", { placed: true, hireDate: "after" }, 1],
+    ["then hired on the last day", { hireDate: "end" }, 0],
+    ["then hired after the end again", { hireDate: "after" }, 1],
+    ["then Placement NO", { placed: false }, 0],
+    ["then SI with no hire date", { placed: true, hireDate: null }, 0],
+    ["then SI and the date in one change", { hireDate: "after" }, 1],
+  ] as const)("%s: %p counts %p", (_name, change, counted) => {
+    const id = enrollmentIds[0]!;
+    const row = one<{ revision: number; placed: number | null; hire_date: string | null }>("SELECT revision, placed, hire_date FROM enrollments WHERE id = ?", id);
+    const set: Partial<Declaration> = {};
+    if ("placed" in change) set.placed = change.placed;
+    if ("hireDate" in change) set.hireDate = change.hireDate === null ? null : change.hireDate === "end" ? project.end_date : dayAfter(project.end_date, 1);
+    const before = { fasciaDebole: null, placed: row.placed === null ? null : row.placed === 1, hireDate: row.hire_date, contractType: null, employerVat: null, employerName: null };
+    const written = sqlite.transaction(() => writeDeclaration(sqlite, { id, revision: row.revision }, before, set, { userId: null, at: Date.now(), source: "edit" }))();
+    expect(written).toBe(true);
+    expect(one<{ counts_as_placed: number }>("SELECT counts_as_placed FROM enrollments WHERE id = ?", id).counts_as_placed).toBe(counted);
   });
 });
 
