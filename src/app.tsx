@@ -24,6 +24,7 @@ import { projectRoutes } from "./routes/projects.tsx";
 import { staticRoutes } from "./routes/static.ts";
 import { isFundOperator, loadSession } from "./services/auth.ts";
 import { scopeOf } from "./services/scope.ts";
+import { secondFactorRequired } from "./services/two-factor.ts";
 import { randomToken, sameSecret } from "./services/secrets.ts";
 import { isStorageFull, STORAGE_FULL_MESSAGE } from "./services/storage.ts";
 
@@ -65,6 +66,8 @@ export function createApp(deps: Deps) {
     c.set("requestId", randomToken().slice(0, 12));
     c.set("user", null);
     c.set("scope", null);
+    c.set("secondStep", null);
+    c.set("secondFactorRequired", false);
     c.set("agencyName", null);
     c.set("multipart", null);
     await next();
@@ -113,8 +116,12 @@ export function createApp(deps: Deps) {
           absoluteMs: deps.config.SESSION_MAX_HOURS * 3_600_000,
         })
       : null;
-    if (session) {
+    if (session?.pending) {
+      c.set("secondStep", session.user);
+      c.set("csrfToken", session.csrfToken);
+    } else if (session) {
       const scope = scopeOf(session.user);
+      c.set("secondFactorRequired", secondFactorRequired(session.user, session.agencyRequiresTwoFactor, deps.config.DEMO));
       c.set("user", session.user);
       c.set("scope", scope);
       c.set("csrfToken", session.csrfToken);
@@ -139,16 +146,25 @@ export function createApp(deps: Deps) {
     await next();
   });
 
-  // A one-time password leads to the password page, and only there, until it is changed.
+  // Until a step of signing in is done, only its page opens: the second factor after the
+  // password, then a new password after a one-time one, then enrolling a second factor
+  // where it is required (also for a user already signed in when the fund asks for it).
   app.use(async (c, next) => {
     const user = c.get("user");
     const path = new URL(c.req.url).pathname;
-    if (user?.mustChangePassword && path !== "/profilo/password" && path !== "/logout") {
+    const only = c.get("secondStep")
+      ? "/login/codice"
+      : user?.mustChangePassword
+        ? "/profilo/password"
+        : user && c.get("secondFactorRequired") && !user.totpSecret
+          ? "/profilo"
+          : null;
+    if (only && path !== "/logout" && path !== only && !path.startsWith(`${only}/`)) {
       if (isHtmx(c)) {
-        c.header("HX-Redirect", "/profilo/password");
+        c.header("HX-Redirect", only);
         return c.body(null, 204);
       }
-      return c.redirect("/profilo/password", 303);
+      return c.redirect(only, 303);
     }
     await next();
   });

@@ -16,6 +16,8 @@ import { holdInstanceLock } from "./services/instance.ts";
 import { relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
 import { systemClock } from "./services/clock.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
+import { recordAudit } from "./services/audit.ts";
+import { resetSecondFactor } from "./services/two-factor.ts";
 
 const embeddedMigrationCount = embeddedMigrations.length;
 
@@ -41,6 +43,7 @@ Commands:
                                 ROLE is one of ${ROLES.join(", ")}
   user reset-password --email EMAIL
                                 print a one-time password, to be changed at the next sign-in
+  user reset-2fa --email EMAIL  remove the user's second factor (a lost phone); open sessions end
 
 Flags and environment variables are equivalent; flags win.
 `;
@@ -211,6 +214,21 @@ async function userResetPassword(config: Config, flags: Record<string, string>):
   console.log(`one-time password for ${email.toLowerCase()}: ${password} (to be changed at the next sign-in)`);
 }
 
+function userResetSecondFactor(config: Config, flags: Record<string, string>): void {
+  const email = flags["--email"];
+  if (!email) throw new StartupError("--email is required");
+  const db = openStore(config);
+  try {
+    const user = db.$client.query("SELECT id, agency_id AS agencyId FROM users WHERE email = ?").get(email.trim().toLowerCase()) as { id: number; agencyId: number | null } | null;
+    if (!user) throw new StartupError(`there is no user with e-mail ${email}`);
+    resetSecondFactor(db, user.id);
+    recordAudit(db, systemClock, { action: "two_factor_reset", target: `user:${user.id}`, agencyId: user.agencyId, detail: { by: "command line" } });
+    console.log(`second factor of ${email.toLowerCase()} removed; the user may enrol again at the next sign-in`);
+  } finally {
+    db.$client.close();
+  }
+}
+
 async function main(args: string[]): Promise<void> {
   const { flags, positionals } = parseFlags(args, ["--placement"]);
   const command = positionals.join(" ") || "serve";
@@ -225,6 +243,7 @@ async function main(args: string[]): Promise<void> {
     seed: ["--agencies", "--enrollments", "--seed"],
     "user create": ["--role", "--email", "--name", "--agency", "--placement"],
     "user reset-password": ["--email"],
+    "user reset-2fa": ["--email"],
   };
   const restoreFile = positionals[0] === "restore" && positionals.length === 2 ? positionals[1]! : null;
   const allowed = restoreFile ? [] : commandFlags[command];
@@ -259,6 +278,7 @@ async function main(args: string[]): Promise<void> {
     }
   }
   if (command === "user reset-password") return userResetPassword(config, flags);
+  if (command === "user reset-2fa") return userResetSecondFactor(config, flags);
   return userCreate(config, flags);
 }
 

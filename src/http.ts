@@ -15,6 +15,10 @@ export type AppEnv = {
     deps: Deps;
     requestId: string;
     user: User | null;
+    // Whose password was right, while the second step is awaited; `user` stays null.
+    secondStep: User | null;
+    // The signed-in user must have a second factor (and may not remove it).
+    secondFactorRequired: boolean;
     agencyName: string | null;
     scope: Scope | null;
     csrfToken: string;

@@ -58,7 +58,7 @@ export function Layout(props: PropsWithChildren<{ ctx: PageContext }>) {
               <span>
                 {ctx.agencyName ?? "Fondo"} · {ctx.user.name} ({ROLE_NAMES[ctx.user.role]})
               </span>
-              <a href="/profilo/password">Password</a>
+              <a href="/profilo">Profilo</a>
               <PostButton action="/logout" csrfToken={ctx.csrfToken}>
                 Esci
               </PostButton>

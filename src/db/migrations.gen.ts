@@ -10,6 +10,7 @@ import m7 from "../../migrations/0007_fund_exports.sql" with { type: "text" };
 import m8 from "../../migrations/0008_reminders.sql" with { type: "text" };
 import m9 from "../../migrations/0009_report_exports.sql" with { type: "text" };
 import m10 from "../../migrations/0010_counts_as_placed.sql" with { type: "text" };
+import m11 from "../../migrations/0011_two_factor.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -23,4 +24,5 @@ export const embeddedMigrations = [
   { tag: "0008_reminders", when: 1796138978429, breakpoints: true, sql: m8 },
   { tag: "0009_report_exports", when: 1796139198520, breakpoints: true, sql: m9 },
   { tag: "0010_counts_as_placed", when: 1796143326391, breakpoints: true, sql: m10 },
+  { tag: "0011_two_factor", when: 1796144529645, breakpoints: true, sql: m11 },
 ];

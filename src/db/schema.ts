@@ -28,6 +28,8 @@ export const agencies = sqliteTable("agencies", {
   code: text("code").notNull().unique(),
   name: text("name").notNull(),
   disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+  // Set by the fund: every user of the agency signs in with a second factor.
+  twoFactorRequired: integer("two_factor_required", { mode: "boolean" }).notNull().default(false),
   createdAt: createdAt(),
 });
 
@@ -43,9 +45,29 @@ export const users = sqliteTable(
     disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
     passwordHash: text("password_hash").notNull(),
     mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
+    // The TOTP secret (base32) once confirmed with a code; null without a second factor.
+    totpSecret: text("totp_secret"),
+    // A secret shown for enrolment, not yet confirmed.
+    totpPendingSecret: text("totp_pending_secret"),
+    // The time step of the last code accepted: a code is good once.
+    totpLastStep: integer("totp_last_step"),
     createdAt: createdAt(),
   },
   (t) => [index("users_agency_idx").on(t.agencyId)],
+);
+
+/** Single-use codes for a lost authenticator, stored as SHA-256 (they are random, not chosen). */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: integer("id").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: integer("used_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("recovery_codes_user_idx").on(t.userId)],
 );
 
 export const sessions = sqliteTable(
@@ -57,6 +79,8 @@ export const sessions = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     csrfToken: text("csrf_token").notNull(),
+    // Past the password, waiting for the second factor: it opens only the second step.
+    pending: integer("pending", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
   },

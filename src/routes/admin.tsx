@@ -48,6 +48,7 @@ import { grantExtension, listCampaigns, listExtensions, removeExtension } from "
 import { z } from "zod";
 import { formatDate } from "../format.ts";
 import { minimumsOf, saveMinimums } from "../services/minimums.ts";
+import { resetSecondFactor } from "../services/two-factor.ts";
 
 type Form = Record<string, string>;
 
@@ -130,9 +131,9 @@ export const adminRoutes = new Hono<AppEnv>()
     const id = idParam(c, "id");
     if (!listAgencyAccounts(c.get("deps").db).some((a) => a.id === id)) notFound();
     const form = await formOf(c);
-    const result = updateAgency(c.get("deps").db, id, { name: form.nome ?? "", disabled: form.disabilitata === "1" });
+    const result = updateAgency(c.get("deps").db, id, { name: form.nome ?? "", disabled: form.disabilitata === "1", twoFactorRequired: form.due_passaggi === "1" });
     if (!result.ok) return agencyPage(c, id, failed(result, form), 422);
-    audit(c, "agency_update", `agency:${id}`, { disabled: form.disabilitata === "1" });
+    audit(c, "agency_update", `agency:${id}`, { disabled: form.disabilitata === "1", twoFactorRequired: form.due_passaggi === "1" }, id);
     return agencyPage(c, id, { notice: "Agenzia aggiornata." });
   })
   .post("/agenzie/:id/utenti", async (c) => {
@@ -178,6 +179,15 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!result.ok) return userPage(c, user.agencyId, failed(result, form), 422);
     audit(c, "user_update", `user:${id}`, { role: form.ruolo, placement: form.placement === "1", disabled: form.disabilitato === "1" });
     return userPage(c, user.agencyId, { notice: `Utente ${user.email} aggiornato.` });
+  })
+  .post("/utenti/:id/due-passaggi", (c) => {
+    const id = idParam(c, "id");
+    const user = agencyUsersById(c, id);
+    resetSecondFactor(c.get("deps").db, id);
+    audit(c, "two_factor_reset", `user:${id}`, undefined, user.agencyId ?? undefined);
+    return userPage(c, user.agencyId, {
+      notice: `Verifica in due passaggi di ${user.email} azzerata: al prossimo accesso potrà attivarla di nuovo${user.role === "fund_operator" ? " (per gli operatori del Fondo è obbligatoria)" : ""}.`,
+    });
   })
   .post("/utenti/:id/password", async (c) => {
     const id = idParam(c, "id");

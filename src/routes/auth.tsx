@@ -1,10 +1,11 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { LoginPage } from "../../views/pages/login.tsx";
+import { LoginPage, SecondStepPage } from "../../views/pages/login.tsx";
 import { clientAddress, LOGIN_CSRF_COOKIE, pageContext, sessionCookie, type AppEnv } from "../http.ts";
 import { createSession, deleteSession, signIn } from "../services/auth.ts";
 import { recordAudit } from "../services/audit.ts";
+import { checkSecondFactor } from "../services/two-factor.ts";
 
 const loginForm = z.object({
   email: z.string().trim().max(320),
@@ -12,7 +13,20 @@ const loginForm = z.object({
   next: z.string().optional(),
 });
 
+const secondStepForm = z.object({ codice: z.string().max(64), next: z.string().max(2048).optional() });
+
 const BASE = "http://placement.invalid";
+
+/** A fresh session id in place of any the browser had: nobody can plant one before the sign-in. */
+function startSession(c: Context<AppEnv>, userId: number, pending: boolean): void {
+  const { db, clock, config } = c.get("deps");
+  const cookie = sessionCookie(config);
+  const oldToken = getCookie(c, cookie.name);
+  if (oldToken) deleteSession(db, oldToken);
+  const session = createSession(db, clock, userId, pending);
+  setCookie(c, cookie.name, session.token, cookie.options);
+  deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
+}
 
 /**
  * Only a path into one of this site's sections (`sections` are their prefixes, such as
@@ -51,7 +65,7 @@ export const authRoutes = (sections: readonly string[]) =>
       return c.html(<LoginPage ctx={pageContext(c, "Accesso")} next={c.req.query("next")} />);
     })
     .post("/login", async (c) => {
-      const { db, clock, config } = c.get("deps");
+      const { db, clock } = c.get("deps");
       const parsed = loginForm.safeParse(await c.req.parseBody());
       const form = parsed.success ? parsed.data : { email: "", password: "", next: undefined };
       const address = clientAddress(c);
@@ -69,13 +83,35 @@ export const authRoutes = (sections: readonly string[]) =>
           status,
         );
       }
-      const oldToken = getCookie(c, sessionCookie(config).name);
-      if (oldToken) deleteSession(db, oldToken);
-      const session = createSession(db, clock, result.user.id);
-      const cookie = sessionCookie(config);
-      setCookie(c, cookie.name, session.token, cookie.options);
-      deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
+      // With a second factor, the password opens only the second step.
+      const pending = result.user.totpSecret !== null;
+      startSession(c, result.user.id, pending);
+      if (pending) {
+        recordAudit(db, clock, { action: "login_password_ok", userId: result.user.id, agencyId: result.user.agencyId, address });
+        return c.redirect(`/login/codice${form.next ? `?next=${encodeURIComponent(safeNext(form.next, sections))}` : ""}`, 303);
+      }
       recordAudit(db, clock, { action: "login", userId: result.user.id, agencyId: result.user.agencyId, address });
+      return c.redirect(safeNext(form.next, sections), 303);
+    })
+    .get("/login/codice", (c) => {
+      if (!c.get("secondStep")) return c.redirect("/login", 303);
+      return c.html(<SecondStepPage ctx={pageContext(c, "Verifica in due passaggi")} next={c.req.query("next")} />);
+    })
+    .post("/login/codice", async (c) => {
+      const { db, clock } = c.get("deps");
+      const user = c.get("secondStep");
+      if (!user) return c.redirect("/login", 303);
+      const parsed = secondStepForm.safeParse(await c.req.parseBody());
+      const form = parsed.success ? parsed.data : { codice: "", next: undefined };
+      const address = clientAddress(c);
+      const check = checkSecondFactor(db, clock, user.id, form.codice, address);
+      if (!check.ok) {
+        recordAudit(db, clock, { action: "second_factor_failed", userId: user.id, agencyId: user.agencyId, address });
+        if (check.throttled) c.header("Retry-After", String(check.retryAfterSeconds));
+        return c.html(<SecondStepPage ctx={pageContext(c, "Verifica in due passaggi")} error={check.error} next={form.next} />, check.throttled ? 429 : 401);
+      }
+      startSession(c, user.id, false);
+      recordAudit(db, clock, { action: "login", userId: user.id, agencyId: user.agencyId, address, detail: { secondFactor: check.recovery ? "recovery_code" : "totp" } });
       return c.redirect(safeNext(form.next, sections), 303);
     })
     .post("/logout", (c) => {

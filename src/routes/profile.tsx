@@ -1,15 +1,80 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { setCookie } from "hono/cookie";
 import { z } from "zod";
 import { PasswordPage } from "../../views/pages/password.tsx";
+import { ProfilePage, type SecondFactorState } from "../../views/pages/profile.tsx";
 import { clientAddress, pageContext, requireUser, sessionCookie, signedInUser, type AppEnv } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
-import { changePassword } from "../services/auth.ts";
+import { changePassword, createSession, type User } from "../services/auth.ts";
+import { checkSecondFactor, confirmEnrolment, pendingEnrolment, recoveryCodesLeft, resetSecondFactor, startEnrolment } from "../services/two-factor.ts";
 
 const passwordForm = z.object({ attuale: z.string().max(1024), nuova: z.string().max(1024), ripeti: z.string().max(1024) });
+const codeForm = z.object({ codice: z.string().max(64) });
+
+/** The Profilo page as the user's second factor stands; `state` when something is under way. */
+function profilePage(c: Context<AppEnv>, user: User, extra: { state?: SecondFactorState; error?: string; notice?: string } = {}, status: 200 | 401 | 422 | 429 = 200) {
+  const { db } = c.get("deps");
+  const state: SecondFactorState = extra.state ?? (user.totpSecret ? { kind: "on", recoveryCodesLeft: recoveryCodesLeft(db, user.id) } : { kind: "off" });
+  return c.html(
+    <ProfilePage ctx={pageContext(c, "Profilo")} required={c.get("secondFactorRequired")} state={state} error={extra.error} notice={extra.notice} />,
+    status,
+  );
+}
+
+/** Goes on under a fresh session, the user's others having ended. */
+function continueWith(c: Context<AppEnv>, session: { token: string; csrfToken: string }) {
+  const cookie = sessionCookie(c.get("deps").config);
+  setCookie(c, cookie.name, session.token, cookie.options);
+  c.set("csrfToken", session.csrfToken);
+}
 
 export const profileRoutes = new Hono<AppEnv>()
   .use(requireUser)
+  .get("/", (c) => profilePage(c, signedInUser(c)))
+  .post("/due-passaggi", async (c) => {
+    const user = signedInUser(c);
+    if (user.totpSecret) return profilePage(c, user);
+    return profilePage(c, user, { state: { kind: "off", enrolment: await startEnrolment(c.get("deps").db, user) } });
+  })
+  .post("/due-passaggi/conferma", async (c) => {
+    const { db, clock } = c.get("deps");
+    const user = signedInUser(c);
+    const form = codeForm.safeParse(await c.req.parseBody());
+    const address = clientAddress(c);
+    const result = confirmEnrolment(db, clock, user, form.success ? form.data.codice : "", address);
+    if (!result.ok) {
+      recordAudit(db, clock, { action: "two_factor_enrol_failed", userId: user.id, agencyId: user.agencyId, address });
+      if (result.throttled) c.header("Retry-After", String(result.retryAfterSeconds));
+      const enrolment = await pendingEnrolment(db, user.id);
+      return profilePage(c, user, { state: { kind: "off", enrolment: enrolment ?? undefined }, error: result.error }, result.throttled ? 429 : 422);
+    }
+    continueWith(c, result.session);
+    recordAudit(db, clock, { action: "two_factor_enrol", userId: user.id, agencyId: user.agencyId, address });
+    return profilePage(c, user, {
+      state: { kind: "on", recoveryCodesLeft: result.recoveryCodes.length, newRecoveryCodes: result.recoveryCodes },
+      notice: "Verifica in due passaggi attiva: dal prossimo accesso ti sarà chiesto il codice dell'app.",
+    });
+  })
+  .post("/due-passaggi/disattiva", async (c) => {
+    const { db, clock } = c.get("deps");
+    const user = signedInUser(c);
+    if (!user.totpSecret) return profilePage(c, user);
+    if (c.get("secondFactorRequired")) {
+      return profilePage(c, user, { error: "La verifica in due passaggi è obbligatoria per la tua utenza e non si può disattivare." }, 422);
+    }
+    const form = codeForm.safeParse(await c.req.parseBody());
+    const address = clientAddress(c);
+    const check = checkSecondFactor(db, clock, user.id, form.success ? form.data.codice : "", address);
+    if (!check.ok) {
+      recordAudit(db, clock, { action: "second_factor_failed", userId: user.id, agencyId: user.agencyId, address });
+      if (check.throttled) c.header("Retry-After", String(check.retryAfterSeconds));
+      return profilePage(c, user, { error: check.error }, check.throttled ? 429 : 422);
+    }
+    resetSecondFactor(db, user.id);
+    continueWith(c, createSession(db, clock, user.id));
+    recordAudit(db, clock, { action: "two_factor_disable", userId: user.id, agencyId: user.agencyId, address });
+    return profilePage(c, { ...user, totpSecret: null }, { notice: "Verifica in due passaggi disattivata." });
+  })
   .get("/password", (c) =>
     c.html(<PasswordPage ctx={pageContext(c, "Password")} mustChange={signedInUser(c).mustChangePassword} errors={{}} />),
   )

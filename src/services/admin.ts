@@ -34,9 +34,9 @@ export function createAgency(db: Db, input: { code: string; name: string }): Adm
   return { ok: true, value: db.insert(agencies).values({ code, name: input.name.trim() }).returning({ id: agencies.id }).get().id };
 }
 
-export function updateAgency(db: Db, id: number, input: { name: string; disabled: boolean }): AdminResult<null> {
+export function updateAgency(db: Db, id: number, input: { name: string; disabled: boolean; twoFactorRequired: boolean }): AdminResult<null> {
   if (input.name.trim().length < 2) return fail("name", "Scrivi la ragione sociale dell'agenzia.");
-  db.update(agencies).set({ name: input.name.trim(), disabled: input.disabled }).where(eq(agencies.id, id)).run();
+  db.update(agencies).set({ name: input.name.trim(), disabled: input.disabled, twoFactorRequired: input.twoFactorRequired }).where(eq(agencies.id, id)).run();
   return { ok: true, value: null };
 }
 

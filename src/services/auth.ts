@@ -33,18 +33,19 @@ const decoy = () => (decoyHash ??= hashPassword(crypto.randomUUID()));
 // further, since that address is the stranger's own.
 const FREE_FAILURES = 5;
 const FAILURE_MEMORY_MS = 15 * 60_000;
-const MAX_WAIT_MS = { account: 60_000, address: 15 * 60_000 } as const;
+// The second step's wait grows as far: whoever reaches it already has the password.
+const MAX_WAIT_MS = { account: 60_000, address: 15 * 60_000, second: 15 * 60_000 } as const;
 
 type ThrottleKind = keyof typeof MAX_WAIT_MS;
 
-function throttleWaitMs(db: Db, kind: ThrottleKind, key: string, now: number): number {
+export function throttleWaitMs(db: Db, kind: ThrottleKind, key: string, now: number): number {
   const row = db.select().from(loginThrottle).where(eq(loginThrottle.key, `${kind}:${key}`)).get();
   if (!row || row.failures < FREE_FAILURES || now - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS) return 0;
   const wait = Math.min(1000 * 2 ** (row.failures - FREE_FAILURES), MAX_WAIT_MS[kind]);
   return Math.max(0, row.lastFailureAt.getTime() + wait - now);
 }
 
-function recordFailure(db: Db, kind: ThrottleKind, key: string, now: Date): void {
+export function recordFailure(db: Db, kind: ThrottleKind, key: string, now: Date): void {
   const fullKey = `${kind}:${key}`;
   const row = db.select().from(loginThrottle).where(eq(loginThrottle.key, fullKey)).get();
   const stale = !row || now.getTime() - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS;
@@ -90,29 +91,39 @@ export async function signIn(
   }
   if (user.disabled) return { ok: false, reason: "disabled" };
   if (row.agencyDisabled) return { ok: false, reason: "agency_disabled" };
-  db.delete(loginThrottle).where(eq(loginThrottle.key, `account:${email}`)).run();
+  clearFailures(db, "account", email);
   return { ok: true, user };
+}
+
+export function clearFailures(db: Db, kind: ThrottleKind, key: string): void {
+  db.delete(loginThrottle).where(eq(loginThrottle.key, `${kind}:${key}`)).run();
 }
 
 export type SessionTimeouts = { idleMs: number; absoluteMs: number };
 
 
-/** A new opaque id at every sign-in; only its hash is stored. */
-export function createSession(db: Db, clock: Clock, userId: number): { token: string; csrfToken: string } {
+/**
+ * A new opaque id at every sign-in; only its hash is stored. A `pending` one is past the
+ * password only and opens nothing but the second step.
+ */
+export function createSession(db: Db, clock: Clock, userId: number, pending = false): { token: string; csrfToken: string } {
   const token = randomToken();
   const csrfToken = randomToken();
   const now = clock.now();
-  db.insert(sessions).values({ idHash: sha256(token), userId, csrfToken, createdAt: now, lastSeenAt: now }).run();
+  db.insert(sessions).values({ idHash: sha256(token), userId, csrfToken, pending, createdAt: now, lastSeenAt: now }).run();
   return { token, csrfToken };
 }
 
-export type ActiveSession = { user: User; csrfToken: string; agencyName: string | null };
+// The second step must follow the password within this time.
+const PENDING_MS = 5 * 60_000;
+
+export type ActiveSession = { user: User; csrfToken: string; agencyName: string | null; pending: boolean; agencyRequiresTwoFactor: boolean };
 
 // Every request reads its session: the query is built once per database.
 const sessionQueries = new WeakMap<Db, ReturnType<typeof buildSessionQuery>>();
 function buildSessionQuery(db: Db) {
   return db
-    .select({ session: sessions, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled })
+    .select({ session: sessions, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled, twoFactorRequired: agencies.twoFactorRequired })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .leftJoin(agencies, eq(agencies.id, users.agencyId))
@@ -133,6 +144,7 @@ export function loadSession(db: Db, clock: Clock, token: string, timeouts: Sessi
   const expired =
     now - row.session.lastSeenAt.getTime() > timeouts.idleMs ||
     now - row.session.createdAt.getTime() > timeouts.absoluteMs ||
+    (row.session.pending && now - row.session.createdAt.getTime() > PENDING_MS) ||
     row.user.disabled ||
     row.agencyDisabled === true;
   if (expired) {
@@ -142,7 +154,13 @@ export function loadSession(db: Db, clock: Clock, token: string, timeouts: Sessi
   if (now - row.session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
     db.update(sessions).set({ lastSeenAt: new Date(now) }).where(eq(sessions.idHash, idHash)).run();
   }
-  return { user: row.user, csrfToken: row.session.csrfToken, agencyName: row.agencyName };
+  return {
+    user: row.user,
+    csrfToken: row.session.csrfToken,
+    agencyName: row.agencyName,
+    pending: row.session.pending,
+    agencyRequiresTwoFactor: row.twoFactorRequired === true,
+  };
 }
 
 export function deleteSession(db: Db, token: string): void {

@@ -3,7 +3,8 @@ import type { Browser, Page } from "playwright-core";
 import * as XLSX from "xlsx";
 import { startScheduler, type Scheduler } from "../../src/jobs/registry.ts";
 import { launchBrowser, serve } from "../helpers/browser.ts";
-import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
+import { currentCode } from "../../src/services/two-factor.ts";
+import { createTestApp, fixtures, TEST_TOTP_SECRET, type TestApp } from "../helpers/test-app.ts";
 
 // Real browsers and processes: slower than the 5 s default on a loaded machine.
 setDefaultTimeout(60_000);
@@ -123,6 +124,39 @@ describe("in a real browser", () => {
     await page.close();
   });
 
+  test("a user turns on the second factor from Profilo with the QR code, then signs in with the app's code", async () => {
+    const f = fixtures(t.db);
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel("E-mail").fill(f.rpaB);
+    await page.getByLabel("Password").fill("demo1234");
+    await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForURL(`${server.url}/progetti`);
+    await page.getByRole("link", { name: "Profilo" }).click();
+    await page.getByRole("button", { name: "Attiva" }).click();
+    const qr = page.locator(".qr svg");
+    await qr.waitFor();
+    expect((await qr.boundingBox())!.width).toBeGreaterThan(100);
+    const secret = (await page.locator("code.mono").innerText()).replaceAll(" ", "");
+    await page.getByLabel("Codice dell'app").fill(currentCode(secret, t.clock.now()));
+    await page.getByRole("button", { name: "Conferma" }).click();
+    await page.locator("#codici-recupero").waitFor();
+    expect(await page.locator("#codici-recupero li").count()).toBe(10);
+
+    await page.getByRole("button", { name: "Esci" }).click();
+    await page.waitForURL(`${server.url}/login`);
+    await page.getByLabel("E-mail").fill(f.rpaB);
+    await page.getByLabel("Password").fill("demo1234");
+    await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForURL(`${server.url}/login/codice`);
+    // Thirty seconds later: the app shows the next code.
+    t.clock.advance(30_000);
+    await page.getByLabel("Codice").fill(currentCode(secret, t.clock.now()));
+    await page.getByRole("button", { name: "Verifica" }).click();
+    await page.waitForURL(`${server.url}/progetti`);
+    await page.close();
+  });
+
   test("a fund operator books the dati acquisiti of one agency, watches the row, and downloads the file", async () => {
     const f = fixtures(t.db);
     const page = await browser.newPage();
@@ -130,6 +164,9 @@ describe("in a real browser", () => {
     await page.getByLabel("E-mail").fill(f.fund);
     await page.getByLabel("Password").fill("demo1234");
     await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForURL(`${server.url}/login/codice`);
+    await page.getByLabel("Codice").fill(currentCode(TEST_TOTP_SECRET, t.clock.now()));
+    await page.getByRole("button", { name: "Verifica" }).click();
     await page.waitForLoadState("networkidle");
     await page.goto(`${server.url}/placement/import-massivo`);
     await page.getByRole("heading", { name: "Dati acquisiti" }).waitFor();

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
+import { currentCode } from "../../src/services/two-factor.ts";
 import { csrfToken, sessionCookieOf, signIn } from "../helpers/http.ts";
 import { unusedPort } from "../helpers/ports.ts";
 
@@ -112,9 +113,32 @@ describe("the executable", () => {
       });
       expect(changed.status).toBe(303);
       // The change renews the session id: the old cookie no longer opens anything.
-      const renewed = sessionCookieOf(changed)!;
-      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).status).toBe(200);
+      let renewed = sessionCookieOf(changed)!;
       expect((await fetch(`${base}/fondo`, { headers: { Cookie: cookie }, redirect: "manual" })).status).toBe(303);
+
+      // Outside demo mode a fund operator enrols a second factor before anything else.
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).headers.get("Location")).toBe("/profilo");
+      const post = (path: string, form: Record<string, string>, token: string) =>
+        fetch(`${base}${path}`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { Cookie: renewed, "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ _csrf: token, ...form }),
+        });
+      const enrolment = await (await post("/profilo/due-passaggi", {}, await csrfToken(base, renewed, "/profilo"))).text();
+      const secret = enrolment.match(/<code class="mono">([A-Z2-7 ]+)<\/code>/)![1]!.replaceAll(" ", "");
+      const confirmed = await post("/profilo/due-passaggi/conferma", { codice: currentCode(secret, new Date()) }, await csrfToken(base, renewed, "/profilo"));
+      expect(confirmed.status).toBe(200);
+      renewed = sessionCookieOf(confirmed)!;
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).status).toBe(200);
+
+      const noSecond = run(dir, ["user", "reset-2fa", "--email", "nessuno@fondo.example"]);
+      expect(noSecond.exitCode).toBe(1);
+      expect(noSecond.stderr.trim()).toBe("placement: there is no user with e-mail nessuno@fondo.example");
+      const resetSecond = run(dir, ["user", "reset-2fa", "--email", "Admin@fondo.example"]);
+      expect(resetSecond.exitCode).toBe(0);
+      expect(resetSecond.stdout).toContain("second factor of admin@fondo.example removed");
+      expect((await fetch(`${base}/fondo`, { headers: { Cookie: renewed }, redirect: "manual" })).headers.get("Location")).toStartWith("/login");
 
       const reset = run(dir, ["user", "reset-password", "--email", "admin@fondo.example"]);
       expect(reset.exitCode).toBe(0);

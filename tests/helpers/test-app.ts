@@ -8,6 +8,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { createDeps } from "../../src/deps.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
+import { currentCode } from "../../src/services/two-factor.ts";
 import { queries } from "./flows.ts";
 
 /** A clock the test moves by hand. */
@@ -34,6 +35,8 @@ export async function createTestApp(options: { env?: Record<string, string>; dat
   const deps = createDeps({ db, config, clock, log: process.env.DEBUG_LOG ? createLogger() : silentLogger });
   if (options.dataset !== false) {
     await generateDataset(db, clock, { agencies: 2, enrollments: options.enrollments ?? 240, seed: 7 });
+    // Outside demo mode fund operators must have a second factor: theirs is enrolled here.
+    db.$client.run("UPDATE users SET totp_secret = ? WHERE role = 'fund_operator'", [TEST_TOTP_SECRET]);
   }
   const app = createApp(deps);
   return {
@@ -42,13 +45,28 @@ export async function createTestApp(options: { env?: Record<string, string>; dat
     clock,
     deps,
     app,
-    client: (address = "192.0.2.1") => new TestClient(app, address),
+    client: (address = "192.0.2.1") => new TestClient(app, address, (email) => authenticatorCode(db, clock, email)),
     close() {
       deps.workers.close();
       db.$client.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The TOTP secret of the fund operators of the generated dataset. */
+export const TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/**
+ * What the user's authenticator shows now. The test clock stands still, so a sign-in in the
+ * same thirty seconds as the last one would reuse a code, which is refused: each sign-in
+ * here stands for one made later.
+ */
+function authenticatorCode(db: Db, clock: TestClock, email: string): string | null {
+  const row = db.$client.query("SELECT totp_secret AS secret FROM users WHERE email = ?").get(email) as { secret: string | null } | null;
+  if (!row?.secret) return null;
+  db.$client.run("UPDATE users SET totp_last_step = NULL WHERE email = ?", [email]);
+  return currentCode(row.secret, clock.now());
 }
 
 type App = ReturnType<typeof createApp>;
@@ -61,6 +79,7 @@ export class TestClient {
   constructor(
     private app: App,
     private address: string,
+    private code: (email: string) => string | null = () => null,
   ) {}
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
@@ -98,9 +117,14 @@ export class TestClient {
     });
   }
 
+  /** Signs in, the second step included for a user who has one; the answer to the last step. */
   async login(email: string, password = "demo1234"): Promise<Response> {
     await this.get("/login");
-    const response = await this.post("/login", { email, password });
+    let response = await this.post("/login", { email, password });
+    if (response.headers.get("Location")?.startsWith("/login/codice")) {
+      await this.get(response.headers.get("Location")!);
+      response = await this.post("/login/codice", { codice: this.code(email) ?? "" });
+    }
     await this.get("/");
     return response;
   }

@@ -110,9 +110,13 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
         <label class="check">
           <input type="checkbox" name="disabilitata" value="1" checked={a.disabled} /> Disabilitata
         </label>
+        <label class="check">
+          <input type="checkbox" name="due_passaggi" value="1" checked={a.twoFactorRequired} /> Verifica in due passaggi obbligatoria per i suoi
+          utenti (chi non l'ha attivata dovrà farlo alla prossima pagina che apre)
+        </label>
       </PostForm>
       <h2>Utenti</h2>
-      <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} base="/amministrazione/utenti" />
+      <UsersTable ctx={props.ctx} users={props.users} roles={AGENCY_ROLES} base="/amministrazione/utenti" resetsSecondFactor />
       <NewUserForm ctx={props.ctx} action={`/amministrazione/agenzie/${a.id}/utenti`} roles={AGENCY_ROLES} values={props.state.values ?? {}} />
     </AdminLayout>
   );
@@ -121,7 +125,7 @@ export function AgencyAdminPage(props: { ctx: PageContext; agency: Agency; users
 export function FundUsersPage(props: { ctx: PageContext; users: User[]; state: FormState }) {
   return (
     <AdminLayout ctx={props.ctx} title="Operatori del Fondo" state={props.state}>
-      <UsersTable ctx={props.ctx} users={props.users} roles={["fund_operator"]} base="/amministrazione/utenti" />
+      <UsersTable ctx={props.ctx} users={props.users} roles={["fund_operator"]} base="/amministrazione/utenti" resetsSecondFactor />
       <NewUserForm ctx={props.ctx} action="/amministrazione/fondo/utenti" roles={["fund_operator"]} values={props.state.values ?? {}} />
     </AdminLayout>
   );

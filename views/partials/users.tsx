@@ -16,6 +16,8 @@ export function UsersTable(props: {
   roles: Role[];
   base: string;
   readOnly?: (user: User) => string | null;
+  /** The fund's power: removing the second factor of a user who lost the phone. */
+  resetsSecondFactor?: boolean;
 }) {
   return (
     <table id="users">
@@ -31,7 +33,7 @@ export function UsersTable(props: {
                 {u.disabled ? " · disabilitato" : ""} <span class="muted">({props.readOnly(u)})</span>
               </td>
             ) : (
-              <UserForms ctx={props.ctx} user={u} roles={props.roles} base={props.base} />
+              <UserForms ctx={props.ctx} user={u} roles={props.roles} base={props.base} resetsSecondFactor={props.resetsSecondFactor ?? false} />
             )}
           </tr>
         ))}
@@ -40,7 +42,7 @@ export function UsersTable(props: {
   );
 }
 
-function UserForms(props: { ctx: PageContext; user: User; roles: Role[]; base: string }) {
+function UserForms(props: { ctx: PageContext; user: User; roles: Role[]; base: string; resetsSecondFactor: boolean }) {
   const u = props.user;
   return (
     <>
@@ -64,11 +66,19 @@ function UserForms(props: { ctx: PageContext; user: User; roles: Role[]; base: s
           <button type="submit">Salva</button>
         </form>
       </td>
-      <td>{u.mustChangePassword && <span class="badge warn">password provvisoria</span>}</td>
+      <td>
+        {u.mustChangePassword && <span class="badge warn">password provvisoria</span>}
+        {u.totpSecret && <span class="badge ok">due passaggi</span>}
+      </td>
       <td>
         <PostButton action={`${props.base}/${u.id}/password`} csrfToken={props.ctx.csrfToken}>
           Password provvisoria
         </PostButton>
+        {props.resetsSecondFactor && u.totpSecret && (
+          <PostButton action={`${props.base}/${u.id}/due-passaggi`} csrfToken={props.ctx.csrfToken}>
+            Azzera verifica in due passaggi
+          </PostButton>
+        )}
       </td>
     </>
   );
