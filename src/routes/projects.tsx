@@ -78,6 +78,15 @@ export const projectRoutes = new Hono<AppEnv>()
     const { db, clock } = c.get("deps");
     const roster = classRoster(db, signedInScope(c), idParam(c, "id"), idParam(c, "classId")) ?? notFound();
     const closed = campaignClosedReason(db, roster.year, clock.now(), roster.agencyId);
+    // The page shows its trainees' fasce deboli: who looked is kept.
+    recordAudit(db, clock, {
+      action: "class_view",
+      userId: signedInUser(c).id,
+      agencyId: roster.agencyId,
+      target: `class:${roster.id}`,
+      detail: { project: roster.projectCode, class: roster.code, year: roster.year },
+      address: clientAddress(c),
+    });
     return c.html(
       <ClassPage
         ctx={pageContext(c, `${roster.code} · ${roster.projectCode}`, "progetti")}

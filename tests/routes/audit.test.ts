@@ -57,6 +57,24 @@ describe("the audit log", () => {
     expect(rows[0]).toMatchObject({ Azione: "login_failed", Indirizzo: "192.0.2.42" });
   });
 
+  test("keeps who opened a class page and who downloaded a file with fasce deboli, filterable by action", async () => {
+    const clerk = t.client("192.0.2.48");
+    await clerk.login(f.rpaA);
+    const klass = t.db.$client.query("SELECT c.id, c.code, p.id AS project, p.code AS projectCode FROM classes c JOIN projects p ON p.id = c.project_id WHERE p.agency_id = ? ORDER BY c.id LIMIT 1").get(f.agencyA.id) as { id: number; code: string; project: number; projectCode: string };
+    expect((await clerk.get(`/progetti/${klass.project}/aule/${klass.id}`)).status).toBe(200);
+    const fund = t.client("192.0.2.49");
+    await fund.login(f.fund);
+    const views = rowsOf(await (await fund.get("/fondo/registro?azione=class_view")).text());
+    expect(views).toHaveLength(1);
+    expect(views[0]!.text).toContain(f.rpaA);
+    expect(views[0]!.text).toContain(`class:${klass.id}`);
+    expect(views[0]!.text).toContain(klass.projectCode);
+    // A class of another agency is not found, and nothing is recorded.
+    const other = t.db.$client.query("SELECT c.id, p.id AS project FROM classes c JOIN projects p ON p.id = c.project_id WHERE p.agency_id = ? LIMIT 1").get(f.agencyB.id) as { id: number; project: number };
+    expect((await clerk.get(`/progetti/${other.project}/aule/${other.id}`)).status).toBe(404);
+    expect(rowsOf(await (await fund.get("/fondo/registro?azione=class_view")).text())).toHaveLength(1);
+  });
+
   test("is the fund's only", async () => {
     const agency = t.client("192.0.2.46");
     await agency.login(f.rpaA);
