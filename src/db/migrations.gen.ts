@@ -11,6 +11,7 @@ import m8 from "../../migrations/0008_reminders.sql" with { type: "text" };
 import m9 from "../../migrations/0009_report_exports.sql" with { type: "text" };
 import m10 from "../../migrations/0010_counts_as_placed.sql" with { type: "text" };
 import m11 from "../../migrations/0011_two_factor.sql" with { type: "text" };
+import m12 from "../../migrations/0012_row_outcomes_by_enrollment.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -25,4 +26,5 @@ export const embeddedMigrations = [
   { tag: "0009_report_exports", when: 1796139198520, breakpoints: true, sql: m9 },
   { tag: "0010_counts_as_placed", when: 1796143326391, breakpoints: true, sql: m10 },
   { tag: "0011_two_factor", when: 1796144529645, breakpoints: true, sql: m11 },
+  { tag: "0012_row_outcomes_by_enrollment", when: 1796145333248, breakpoints: true, sql: m12 },
 ];

@@ -357,7 +357,11 @@ export const uploadRowOutcomes = sqliteTable(
     outcome: text("outcome", { enum: ["OK", "KO", "INVARIATO"] }).notNull(),
     message: text("message"),
   },
-  (t) => [index("import_row_outcomes_job_idx").on(t.uploadJobId, t.rowNumber)],
+  (t) => [
+    index("import_row_outcomes_job_idx").on(t.uploadJobId, t.rowNumber),
+    // One person's data, and a campaign's retention, find their rows by enrollment.
+    index("import_row_outcomes_enrollment_idx").on(t.enrollmentId),
+  ],
 );
 
 export const mailOutbox = sqliteTable(

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { FundAgenciesPage } from "../../views/pages/fund-agencies.tsx";
 import { AuditPage } from "../../views/pages/audit.tsx";
 import { OutboxPage } from "../../views/pages/outbox.tsx";
+import { PersonPage } from "../../views/pages/person.tsx";
 import {
   clientAddress,
   idParam,
@@ -24,6 +25,9 @@ import { listOutbox, resendMail, sendTestMail } from "../mail/outbox.ts";
 import { AUDIT_COLUMNS, auditActions, recordAudit, searchAudit, type AuditFilters } from "../services/audit.ts";
 import { localDate } from "../format.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
+import { writePersonFile } from "../sheets/person-file.ts";
+import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
+import { findPerson, personData, type Person } from "../services/person-data.ts";
 import { emlFileName } from "../mail/transport.ts";
 import { renderDashboard } from "./dashboard.tsx";
 import { book } from "./placement.tsx";
@@ -45,6 +49,17 @@ const auditQuery = z.object({
 function auditFilters(c: Context<AppEnv>): AuditFilters {
   const q = auditQuery.parse(c.req.query());
   return { agencyId: q.agenzia, user: q.utente || undefined, action: q.azione || undefined, from: q.dal, to: q.al };
+}
+
+const personForm = z.object({ cf: z.string().trim().toUpperCase().max(64) });
+
+/** The person whose codice fiscale was posted, or the sentence that says what to do. */
+function personAsked(c: Context<AppEnv>, body: unknown): { ok: true; person: Person } | { ok: false; typed: string; error: string } {
+  const typed = personForm.safeParse(body).data?.cf ?? "";
+  if (!/^[A-Z0-9]{16}$/.test(typed)) return { ok: false, typed, error: "Scrivi il codice fiscale di 16 lettere e cifre della persona." };
+  const person = findPerson(c.get("deps").db, typed);
+  if (!person) return { ok: false, typed, error: "Placement non tratta dati di una persona con questo codice fiscale: controlla di averlo scritto bene." };
+  return { ok: true, person };
 }
 
 function outboxPage(c: Context<AppEnv>, test?: Parameters<typeof OutboxPage>[0]["test"]) {
@@ -122,6 +137,31 @@ export const fundRoutes = new Hono<AppEnv>()
       headers: {
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": `attachment; filename="registro_${localDate(clock.now(), "Europe/Rome")}.csv"`,
+        "Cache-Control": "private, no-store",
+      },
+    });
+  })
+  .get("/persona", (c) => c.html(<PersonPage ctx={pageContext(c, "Dati di una persona", "registro")} />))
+  .post("/persona", async (c) => {
+    const found = personAsked(c, await c.req.parseBody());
+    if (!found.ok) return c.html(<PersonPage ctx={pageContext(c, "Dati di una persona", "registro")} codiceFiscale={found.typed} error={found.error} />, 422);
+    const { db, clock } = c.get("deps");
+    const data = personData(db, found.person);
+    recordAudit(db, clock, { action: "person_data_view", userId: signedInUser(c).id, target: `participant:${found.person.id}`, address: clientAddress(c) });
+    const summary = { ...found.person, enrollments: data.enrollments.length, changes: data.changes.length, uploads: data.uploads.length, exports: data.exports.length };
+    return c.html(<PersonPage ctx={pageContext(c, "Dati di una persona", "registro")} codiceFiscale={found.person.codiceFiscale} found={summary} />);
+  })
+  .post("/persona/file", async (c) => {
+    const found = personAsked(c, await c.req.parseBody());
+    if (!found.ok) return c.html(<PersonPage ctx={pageContext(c, "Dati di una persona", "registro")} codiceFiscale={found.typed} error={found.error} />, 422);
+    const { db, clock } = c.get("deps");
+    const chunks: Uint8Array[] = [];
+    await writePersonFile(personData(db, found.person), clock.now(), (chunk) => void chunks.push(chunk));
+    recordAudit(db, clock, { action: "person_data_download", userId: signedInUser(c).id, target: `participant:${found.person.id}`, address: clientAddress(c) });
+    return new Response(new Blob(chunks as BlobPart[]), {
+      headers: {
+        "Content-Type": FILE_CONTENT_TYPES.xlsx,
+        "Content-Disposition": `attachment; filename="dati_persona_${found.person.id}_${localDate(clock.now(), "Europe/Rome")}.xlsx"`,
         "Cache-Control": "private, no-store",
       },
     });

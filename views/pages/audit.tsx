@@ -16,6 +16,10 @@ export function AuditPage(props: {
   return (
     <Layout ctx={props.ctx}>
       <h1>Registro delle attività</h1>
+      <p>
+        <a href="/fondo/persona">Dati di una persona</a>: tutto ciò che Placement tratta su una persona, per rispondere a una
+        richiesta di accesso.
+      </p>
       <form method="get" action="/fondo/registro" class="filters">
         <label>
           Agenzia

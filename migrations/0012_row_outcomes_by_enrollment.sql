@@ -1,0 +1,1 @@
+CREATE INDEX `import_row_outcomes_enrollment_idx` ON `import_row_outcomes` (`enrollment_id`);
