@@ -12,6 +12,7 @@ import { migrate } from "../src/db/migrate.ts";
 import { silentLogger } from "../src/log.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { DEMO_FUND_OPERATOR_EMAIL, generateDataset } from "../src/services/demo-data.ts";
+import { currentCode } from "../src/services/two-factor.ts";
 import { signIn } from "../tests/helpers/http.ts";
 import { percentile, table } from "./lib.ts";
 
@@ -49,7 +50,10 @@ try {
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   const base = `http://127.0.0.1:${server.port}`;
   const agencyCookie = await signIn(base, rpa);
-  const fundCookie = await signIn(base, DEMO_FUND_OPERATOR_EMAIL);
+  // A fund outside demo mode: its operator signs in with a second factor.
+  const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+  db.$client.run("UPDATE users SET totp_secret = ? WHERE email = ?", [secret, DEMO_FUND_OPERATOR_EMAIL]);
+  const fundCookie = await signIn(base, DEMO_FUND_OPERATOR_EMAIL, undefined, () => currentCode(secret, new Date()));
   server.stop(true);
 
   const page = (path: string, cookie: string) => async () => {

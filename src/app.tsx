@@ -68,6 +68,7 @@ export function createApp(deps: Deps) {
     c.set("scope", null);
     c.set("secondStep", null);
     c.set("secondFactorRequired", false);
+    c.set("sessionId", null);
     c.set("agencyName", null);
     c.set("multipart", null);
     await next();
@@ -116,6 +117,7 @@ export function createApp(deps: Deps) {
           absoluteMs: deps.config.SESSION_MAX_HOURS * 3_600_000,
         })
       : null;
+    if (session) c.set("sessionId", session.idHash);
     if (session?.pending) {
       c.set("secondStep", session.user);
       c.set("csrfToken", session.csrfToken);

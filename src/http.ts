@@ -15,6 +15,8 @@ export type AppEnv = {
     deps: Deps;
     requestId: string;
     user: User | null;
+    // The stored id of the request's session, when it has one.
+    sessionId: string | null;
     // Whose password was right, while the second step is awaited; `user` stays null.
     secondStep: User | null;
     // The signed-in user must have a second factor (and may not remove it).

@@ -25,6 +25,6 @@ export const embeddedMigrations = [
   { tag: "0008_reminders", when: 1796138978429, breakpoints: true, sql: m8 },
   { tag: "0009_report_exports", when: 1796139198520, breakpoints: true, sql: m9 },
   { tag: "0010_counts_as_placed", when: 1796143326391, breakpoints: true, sql: m10 },
-  { tag: "0011_two_factor", when: 1796144529645, breakpoints: true, sql: m11 },
-  { tag: "0012_row_outcomes_by_enrollment", when: 1796145333248, breakpoints: true, sql: m12 },
+  { tag: "0011_two_factor", when: 1796145411064, breakpoints: true, sql: m11 },
+  { tag: "0012_row_outcomes_by_enrollment", when: 1796145412696, breakpoints: true, sql: m12 },
 ];

@@ -47,8 +47,6 @@ export const users = sqliteTable(
     mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
     // The TOTP secret (base32) once confirmed with a code; null without a second factor.
     totpSecret: text("totp_secret"),
-    // A secret shown for enrolment, not yet confirmed.
-    totpPendingSecret: text("totp_pending_secret"),
     // The time step of the last code accepted: a code is good once.
     totpLastStep: integer("totp_last_step"),
     createdAt: createdAt(),
@@ -81,6 +79,9 @@ export const sessions = sqliteTable(
     csrfToken: text("csrf_token").notNull(),
     // Past the password, waiting for the second factor: it opens only the second step.
     pending: integer("pending", { mode: "boolean" }).notNull().default(false),
+    // A TOTP secret shown for enrolment in this session, not yet confirmed: no other
+    // session of the user can see or replace it.
+    totpPendingSecret: text("totp_pending_secret"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
   },

@@ -95,6 +95,7 @@ export const authRoutes = (sections: readonly string[]) =>
     })
     .get("/login/codice", (c) => {
       if (!c.get("secondStep")) return c.redirect("/login", 303);
+      c.header("Cache-Control", "private, no-store");
       return c.html(<SecondStepPage ctx={pageContext(c, "Verifica in due passaggi")} next={c.req.query("next")} />);
     })
     .post("/login/codice", async (c) => {

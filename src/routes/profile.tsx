@@ -6,7 +6,15 @@ import { ProfilePage, type SecondFactorState } from "../../views/pages/profile.t
 import { clientAddress, pageContext, requireUser, sessionCookie, signedInUser, type AppEnv } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
 import { changePassword, createSession, type User } from "../services/auth.ts";
-import { checkSecondFactor, confirmEnrolment, pendingEnrolment, recoveryCodesLeft, resetSecondFactor, startEnrolment } from "../services/two-factor.ts";
+import {
+  checkSecondFactor,
+  confirmEnrolment,
+  pendingEnrolment,
+  recoveryCodesLeft,
+  replaceRecoveryCodes,
+  resetSecondFactor,
+  startEnrolment,
+} from "../services/two-factor.ts";
 
 const passwordForm = z.object({ attuale: z.string().max(1024), nuova: z.string().max(1024), ripeti: z.string().max(1024) });
 const codeForm = z.object({ codice: z.string().max(64) });
@@ -30,22 +38,27 @@ function continueWith(c: Context<AppEnv>, session: { token: string; csrfToken: s
 
 export const profileRoutes = new Hono<AppEnv>()
   .use(requireUser)
+  // The pages show the second factor's key and recovery codes: never kept by a cache.
+  .use(async (c, next) => {
+    await next();
+    c.header("Cache-Control", "private, no-store");
+  })
   .get("/", (c) => profilePage(c, signedInUser(c)))
   .post("/due-passaggi", async (c) => {
     const user = signedInUser(c);
     if (user.totpSecret) return profilePage(c, user);
-    return profilePage(c, user, { state: { kind: "off", enrolment: await startEnrolment(c.get("deps").db, user) } });
+    return profilePage(c, user, { state: { kind: "off", enrolment: await startEnrolment(c.get("deps").db, c.get("sessionId")!, user) } });
   })
   .post("/due-passaggi/conferma", async (c) => {
     const { db, clock } = c.get("deps");
     const user = signedInUser(c);
     const form = codeForm.safeParse(await c.req.parseBody());
     const address = clientAddress(c);
-    const result = confirmEnrolment(db, clock, user, form.success ? form.data.codice : "", address);
+    const result = confirmEnrolment(db, clock, c.get("sessionId")!, user, form.success ? form.data.codice : "", address);
     if (!result.ok) {
       recordAudit(db, clock, { action: "two_factor_enrol_failed", userId: user.id, agencyId: user.agencyId, address });
       if (result.throttled) c.header("Retry-After", String(result.retryAfterSeconds));
-      const enrolment = await pendingEnrolment(db, user.id);
+      const enrolment = await pendingEnrolment(db, c.get("sessionId")!, user);
       return profilePage(c, user, { state: { kind: "off", enrolment: enrolment ?? undefined }, error: result.error }, result.throttled ? 429 : 422);
     }
     continueWith(c, result.session);
@@ -53,6 +66,25 @@ export const profileRoutes = new Hono<AppEnv>()
     return profilePage(c, user, {
       state: { kind: "on", recoveryCodesLeft: result.recoveryCodes.length, newRecoveryCodes: result.recoveryCodes },
       notice: "Verifica in due passaggi attiva: dal prossimo accesso ti sarà chiesto il codice dell'app.",
+    });
+  })
+  .post("/due-passaggi/codici", async (c) => {
+    const { db, clock } = c.get("deps");
+    const user = signedInUser(c);
+    if (!user.totpSecret) return profilePage(c, user);
+    const form = codeForm.safeParse(await c.req.parseBody());
+    const address = clientAddress(c);
+    const check = checkSecondFactor(db, clock, user.id, form.success ? form.data.codice : "", address);
+    if (!check.ok) {
+      recordAudit(db, clock, { action: "second_factor_failed", userId: user.id, agencyId: user.agencyId, address });
+      if (check.throttled) c.header("Retry-After", String(check.retryAfterSeconds));
+      return profilePage(c, user, { error: check.error }, check.throttled ? 429 : 422);
+    }
+    const codes = replaceRecoveryCodes(db, user.id);
+    recordAudit(db, clock, { action: "recovery_codes_renew", userId: user.id, agencyId: user.agencyId, address });
+    return profilePage(c, user, {
+      state: { kind: "on", recoveryCodesLeft: codes.length, newRecoveryCodes: codes },
+      notice: "Nuovi codici di recupero generati: quelli di prima non valgono più.",
     });
   })
   .post("/due-passaggi/disattiva", async (c) => {

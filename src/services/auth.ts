@@ -30,25 +30,31 @@ const decoy = () => (decoyHash ??= hashPassword(crypto.randomUUID()));
 
 // Throttling: a few free failures per key, then a doubling wait. The wait per account is
 // capped low so that a stranger cannot keep a user out for long; per address it grows
-// further, since that address is the stranger's own.
+// further, since that address is the stranger's own. Whoever reaches the second step
+// already has the password: its failures are remembered for a day, and after
+// SECOND_STEP_LOCK of them it stays shut until a day has passed without one (or the fund
+// resets the second factor), so that six digits are not guessed over weeks.
 const FREE_FAILURES = 5;
-const FAILURE_MEMORY_MS = 15 * 60_000;
-// The second step's wait grows as far: whoever reaches it already has the password.
 const MAX_WAIT_MS = { account: 60_000, address: 15 * 60_000, second: 15 * 60_000 } as const;
+const FAILURE_MEMORY_MS = { account: 15 * 60_000, address: 15 * 60_000, second: 24 * 3_600_000 } as const;
+const SECOND_STEP_LOCK = 30;
 
 type ThrottleKind = keyof typeof MAX_WAIT_MS;
 
 export function throttleWaitMs(db: Db, kind: ThrottleKind, key: string, now: number): number {
   const row = db.select().from(loginThrottle).where(eq(loginThrottle.key, `${kind}:${key}`)).get();
-  if (!row || row.failures < FREE_FAILURES || now - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS) return 0;
-  const wait = Math.min(1000 * 2 ** (row.failures - FREE_FAILURES), MAX_WAIT_MS[kind]);
+  if (!row || row.failures < FREE_FAILURES || now - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS[kind]) return 0;
+  const wait =
+    kind === "second" && row.failures >= SECOND_STEP_LOCK
+      ? FAILURE_MEMORY_MS.second
+      : Math.min(1000 * 2 ** (row.failures - FREE_FAILURES), MAX_WAIT_MS[kind]);
   return Math.max(0, row.lastFailureAt.getTime() + wait - now);
 }
 
 export function recordFailure(db: Db, kind: ThrottleKind, key: string, now: Date): void {
   const fullKey = `${kind}:${key}`;
   const row = db.select().from(loginThrottle).where(eq(loginThrottle.key, fullKey)).get();
-  const stale = !row || now.getTime() - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS;
+  const stale = !row || now.getTime() - row.lastFailureAt.getTime() > FAILURE_MEMORY_MS[kind];
   db.insert(loginThrottle)
     .values({ key: fullKey, failures: 1, lastFailureAt: now })
     .onConflictDoUpdate({
@@ -117,7 +123,15 @@ export function createSession(db: Db, clock: Clock, userId: number, pending = fa
 // The second step must follow the password within this time.
 const PENDING_MS = 5 * 60_000;
 
-export type ActiveSession = { user: User; csrfToken: string; agencyName: string | null; pending: boolean; agencyRequiresTwoFactor: boolean };
+export type ActiveSession = {
+  /** The stored id of the session (the hash of its cookie). */
+  idHash: string;
+  user: User;
+  csrfToken: string;
+  agencyName: string | null;
+  pending: boolean;
+  agencyRequiresTwoFactor: boolean;
+};
 
 // Every request reads its session: the query is built once per database.
 const sessionQueries = new WeakMap<Db, ReturnType<typeof buildSessionQuery>>();
@@ -155,6 +169,7 @@ export function loadSession(db: Db, clock: Clock, token: string, timeouts: Sessi
     db.update(sessions).set({ lastSeenAt: new Date(now) }).where(eq(sessions.idHash, idHash)).run();
   }
   return {
+    idHash,
     user: row.user,
     csrfToken: row.session.csrfToken,
     agencyName: row.agencyName,
@@ -178,9 +193,9 @@ export function purgeExpiredSessions(db: Db, clock: Clock, timeouts: SessionTime
       ),
     )
     .run();
-  db.delete(loginThrottle)
-    .where(lt(loginThrottle.lastFailureAt, new Date(now - FAILURE_MEMORY_MS)))
-    .run();
+  db.$client
+    .query("DELETE FROM login_throttle WHERE last_failure_at < ? AND (key NOT LIKE 'second:%' OR last_failure_at < ?)")
+    .run(now - FAILURE_MEMORY_MS.account, now - FAILURE_MEMORY_MS.second);
 }
 
 export async function createUser(

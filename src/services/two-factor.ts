@@ -40,18 +40,24 @@ export const secondFactorRequired = (user: Pick<User, "role">, agencyRequires: b
 
 export type Enrolment = { secret: string; uri: string; qrSvg: string };
 
-/** A new secret to enrol, kept until confirmed with a code; shown as a QR code drawn here. */
-export async function startEnrolment(db: Db, user: User): Promise<Enrolment> {
+/**
+ * A new secret to enrol, kept on the session until confirmed with a code (another session
+ * of the same user neither sees it nor replaces it); shown as a QR code drawn here.
+ */
+export async function startEnrolment(db: Db, sessionId: string, user: User): Promise<Enrolment> {
   const secret = new OTPAuth.Secret({ size: 20 }).base32;
-  db.update(users).set({ totpPendingSecret: secret }).where(eq(users.id, user.id)).run();
+  db.update(sessions).set({ totpPendingSecret: secret }).where(eq(sessions.idHash, sessionId)).run();
   return enrolmentOf(secret, user.email);
 }
 
-/** The enrolment under way, to show again after a wrong code. */
-export async function pendingEnrolment(db: Db, userId: number): Promise<Enrolment | null> {
-  const row = db.select({ secret: users.totpPendingSecret, email: users.email }).from(users).where(eq(users.id, userId)).get();
-  return row?.secret ? enrolmentOf(row.secret, row.email) : null;
+/** The session's enrolment under way, to show again after a wrong code. */
+export async function pendingEnrolment(db: Db, sessionId: string, user: User): Promise<Enrolment | null> {
+  const secret = pendingSecret(db, sessionId);
+  return secret ? enrolmentOf(secret, user.email) : null;
 }
+
+const pendingSecret = (db: Db, sessionId: string) =>
+  db.select({ secret: sessions.totpPendingSecret }).from(sessions).where(eq(sessions.idHash, sessionId)).get()?.secret ?? null;
 
 async function enrolmentOf(secret: string, email: string): Promise<Enrolment> {
   const uri = totp(secret, email).toString();
@@ -60,7 +66,9 @@ async function enrolmentOf(secret: string, email: string): Promise<Enrolment> {
 }
 
 const THROTTLED = (seconds: number) =>
-  `Troppi codici non corretti. Riprova tra ${seconds === 1 ? "1 secondo" : `${seconds} secondi`}.`;
+  seconds > 3600
+    ? "Troppi codici non corretti: la verifica in due passaggi di questa utenza è bloccata per un giorno. Se non eri tu, avvisa subito il Fondo, che può anche sbloccarla azzerandola."
+    : `Troppi codici non corretti. Riprova tra ${seconds === 1 ? "1 secondo" : `${seconds} secondi`}.`;
 
 export type CodeCheck = { ok: true } | { ok: false; throttled: boolean; retryAfterSeconds?: number; error: string };
 
@@ -96,6 +104,7 @@ function newRecoveryCodes(): string[] {
 export function confirmEnrolment(
   db: Db,
   clock: Clock,
+  sessionId: string,
   user: User,
   code: string,
   address: string,
@@ -103,17 +112,19 @@ export function confirmEnrolment(
   const now = clock.now();
   const stop = throttled(db, user.id, address, now);
   if (stop && !stop.ok) return stop;
-  const secret = db.select({ secret: users.totpPendingSecret }).from(users).where(eq(users.id, user.id)).get()?.secret;
+  const secret = pendingSecret(db, sessionId);
   if (!secret) return { ok: false, throttled: false, error: "Questa attivazione è scaduta: premi di nuovo «Attiva» e inquadra il nuovo codice QR." };
+  if (db.select({ secret: users.totpSecret }).from(users).where(eq(users.id, user.id)).get()?.secret) {
+    return { ok: false, throttled: false, error: "La verifica in due passaggi è già attiva per la tua utenza." };
+  }
   const step = stepOf(secret, code.trim(), now);
   if (step === null) {
     return failure(db, user.id, address, now, "Il codice non è corretto: scrivi le sei cifre che l'app mostra ora per Placement.") as Extract<CodeCheck, { ok: false }>;
   }
-  const codes = newRecoveryCodes();
+  let codes: string[] = [];
   const session = db.transaction((tx) => {
-    tx.update(users).set({ totpSecret: secret, totpPendingSecret: null, totpLastStep: step }).where(eq(users.id, user.id)).run();
-    tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)).run();
-    tx.insert(recoveryCodes).values(codes.map((c) => ({ userId: user.id, codeHash: sha256(normalizeRecovery(c)) }))).run();
+    tx.update(users).set({ totpSecret: secret, totpLastStep: step }).where(eq(users.id, user.id)).run();
+    codes = replaceRecoveryCodes(db, user.id);
     tx.delete(sessions).where(eq(sessions.userId, user.id)).run();
     return createSession(db, clock, user.id);
   });
@@ -152,6 +163,17 @@ export function checkSecondFactor(db: Db, clock: Clock, userId: number, code: st
   return { ok: true, recovery: true };
 }
 
+/** Ten new recovery codes in place of the user's old ones, used or not; only their hashes are kept. */
+export function replaceRecoveryCodes(db: Db, userId: number): string[] {
+  const codes = newRecoveryCodes();
+  // bun:sqlite's transaction: a savepoint when called inside the enrolment's.
+  db.$client.transaction(() => {
+    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)).run();
+    db.insert(recoveryCodes).values(codes.map((c) => ({ userId, codeHash: sha256(normalizeRecovery(c)) }))).run();
+  })();
+  return codes;
+}
+
 /** Recovery codes not used yet. */
 export function recoveryCodesLeft(db: Db, userId: number): number {
   return db.select({ id: recoveryCodes.id }).from(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))).all().length;
@@ -163,8 +185,10 @@ export function recoveryCodesLeft(db: Db, userId: number): number {
  */
 export function resetSecondFactor(db: Db, userId: number): void {
   db.transaction((tx) => {
-    tx.update(users).set({ totpSecret: null, totpPendingSecret: null, totpLastStep: null }).where(eq(users.id, userId)).run();
+    tx.update(users).set({ totpSecret: null, totpLastStep: null }).where(eq(users.id, userId)).run();
     tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)).run();
     tx.delete(sessions).where(eq(sessions.userId, userId)).run();
   });
+  // A second step shut by wrong codes opens again with the new factor.
+  clearFailures(db, "second", String(userId));
 }

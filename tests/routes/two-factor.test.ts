@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { currentCode } from "../../src/services/two-factor.ts";
+import { checkSecondFactor, currentCode, resetSecondFactor } from "../../src/services/two-factor.ts";
 import { signedIn, tables } from "../helpers/flows.ts";
 import { createTestApp, fixtures, TEST_TOTP_SECRET, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
@@ -113,7 +113,61 @@ describe("the second step of signing in", () => {
   });
 });
 
+describe("the second step's throttle", () => {
+  test("counts per user, whatever the address: a new address for each guess is stopped as well", async () => {
+    t.clock.advance(30 * 60_000);
+    const wrong = code() === "123456" ? "654321" : "123456";
+    for (let i = 0; i < 5; i++) {
+      const client = await atSecondStep(t, f.fund, `198.51.100.${i + 1}`);
+      expect((await client.post("/login/codice", { codice: wrong })).status).toBe(401);
+    }
+    const fresh = await atSecondStep(t, f.fund, "198.51.100.99");
+    expect((await fresh.post("/login/codice", { codice: code() })).status).toBe(429);
+    t.clock.advance(60_000);
+  });
+
+  test("after thirty wrong codes in a day it stays shut, even to the right code, until the fund resets it", () => {
+    const user = one<{ id: number }>("SELECT id FROM users WHERE email = ?", f.operatorA).id;
+    t.db.$client.run("UPDATE users SET totp_secret = ? WHERE id = ?", [TEST_TOTP_SECRET, user]);
+    const wrong = () => (code() === "123456" ? "654321" : "123456");
+    for (let i = 0; i < 30; i++) {
+      expect(checkSecondFactor(t.db, t.clock, user, wrong(), `203.0.113.${i}`)).toMatchObject({ ok: false, throttled: false });
+      t.clock.advance(16 * 60_000);
+    }
+    const shut = checkSecondFactor(t.db, t.clock, user, code(), "203.0.113.200");
+    expect(shut).toMatchObject({ ok: false, throttled: true });
+    expect(shut.ok ? "" : shut.error).toContain("bloccata per un giorno");
+    resetSecondFactor(t.db, user);
+    t.db.$client.run("UPDATE users SET totp_secret = ? WHERE id = ?", [TEST_TOTP_SECRET, user]);
+    expect(checkSecondFactor(t.db, t.clock, user, code(), "203.0.113.201")).toEqual({ ok: true });
+    t.db.$client.run("UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE id = ?", [user]);
+  });
+});
+
 describe("enrolment and recovery codes", () => {
+  test("an enrolment belongs to its session: another session of the user neither sees nor replaces its key", async () => {
+    const mine = await signedIn(t, f.operatorA, { page: "/profilo", address: "192.0.2.30" });
+    const other = await signedIn(t, f.operatorA, { page: "/profilo", address: "192.0.2.31" });
+    const page = await (await mine.post("/profilo/due-passaggi", {})).text();
+    const secret = page.match(/<code class="mono">([A-Z2-7 ]+)<\/code>/)![1]!.replaceAll(" ", "");
+    const peek = await other.post("/profilo/due-passaggi/conferma", { codice: "000001" });
+    const peeked = await peek.text();
+    expect(peeked).toContain("Questa attivazione è scaduta");
+    expect(peeked).not.toContain(secret.slice(0, 4) + " ");
+    await other.post("/profilo/due-passaggi", {});
+    expect((await mine.post("/profilo/due-passaggi/conferma", { codice: currentCode(secret, t.clock.now()) })).status).toBe(200);
+    expect(one<{ totp_secret: string }>("SELECT totp_secret FROM users WHERE email = ?", f.operatorA).totp_secret).toBe(secret);
+    resetSecondFactor(t.db, one<{ id: number }>("SELECT id FROM users WHERE email = ?", f.operatorA).id);
+  });
+
+  test("the pages with the key and the codes are never cached", async () => {
+    const client = await signedIn(t, f.operatorA, { page: null, address: "192.0.2.32" });
+    expect((await client.request("/profilo")).headers.get("Cache-Control")).toBe("private, no-store");
+    t.clock.advance(STEP_MS);
+    const pending = await atSecondStep(t, f.fund, "192.0.2.33");
+    expect((await pending.request("/login/codice")).headers.get("Cache-Control")).toBe("private, no-store");
+  });
+
   let recovery: string[] = [];
 
   test("a wrong code at enrolment shows the QR code again with the message; nothing is turned on", async () => {
@@ -135,6 +189,7 @@ describe("enrolment and recovery codes", () => {
     expect(user.totp_secret).not.toBeNull();
     const stored = all<{ code_hash: string }>("SELECT code_hash FROM recovery_codes WHERE user_id = ?", user.id);
     expect(stored).toHaveLength(10);
+    for (const s of stored) expect(s.code_hash).toMatch(/^[0-9a-f]{64}$/);
     for (const r of recovery) expect(stored.some((s) => s.code_hash.includes(r) || s.code_hash.includes(r.replace("-", "")))).toBe(false);
     expect((await other.request("/progetti")).status).toBe(303);
     expect((await client.request("/progetti")).status).toBe(200);
@@ -151,6 +206,22 @@ describe("enrolment and recovery codes", () => {
     const again = await atSecondStep(t, f.referentA, "192.0.2.11");
     const refused = await again.post("/login/codice", { codice: recovery[0]! });
     expect(refused.status).toBe(401);
+  });
+
+  test("new recovery codes, asked with a code, replace the old ones", async () => {
+    t.clock.advance(STEP_MS);
+    const client = await atSecondStep(t, f.referentA, "192.0.2.13");
+    expect((await client.post("/login/codice", { codice: recovery[3]! })).status).toBe(303);
+    await client.get("/profilo");
+    expect((await client.post("/profilo/due-passaggi/codici", { codice: "000000" })).status).toBe(422);
+    const answer = await client.post("/profilo/due-passaggi/codici", { codice: recovery[4]! });
+    const fresh = [...(await answer.text()).matchAll(/<li>([2-9A-Z]{5}-[2-9A-Z]{5})<\/li>/g)].map((m) => m[1]!);
+    expect(fresh).toHaveLength(10);
+    t.clock.advance(STEP_MS);
+    const old = await atSecondStep(t, f.referentA, "192.0.2.14");
+    expect((await old.post("/login/codice", { codice: recovery[5]! })).status).toBe(401);
+    expect((await old.post("/login/codice", { codice: fresh[0]! })).status).toBe(303);
+    recovery = fresh;
   });
 
   test("where it is not required the user may turn it off with a code", async () => {

@@ -98,6 +98,12 @@ function SecondFactorOn(props: { state: Extract<SecondFactorState, { kind: "on" 
           </ul>
         </div>
       )}
+      <PostForm class="inline" action="/profilo/due-passaggi/codici" csrfToken={props.csrfToken} submit="Genera nuovi codici di recupero">
+        <label>
+          Codice dell'app o di recupero
+          <input type="text" name="codice" autocomplete="one-time-code" maxlength={20} required />
+        </label>
+      </PostForm>
       {props.required ? (
         <p class="muted">È obbligatoria per la tua utenza: non si può disattivare. Se perdi il telefono e i codici, chiedi al Fondo di azzerarla.</p>
       ) : (
