@@ -29,6 +29,18 @@ function profilePage(c: Context<AppEnv>, user: User, extra: { state?: SecondFact
   );
 }
 
+/** The page that refuses the posted code of the user's second factor (audited, throttled); null when it is right. */
+async function refusedCode(c: Context<AppEnv>, user: User) {
+  const { db, clock } = c.get("deps");
+  const form = codeForm.safeParse(await c.req.parseBody());
+  const address = clientAddress(c);
+  const check = checkSecondFactor(db, clock, user.id, form.success ? form.data.codice : "", address);
+  if (check.ok) return null;
+  recordAudit(db, clock, { action: "second_factor_failed", userId: user.id, agencyId: user.agencyId, address });
+  if (check.throttled) c.header("Retry-After", String(check.retryAfterSeconds));
+  return profilePage(c, user, { error: check.error }, check.throttled ? 429 : 422);
+}
+
 /** Goes on under a fresh session, the user's others having ended. */
 function continueWith(c: Context<AppEnv>, session: { token: string; csrfToken: string }) {
   const cookie = sessionCookie(c.get("deps").config);
@@ -72,14 +84,9 @@ export const profileRoutes = new Hono<AppEnv>()
     const { db, clock } = c.get("deps");
     const user = signedInUser(c);
     if (!user.totpSecret) return profilePage(c, user);
-    const form = codeForm.safeParse(await c.req.parseBody());
+    const refused = await refusedCode(c, user);
+    if (refused) return refused;
     const address = clientAddress(c);
-    const check = checkSecondFactor(db, clock, user.id, form.success ? form.data.codice : "", address);
-    if (!check.ok) {
-      recordAudit(db, clock, { action: "second_factor_failed", userId: user.id, agencyId: user.agencyId, address });
-      if (check.throttled) c.header("Retry-After", String(check.retryAfterSeconds));
-      return profilePage(c, user, { error: check.error }, check.throttled ? 429 : 422);
-    }
     const codes = replaceRecoveryCodes(db, user.id);
     recordAudit(db, clock, { action: "recovery_codes_renew", userId: user.id, agencyId: user.agencyId, address });
     return profilePage(c, user, {
@@ -94,14 +101,9 @@ export const profileRoutes = new Hono<AppEnv>()
     if (c.get("secondFactorRequired")) {
       return profilePage(c, user, { error: "La verifica in due passaggi è obbligatoria per la tua utenza e non si può disattivare." }, 422);
     }
-    const form = codeForm.safeParse(await c.req.parseBody());
+    const refused = await refusedCode(c, user);
+    if (refused) return refused;
     const address = clientAddress(c);
-    const check = checkSecondFactor(db, clock, user.id, form.success ? form.data.codice : "", address);
-    if (!check.ok) {
-      recordAudit(db, clock, { action: "second_factor_failed", userId: user.id, agencyId: user.agencyId, address });
-      if (check.throttled) c.header("Retry-After", String(check.retryAfterSeconds));
-      return profilePage(c, user, { error: check.error }, check.throttled ? 429 : 422);
-    }
     resetSecondFactor(db, user.id);
     continueWith(c, createSession(db, clock, user.id));
     recordAudit(db, clock, { action: "two_factor_disable", userId: user.id, agencyId: user.agencyId, address });
