@@ -65,6 +65,11 @@ const settings = {
   },
   BACKUP_CRON: { schema: cronExpression, default: "0 30 2 * * *", help: "when the scheduled database backup runs" },
   BACKUP_KEEP: { schema: positiveInt(1000), default: "7", help: "how many scheduled backups are kept" },
+  RETENTION_YEARS: {
+    schema: positiveInt(100),
+    default: "10",
+    help: "years after a campaign's deadline that its personal data is kept, unless the campaign says otherwise; then it is anonymised",
+  },
   FILE_RETENTION_DAYS: { schema: positiveInt(3650), default: "30", help: "days generated, uploaded and outcome files are kept" },
   UPLOAD_MAX_MB: { schema: positiveInt(1024), default: "20", help: "largest accepted upload, in MB" },
   JOB_RUNNERS: { schema: positiveInt(16), default: "2", help: "queued jobs run side by side (an agency's one at a time)" },

@@ -12,6 +12,7 @@ import m9 from "../../migrations/0009_report_exports.sql" with { type: "text" };
 import m10 from "../../migrations/0010_counts_as_placed.sql" with { type: "text" };
 import m11 from "../../migrations/0011_two_factor.sql" with { type: "text" };
 import m12 from "../../migrations/0012_row_outcomes_by_enrollment.sql" with { type: "text" };
+import m13 from "../../migrations/0013_retention.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -27,4 +28,5 @@ export const embeddedMigrations = [
   { tag: "0010_counts_as_placed", when: 1796143326391, breakpoints: true, sql: m10 },
   { tag: "0011_two_factor", when: 1796145411064, breakpoints: true, sql: m11 },
   { tag: "0012_row_outcomes_by_enrollment", when: 1796145412696, breakpoints: true, sql: m12 },
+  { tag: "0013_retention", when: 1796145785247, breakpoints: true, sql: m13 },
 ];

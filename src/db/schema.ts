@@ -118,6 +118,10 @@ export const campaigns = sqliteTable("campaigns", {
   remindersOn: integer("reminders_on", { mode: "boolean" }).notNull().default(true),
   // When the fund's operators were sent the agencies still incomplete after the deadline.
   incompleteListSentAt: integer("incomplete_list_sent_at", { mode: "timestamp_ms" }),
+  // Years after the deadline that personal data is kept; null for RETENTION_YEARS.
+  retentionYears: integer("retention_years"),
+  // When the campaign's enrollments were detached from the people.
+  anonymisedAt: integer("anonymised_at", { mode: "timestamp_ms" }),
 });
 
 /**
@@ -370,6 +374,8 @@ export const mailOutbox = sqliteTable(
   {
     id: integer("id").primaryKey(),
     recipients: text("recipients", { mode: "json" }).$type<string[]>().notNull(),
+    // The campaign the message is about, if any: its retention removes the message.
+    year: integer("year"),
     subject: text("subject").notNull(),
     textBody: text("text_body").notNull(),
     // "sending": claimed by a round until next_attempt_at, written before the message leaves.

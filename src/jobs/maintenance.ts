@@ -2,7 +2,8 @@ import type { Deps } from "../deps.ts";
 import { purgeExpiredSessions } from "../services/auth.ts";
 import { expireOldExports } from "../services/exports.ts";
 import { expireOldUploadFiles } from "../services/uploads.ts";
-import { expireMailFiles } from "../mail/transport.ts";
+import { expireMailFiles, removeMailFiles } from "../mail/transport.ts";
+import { anonymiseCampaign, campaignsPastRetention, type Anonymised } from "../services/retention.ts";
 import { pruneBackups } from "../services/backup.ts";
 import type { Job } from "./registry.ts";
 
@@ -18,5 +19,13 @@ export const maintenanceJob: Job = {
     expireOldUploadFiles(db, clock, config);
     expireMailFiles(config, clock.now());
     pruneBackups(config, config.BACKUP_KEEP);
+    for (const campaign of campaignsPastRetention(db, clock, config)) anonymise({ db, clock, config }, campaign.year, { userId: null });
   },
 };
+
+/** Anonymises a campaign, and removes the files of the messages it removed. */
+export function anonymise(deps: Pick<Deps, "db" | "clock" | "config">, year: number, by: { userId: number | null; address?: string }): Anonymised {
+  const done = anonymiseCampaign(deps.db, deps.clock, deps.config, year, by);
+  removeMailFiles(deps.config, done.mails);
+  return done;
+}

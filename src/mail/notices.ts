@@ -23,6 +23,7 @@ const FOOTER = "\n\nQuesto messaggio è stato inviato automaticamente da Placeme
 export function exportReadyMail(input: ExportMailInput & { rows: number; retentionDays: number }): OutgoingMail {
   return {
     to: input.to,
+    year: input.year,
     subject: `Placement: ${fileName(input)} ${input.year} ${plural(input) ? "disponibili" : "disponibile"} (prenotazione n. ${input.exportId})`,
     text:
       `Il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
@@ -36,6 +37,7 @@ export function exportReadyMail(input: ExportMailInput & { rows: number; retenti
 export function exportFailedMail(input: ExportMailInput & { reason: string }): OutgoingMail {
   return {
     to: input.to,
+    year: input.year,
     subject: `Placement: ${fileName(input)} ${input.year} ${plural(input) ? "non generati" : "non generato"} (prenotazione n. ${input.exportId})`,
     text:
       `Non è stato possibile preparare il file richiesto il ${input.requestedAt} per l'anno ${input.year} ` +
@@ -63,6 +65,7 @@ export function uploadDoneMail(
     : "";
   return {
     to: input.to,
+    year: input.year,
     subject: `Placement: caricamento n. ${input.uploadId} elaborato${counts.ko ? `, ${counts.ko === 1 ? "1 riga scartata" : `${counts.ko} righe scartate`}` : " senza scarti"}`,
     text:
       `Il file caricato il ${input.uploadedAt} per l'anno ${input.year} è stato elaborato.\n\n` +
@@ -77,6 +80,7 @@ export function uploadDoneMail(
 export function uploadFailedMail(input: UploadMailInput & { reason: string }): OutgoingMail {
   return {
     to: input.to,
+    year: input.year,
     subject: `Placement: caricamento n. ${input.uploadId} non elaborato`,
     text:
       `Non è stato possibile elaborare il file caricato il ${input.uploadedAt} per l'anno ${input.year}; ` +
@@ -104,6 +108,7 @@ export function reminderMail(input: {
   ];
   return {
     to: input.to,
+    year: input.year,
     subject: `Placement: campagna ${input.year}, ${left} alla scadenza del ${formatDate(input.deadline)}`,
     text:
       `La ${input.extended ? "proroga concessa alla tua agenzia" : "campagna"} ${input.extended ? `per la campagna ${input.year} scade` : `${input.year} scade`} il ${formatDate(input.deadline)} a fine giornata: ${left}.\n\n` +
@@ -130,6 +135,7 @@ export function incompleteListMail(input: {
   );
   return {
     to: input.to,
+    year: input.year,
     subject: `Placement: campagna ${input.year} scaduta il ${formatDate(input.deadline)}, ${n === 1 ? "1 agenzia incompleta" : `${n} agenzie incomplete`}`,
     text:
       (n === 0

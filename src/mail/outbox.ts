@@ -5,7 +5,8 @@ import type { Logger } from "../log.ts";
 import type { Clock } from "../services/clock.ts";
 import type { MailTransport } from "./transport.ts";
 
-export type OutgoingMail = { to: string[]; subject: string; text: string };
+/** A message; `year` is the campaign it is about, whose retention removes it. */
+export type OutgoingMail = { to: string[]; subject: string; text: string; year?: number };
 
 const MAX_ATTEMPTS = 10;
 const FIRST_RETRY_MS = 30_000;
@@ -22,7 +23,7 @@ const UNRECORDED =
 export function queueMail(db: Db, clock: Clock, mail: OutgoingMail): void {
   if (mail.to.length === 0) return;
   db.insert(mailOutbox)
-    .values({ recipients: mail.to, subject: mail.subject, textBody: mail.text, createdAt: clock.now() })
+    .values({ recipients: mail.to, year: mail.year ?? null, subject: mail.subject, textBody: mail.text, createdAt: clock.now() })
     .run();
 }
 

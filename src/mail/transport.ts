@@ -51,6 +51,12 @@ export function mailTransportFor(config: Pick<Config, "SMTP_URL" | "DATA_DIR">):
 
 export const emlFileName = (outboxId: number) => `${outboxId}.eml`;
 
+/** Deletes the files of messages whose rows are gone (a campaign's retention). */
+export function removeMailFiles(config: Pick<Config, "DATA_DIR">, ids: readonly number[]): void {
+  const dir = dataPaths(config).mail;
+  for (const id of ids) rmSync(join(dir, emlFileName(id)), { force: true });
+}
+
 /** Deletes the message files written longer ago than the retention period; the outbox keeps its rows. */
 export function expireMailFiles(config: Pick<Config, "DATA_DIR" | "FILE_RETENTION_DAYS">, now: Date): number {
   const dir = dataPaths(config).mail;

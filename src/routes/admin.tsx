@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import {
   AgenciesAdminPage,
   AgencyAdminPage,
+  AnonymiseCampaignPage,
   CampaignsAdminPage,
   FundUsersPage,
   MasterDataPage,
@@ -44,7 +45,9 @@ import { acceptMasterUpload } from "../jobs/intake.ts";
 import { writeMasterTemplate } from "../sheets/master-template.ts";
 import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
 import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
-import { grantExtension, listCampaigns, listExtensions, removeExtension } from "../services/campaigns.ts";
+import { getCampaign, grantExtension, listCampaigns, listExtensions, removeExtension } from "../services/campaigns.ts";
+import { anonymiseRefusal, keptUntil } from "../services/retention.ts";
+import { anonymise } from "../jobs/maintenance.ts";
 import { z } from "zod";
 import { formatDate } from "../format.ts";
 import { minimumsOf, saveMinimums } from "../services/minimums.ts";
@@ -64,7 +67,7 @@ function audit(c: Context<AppEnv>, action: string, target: string, detail?: Reco
 }
 
 function campaignsPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 = 200, minimumsYear?: number) {
-  const { db } = c.get("deps");
+  const { db, config } = c.get("deps");
   const campaigns = listCampaigns(db);
   const asked = minimumsYear ?? Number(c.req.query("anno"));
   const year = campaigns.find((campaign) => campaign.year === asked)?.year ?? campaigns[0]?.year;
@@ -75,6 +78,27 @@ function campaignsPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 =
       extensions={listExtensions(db)}
       agencies={listAgencyAccounts(db)}
       minimums={year === undefined ? null : { year, trainingTypes: activeCodes(db, "trainingTypes"), percent: minimumsOf(db, year) }}
+      retention={{ keptUntil: Object.fromEntries(campaigns.map((campaign) => [campaign.year, keptUntil(db, campaign, config)])), defaultYears: config.RETENTION_YEARS }}
+      state={state}
+    />,
+    status,
+  );
+}
+
+function anonymisePage(c: Context<AppEnv>, year: number, state: FormState, status: 200 | 422 = 200) {
+  const { db, clock, config } = c.get("deps");
+  const campaign = getCampaign(db, year) ?? notFound();
+  const counts = db.$client.query("SELECT count(*) AS enrollments, count(DISTINCT participant_id) AS people FROM enrollments WHERE year = ?").get(year) as {
+    enrollments: number;
+    people: number;
+  };
+  return c.html(
+    <AnonymiseCampaignPage
+      ctx={pageContext(c, `Anonimizza ${year}`, "admin")}
+      year={year}
+      counts={counts}
+      keptUntil={keptUntil(db, campaign, config)}
+      refusal={state.error ? null : anonymiseRefusal(db, clock, year)}
       state={state}
     />,
     status,
@@ -276,6 +300,7 @@ export const adminRoutes = new Hono<AppEnv>()
       scadenza: edited.deadline,
       promemoria: edited.reminderDays.join(", "),
       promemoria_attivi: edited.remindersOn ? "1" : "0",
+      conservazione: edited.retentionYears === null ? "" : String(edited.retentionYears),
     };
     return campaignsPage(c, values ? { values } : {});
   })
@@ -283,10 +308,25 @@ export const adminRoutes = new Hono<AppEnv>()
     const { db } = c.get("deps");
     const form = await formOf(c);
     const reminders = form.promemoria === undefined ? undefined : { days: form.promemoria, on: form.promemoria_attivi === "1" };
-    const result = saveCampaign(db, { year: Number(form.anno), opensOn: form.apertura ?? "", deadline: form.scadenza ?? "", reminders });
+    const result = saveCampaign(db, { year: Number(form.anno), opensOn: form.apertura ?? "", deadline: form.scadenza ?? "", reminders, retentionYears: form.conservazione });
     const state: FormState = result.ok ? { notice: `Campagna ${form.anno} salvata.` } : failed(result, form);
-    if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza, reminders });
+    if (result.ok) audit(c, "campaign_save", `campaign:${form.anno}`, { opensOn: form.apertura, deadline: form.scadenza, reminders, retentionYears: form.conservazione || null });
     return campaignsPage(c, state, result.ok ? 200 : 422);
+  })
+  .get("/campagne/:year/anonimizza", (c) => anonymisePage(c, idParam(c, "year"), {}))
+  .post("/campagne/:year/anonimizza", async (c) => {
+    const { db, clock } = c.get("deps");
+    const year = idParam(c, "year");
+    const form = await formOf(c);
+    const refusal = anonymiseRefusal(db, clock, year);
+    if (refusal) return anonymisePage(c, year, { error: refusal }, 422);
+    if ((form.conferma ?? "").trim() !== String(year)) {
+      return anonymisePage(c, year, { field: "conferma", error: `Per confermare scrivi ${year} nel campo: nulla è stato cambiato.` }, 422);
+    }
+    const done = anonymise(c.get("deps"), year, { userId: signedInUser(c).id, address: clientAddress(c) });
+    return campaignsPage(c, {
+      notice: `Campagna ${year} anonimizzata: ${done.enrollments} iscrizioni staccate da ${done.people} persone (${done.peopleRemoved} cancellate perché senza altre iscrizioni).`,
+    });
   })
   .post("/campagne/:year/minimi", async (c) => {
     const { db } = c.get("deps");

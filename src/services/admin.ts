@@ -126,7 +126,7 @@ const isDay = (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNa
  */
 export function saveCampaign(
   db: Db,
-  input: { year: number; opensOn: string; deadline: string; reminders?: { days: string; on: boolean } },
+  input: { year: number; opensOn: string; deadline: string; reminders?: { days: string; on: boolean }; retentionYears?: string },
 ): AdminResult<null> {
   if (!Number.isInteger(input.year) || input.year < 2000 || input.year > 2100) return fail("year", "Scrivi un anno tra 2000 e 2100.");
   if (!isDay(input.opensOn)) return fail("opensOn", "Scrivi la data di apertura.");
@@ -134,10 +134,15 @@ export function saveCampaign(
   if (input.deadline < input.opensOn) return fail("deadline", "La scadenza non può precedere l'apertura.");
   const reminders = input.reminders && reminderDaysOf(input.reminders.days);
   if (reminders && !reminders.ok) return reminders;
+  const retention = input.retentionYears?.trim();
+  if (retention && (!/^\d{1,3}$/.test(retention) || Number(retention) < 1 || Number(retention) > 100)) {
+    return fail("retention", "Scrivi gli anni di conservazione dei dati personali, da 1 a 100, o lascia vuoto per l'impostazione del programma.");
+  }
   const set = {
     opensOn: input.opensOn,
     deadline: input.deadline,
     ...(reminders?.ok ? { reminderDays: reminders.value, remindersOn: input.reminders!.on } : {}),
+    ...(retention === undefined ? {} : { retentionYears: retention === "" ? null : Number(retention) }),
   };
   db.insert(campaigns)
     .values({ year: input.year, ...set })

@@ -30,7 +30,11 @@ export function bookConsolidated(
   input: ConsolidatedRequest,
 ): { ok: true; id: number } | { ok: false; errors: ConsolidatedErrors } {
   if (user.role !== "fund_operator") return { ok: false, errors: { form: "I dati acquisiti sono riservati al Fondo." } };
-  if (!getCampaign(db, input.year)) return { ok: false, errors: { year: `Non esiste una campagna per l'anno ${input.year}: scegli un anno dell'elenco.` } };
+  const campaign = getCampaign(db, input.year);
+  if (!campaign) return { ok: false, errors: { year: `Non esiste una campagna per l'anno ${input.year}: scegli un anno dell'elenco.` } };
+  if (campaign.anonymisedAt) {
+    return { ok: false, errors: { year: `I dati personali della campagna ${input.year} sono stati anonimizzati: il file non si può più preparare. I conteggi restano nel cruscotto e nella relazione di chiusura.` } };
+  }
   const known = new Set(activeCodes(db, "trainingTypes").map((t) => t.code));
   if (input.trainingTypes.length === 0) return { ok: false, errors: { trainingTypes: "Scegli almeno una tipologia formativa." } };
   const unknown = input.trainingTypes.filter((t) => !known.has(t));

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { campaignState, daysLeft, type Campaign } from "../../src/services/campaigns.ts";
 
-const campaign2019: Campaign = { year: 2019, opensOn: "2020-08-04", deadline: "2020-11-30", timezone: "Europe/Rome", reminderDays: [14, 7, 2], remindersOn: true, incompleteListSentAt: null };
+const campaign2019: Campaign = { year: 2019, opensOn: "2020-08-04", deadline: "2020-11-30", timezone: "Europe/Rome", reminderDays: [14, 7, 2], remindersOn: true, incompleteListSentAt: null, retentionYears: null, anonymisedAt: null };
 
 describe("campaign window (Europe/Rome)", () => {
   test.each([

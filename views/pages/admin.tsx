@@ -2,7 +2,7 @@ import type { Child, PropsWithChildren } from "hono/jsx";
 import type { PageContext } from "../context.ts";
 import type { Role } from "../../src/db/schema.ts";
 import { type Campaign, type ExtensionListing } from "../../src/services/campaigns.ts";
-import { formatDate, formatDateTime } from "../../src/format.ts";
+import { formatDate, formatDateTime, formatNumber } from "../../src/format.ts";
 import { UPLOAD_STATUS_TEXT } from "../../src/services/job-summary.ts";
 import type { MasterJob } from "../../src/services/master-data.ts";
 import type { User } from "../../src/services/auth.ts";
@@ -179,6 +179,8 @@ export type CampaignsAdminProps = {
   agencies: { id: number; code: string; name: string }[];
   /** The year whose minimums the page edits, its training types and their minimums. */
   minimums: { year: number; trainingTypes: { code: string; description: string }[]; percent: Map<string, number> } | null;
+  /** Each campaign's last day of personal data, by year; the years kept when a campaign does not say. */
+  retention: { keptUntil: Record<number, string>; defaultYears: number };
   state: FormState;
 };
 
@@ -187,7 +189,7 @@ export function CampaignsAdminPage(props: CampaignsAdminProps) {
   return (
     <AdminLayout ctx={props.ctx} title="Campagne" state={props.state}>
       <table id="campaigns">
-        <TableHead headings={["Anno", "Apertura", "Scadenza (fine giornata, ora italiana)", "Promemoria", ""]} />
+        <TableHead headings={["Anno", "Apertura", "Scadenza (fine giornata, ora italiana)", "Promemoria", "Dati personali", ""]} />
         <tbody>
           {props.campaigns.map((c) => (
             <tr data-year={String(c.year)}>
@@ -195,6 +197,16 @@ export function CampaignsAdminPage(props: CampaignsAdminProps) {
               <td>{formatDate(c.opensOn)}</td>
               <td>{formatDate(c.deadline)}</td>
               <td>{c.remindersOn && c.reminderDays.length ? `${c.reminderDays.join(", ")} giorni prima` : <span class="muted">spenti</span>}</td>
+              <td>
+                {c.anonymisedAt ? (
+                  <span class="badge ok">anonimizzati il {formatDateTime(c.anonymisedAt)}</span>
+                ) : (
+                  <>
+                    conservati fino al {formatDate(props.retention.keptUntil[c.year]!)} ({c.retentionYears ?? props.retention.defaultYears} anni){" "}
+                    <a href={`/amministrazione/campagne/${c.year}/anonimizza`}>Anonimizza…</a>
+                  </>
+                )}
+              </td>
               <td>
                 <a href={`/amministrazione/campagne?modifica=${c.year}`}>Modifica</a>
               </td>
@@ -215,6 +227,11 @@ export function CampaignsAdminPage(props: CampaignsAdminProps) {
           <input type="checkbox" name="promemoria_attivi" value="1" checked={v.promemoria_attivi === undefined || v.promemoria_attivi === "1"} /> Promemoria attivi
         </label>
         <p class="muted">Il mattino dopo la scadenza gli operatori del Fondo ricevono l'elenco delle agenzie ancora incomplete.</p>
+        <label>
+          Conservazione dei dati personali, in anni dopo l'ultima scadenza (vuoto: {props.retention.defaultYears}, l'impostazione del
+          programma); poi la campagna è anonimizzata
+          <input type="number" name="conservazione" min="1" max="100" value={v.conservazione ?? ""} />
+        </label>
       </PostForm>
 
       {props.minimums && <MinimumsForm ctx={props.ctx} campaigns={props.campaigns} minimums={props.minimums} values={v} />}
@@ -388,6 +405,41 @@ export function MasterDataPage(props: { ctx: PageContext; jobs: MasterJob[]; sta
           ))}
         </tbody>
       </table>
+    </AdminLayout>
+  );
+}
+
+/** The confirmation before a campaign is anonymised: what goes, what stays. */
+export function AnonymiseCampaignPage(props: {
+  ctx: PageContext;
+  year: number;
+  counts: { enrollments: number; people: number };
+  keptUntil: string;
+  refusal: string | null;
+  state: FormState;
+}) {
+  return (
+    <AdminLayout ctx={props.ctx} title={`Anonimizza la campagna ${props.year}`} state={props.state}>
+      <p>
+        Le {formatNumber(props.counts.enrollments)} iscrizioni della campagna {props.year} ({formatNumber(props.counts.people)} persone) saranno
+        staccate dalle persone: nomi, codici fiscali e datori di lavoro non saranno più legati a nessuna dichiarazione della campagna; chi
+        non ha altre iscrizioni sarà cancellato. Saranno cancellati anche lo storico delle modifiche, gli esiti riga per riga dei
+        caricamenti, i file, le voci del registro e i messaggi di posta della campagna. Restano i conteggi: il cruscotto, il
+        riepilogo e la relazione di chiusura continuano a funzionare. L'operazione non si può annullare.
+      </p>
+      <p class="muted">Senza questa azione, la campagna sarà anonimizzata dopo il {formatDate(props.keptUntil)}.</p>
+      {props.refusal ? (
+        <p class="notice warn" role="alert">
+          {props.refusal}
+        </p>
+      ) : (
+        <PostForm class="card stacked" action={`/amministrazione/campagne/${props.year}/anonimizza`} csrfToken={props.ctx.csrfToken} submit="Anonimizza ora">
+          <label>
+            Per confermare, scrivi l'anno della campagna
+            <input type="text" name="conferma" required inputmode="numeric" autocomplete="off" />
+          </label>
+        </PostForm>
+      )}
     </AdminLayout>
   );
 }
