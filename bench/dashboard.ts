@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../src/app.tsx";
 import { createDeps } from "../src/deps.ts";
+import { resolveKeys } from "../src/services/sealed-files.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
@@ -45,7 +46,7 @@ try {
     .get() as { id: number; n: number };
   const rpa = (db.$client.query("SELECT email FROM users WHERE agency_id = ? AND role = 'rpa'").get(agency.id) as { email: string }).email;
 
-  const app = createApp(createDeps({ db, config, log: silentLogger }));
+  const app = createApp(createDeps({ db, config, log: silentLogger, keys: resolveKeys(config, false).keys }));
   // Signing in goes through a real server; the timings below call the app directly: server time only.
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   const base = `http://127.0.0.1:${server.port}`;

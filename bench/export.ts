@@ -9,6 +9,7 @@ import ExcelJS from "exceljs";
 import * as XLSX from "xlsx";
 import { createApp } from "../src/app.tsx";
 import { createDeps } from "../src/deps.ts";
+import { resolveKeys } from "../src/services/sealed-files.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
@@ -178,7 +179,7 @@ async function main() {
     const { naive, exceljs: peer, floor: least, ours } = results;
 
     // Latency of a signed-in page, idle and while the export runs in its Worker.
-    const deps = createDeps({ db, config, log: silentLogger });
+    const deps = createDeps({ db, config, log: silentLogger, keys: resolveKeys(config, false).keys });
     const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: createApp(deps).fetch });
     const base = `http://127.0.0.1:${server.port}`;
     const cookie = await signIn(base, user.email);

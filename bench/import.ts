@@ -8,6 +8,7 @@ import ExcelJS from "exceljs";
 import * as XLSX from "xlsx";
 import { createApp } from "../src/app.tsx";
 import { createDeps } from "../src/deps.ts";
+import { resolveKeys, writeSealed } from "../src/services/sealed-files.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
@@ -73,7 +74,7 @@ async function runOne(kind: Kind, dataDir: string, filePath: string): Promise<Ru
   const db = openDatabase(dataPaths(config).database);
   let result: { total?: number; parsePeakMb?: number; stages?: UploadStages } = {};
   const log: Logger = { ...silentLogger, info: (message, fields) => void (message === "import finished" && (result = fields as typeof result)) };
-  await drainUploads(createDeps({ db, config, log }));
+  await drainUploads(createDeps({ db, config, log, keys: resolveKeys(config, false).keys }));
   const ms = performance.now() - started;
   // Peaks of this process (job thread and worker) and of the parsing child, which overlap in time.
   const peakMb = peakResidentMb() + (result.parsePeakMb ?? 0);
@@ -94,11 +95,13 @@ async function main() {
     migrate(db);
     console.log(`generating ${ENROLLMENTS} enrollments and the filled file…`);
     await generateDataset(db, systemClock, { agencies: 1, enrollments: ENROLLMENTS });
-    // Rows name their files relative to the data folder, as uploads are stored.
-    const stored = storedName("uploads", "filled.xlsx");
-    const filePath = dataFile(config, stored);
+    // Rows name their files relative to the data folder, as uploads are stored: sealed, as
+    // the upload form stores them; the peers read the same file plain.
+    const stored = storedName("uploads", "filled.sealed");
+    const filePath = join(dataDir, "filled.xlsx");
     mkdirSync(dataPaths(config).uploads, { recursive: true });
     await writeFilledFile(db, 1, filePath);
+    writeSealed(dataFile(config, stored), resolveKeys(config, false).keys[0]!, new Uint8Array(await Bun.file(filePath).arrayBuffer()));
     const user = db.$client.query("SELECT id, email FROM users WHERE role = 'rpa'").get() as { id: number; email: string };
     const size = Bun.file(filePath).size;
     const queue = () =>
@@ -124,7 +127,7 @@ async function main() {
       if (results[kind].rows !== ours.rows) throw new Error(`${kind} read ${results[kind].rows} rows, ours ${ours.rows}`);
     }
 
-    const deps = createDeps({ db, config, log: silentLogger });
+    const deps = createDeps({ db, config, log: silentLogger, keys: resolveKeys(config, false).keys });
     const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: createApp(deps).fetch });
     const base = `http://127.0.0.1:${server.port}`;
     const cookie = await signIn(base, user.email);

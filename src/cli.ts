@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { createApp } from "./app.tsx";
 import { ConfigError, dataPaths, loadConfig, parseFlags, settingsHelp, unknownFlags, type Config } from "./config.ts";
 import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
@@ -11,10 +11,11 @@ import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
 import { releaseLeases } from "./jobs/queue.ts";
-import { BackupError, backupDatabase, backupPath, restoreDatabase } from "./services/backup.ts";
+import { BackupError, backupDatabase, backupPath, restoreDatabase, sweepBackupParts } from "./services/backup.ts";
 import { holdInstanceLock } from "./services/instance.ts";
-import { relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
+import { namedFiles, relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
 import { systemClock } from "./services/clock.ts";
+import { adoptKeys, databaseSealed, generatedKeyPath, resealInPlace, resolveKeys, SealError, sealInPlace, type Key, type KeyRing } from "./services/sealed-files.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
 import { recordAudit } from "./services/audit.ts";
 import { resetSecondFactor } from "./services/two-factor.ts";
@@ -44,6 +45,8 @@ Commands:
   user reset-password --email EMAIL
                                 print a one-time password, to be changed at the next sign-in
   user reset-2fa --email EMAIL  remove the user's second factor (a lost phone); open sessions end
+  key rotate                    seal every file again with the newest data key (DATA_KEY or
+                                DATA_KEY_FILE, newest first), also while the program serves
 
 Flags and environment variables are equivalent; flags win.
 `;
@@ -59,21 +62,104 @@ function prepareDataDir(dir: string): void {
   }
 }
 
-/** Opens the database and applies pending migrations, after a backup when it already had data. */
-function openStore(config: Config, log: Logger = createLogger()): Db {
-  prepareDataDir(config.DATA_DIR);
+/** The data keys of this run; a key made for a new DATA_DIR is announced with what to do. */
+function dataKeys(config: Config, log: Logger, sealed: boolean, serving = false): KeyRing {
   try {
-    const db = openDatabase(dataPaths(config).database);
+    const { keys, made, fromDataDir } = resolveKeys(config, sealed);
+    if (made) {
+      log.warn(`a data key was made in ${made}: move it outside DATA_DIR and out of the backups, and give it with DATA_KEY_FILE; without it nothing written from now on can be read`);
+    } else if (fromDataDir && serving) {
+      // At every start of the server, not at each command: a command's error stays one line.
+      log.warn(`the data key is read from ${generatedKeyPath(config.DATA_DIR)}, inside DATA_DIR: move it elsewhere and give it with DATA_KEY_FILE`);
+    }
+    return keys;
+  } catch (error) {
+    if (error instanceof SealError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+/** Opens the database and applies pending migrations, after a backup when it already had data. */
+async function openStore(config: Config, log: Logger = createLogger(), serving = false): Promise<{ db: Db; keys: KeyRing }> {
+  prepareDataDir(config.DATA_DIR);
+  let db: Db | undefined;
+  try {
+    db = openDatabase(dataPaths(config).database);
+    const keys = dataKeys(config, log, databaseSealed(db), serving);
+    // A wrong key is refused before anything is written: no backup, no migration.
+    if (databaseSealed(db)) adoptKeys(db, keys, systemClock.now());
     const pending = pendingMigrations(db);
     if (pending > 0 && pending < embeddedMigrationCount) {
-      const { path } = backupDatabase(db, backupPath(config, systemClock.now(), "pre-migration"));
+      const { path } = await backupDatabase(db, backupPath(config, systemClock.now(), "pre-migration"), keys[0]!);
       log.info("backup taken before migrating", { path, pending });
     }
     migrate(db);
-    return db;
+    protectDatabase(config, log);
+    const firstSealing = !databaseSealed(db);
+    adoptKeys(db, keys, systemClock.now());
+    if (firstSealing) await sealEarlierFiles(db, config, keys[0]!, log);
+    return { db, keys };
   } catch (error) {
-    if (error instanceof DatabaseFileError || error instanceof BackupError) throw new StartupError(error.message);
+    db?.$client.close();
+    if (error instanceof StartupError) throw error;
+    if (error instanceof DatabaseFileError || error instanceof BackupError || error instanceof SealError) throw new StartupError(error.message);
     throw new StartupError(`cannot open the database in ${config.DATA_DIR}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The live database is not sealed: only its owner may read it. A file that others could read
+ * is made private, and the log says so.
+ */
+function protectDatabase(config: Config, log: Logger): void {
+  const { database } = dataPaths(config);
+  for (const path of [database, `${database}-wal`, `${database}-shm`]) {
+    if (!existsSync(path)) continue;
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) === 0) continue;
+    try {
+      chmodSync(path, 0o600);
+    } catch (error) {
+      throw new StartupError(`${path} can be read by other users (mode ${mode.toString(8)}) and cannot be changed (${(error as NodeJS.ErrnoException).code}); make it readable by this user only`);
+    }
+    log.warn(`${path} could be read by other users (mode ${mode.toString(8)}): it is now readable by this user only`);
+  }
+}
+
+/** Every sealed file of DATA_DIR: those the jobs name, the backups, and databases kept by a restore. */
+function sealedFiles(db: Db, config: Config): string[] {
+  const backups = dataPaths(config).backups;
+  const kept = readdirSync(config.DATA_DIR).filter((n) => n.startsWith("placement.db.before-restore-") && !n.endsWith("-wal") && !n.endsWith("-shm"));
+  return [
+    ...namedFiles(db, config),
+    ...(existsSync(backups) ? readdirSync(backups).filter((n) => n.endsWith(".db")).map((n) => join(backups, n)) : []),
+    ...kept.map((n) => join(config.DATA_DIR, n)),
+  ];
+}
+
+/** Files and backups that a version before sealing left plain in DATA_DIR are sealed once, at the first start with a key. */
+async function sealEarlierFiles(db: Db, config: Config, key: Key, log: Logger): Promise<void> {
+  let sealed = 0;
+  for (const path of sealedFiles(db, config)) if (await sealInPlace(path, key)) sealed++;
+  if (sealed) log.info("files written by an earlier version sealed", { files: sealed });
+}
+
+/** `placement key rotate`: every file sealed with an older key is sealed again with the newest, while the program serves. */
+async function keyRotate(config: Config): Promise<void> {
+  const { db, keys } = await openStore(config);
+  try {
+    let rotated = 0;
+    for (const path of sealedFiles(db, config)) {
+      try {
+        if (await resealInPlace(path, keys)) rotated++;
+      } catch (error) {
+        if (error instanceof SealError) throw new StartupError(`${path} cannot be read with the keys given (${error.message}); the files before it are done, run the command again once it is fixed`);
+        throw error;
+      }
+    }
+    console.log(`${rotated} files sealed again with key ${keys[0]!.id}; once the program has restarted with it first, the older keys can be removed`);
+  } finally {
+    db.$client.close();
   }
 }
 
@@ -97,13 +183,15 @@ async function serve(config: Config): Promise<void> {
   prepareDataDir(config.DATA_DIR);
   const instance = holdInstanceLock(config);
   if (!instance) throw new StartupError(`another Placement is running on ${config.DATA_DIR}; stop it first`);
-  const db = openStore(config, log);
+  const { db, keys } = await openStore(config, log, true);
   // For the sysadmin (and a systemd PIDFile=): which process holds DATA_DIR.
   writeFileSync(dataPaths(config).pidFile, String(process.pid));
-  const deps = createDeps({ db, config, log });
+  const deps = createDeps({ db, config, log, keys });
   // Before any job: paths of earlier versions made relative, files no row names removed.
   const rewritten = relativizeFilePaths(db);
   if (rewritten) log.info("file paths made relative to DATA_DIR", { rows: rewritten });
+  const parts = sweepBackupParts(config);
+  if (parts.length) log.info("plain copies left by an interrupted backup removed", { files: parts.length });
   const orphans = sweepOrphanFiles(db, config);
   if (orphans.length) log.info("files left by interrupted work removed", { files: orphans.length });
   const resumed = releaseLeases(db);
@@ -153,7 +241,7 @@ async function serve(config: Config): Promise<void> {
 }
 
 async function seed(config: Config, flags: Record<string, string>): Promise<void> {
-  const db = openStore(config);
+  const { db } = await openStore(config);
   const count = (name: string, fallback: number) => {
     const value = flags[name] === undefined ? fallback : Number(flags[name]);
     if (!Number.isSafeInteger(value) || value < 1) throw new StartupError(`${name} must be a positive whole number`);
@@ -178,7 +266,7 @@ async function userCreate(config: Config, flags: Record<string, string>): Promis
   const email = parseUserEmail(flags["--email"] ?? "");
   if (!role || !ROLES.includes(role)) throw new StartupError(`--role must be one of ${ROLES.join(", ")}`);
   if (!email) throw new StartupError("--email must be an e-mail address such as nome.cognome@fondo.example");
-  const db = openStore(config);
+  const { db } = await openStore(config);
   let agencyId: number | null = null;
   if (role !== "fund_operator") {
     const agency = db.$client.query("SELECT id FROM agencies WHERE code = ?").get(flags["--agency"] ?? "") as {
@@ -208,16 +296,16 @@ async function userCreate(config: Config, flags: Record<string, string>): Promis
 async function userResetPassword(config: Config, flags: Record<string, string>): Promise<void> {
   const email = flags["--email"];
   if (!email) throw new StartupError("--email is required");
-  const db = openStore(config);
+  const { db } = await openStore(config);
   const password = await resetPassword(db, email);
   if (!password) throw new StartupError(`there is no user with e-mail ${email}`);
   console.log(`one-time password for ${email.toLowerCase()}: ${password} (to be changed at the next sign-in)`);
 }
 
-function userResetSecondFactor(config: Config, flags: Record<string, string>): void {
+async function userResetSecondFactor(config: Config, flags: Record<string, string>): Promise<void> {
   const email = flags["--email"];
   if (!email) throw new StartupError("--email is required");
-  const db = openStore(config);
+  const { db } = await openStore(config);
   try {
     const user = db.$client.query("SELECT id, agency_id AS agencyId FROM users WHERE email = ?").get(email.trim().toLowerCase()) as { id: number; agencyId: number | null } | null;
     if (!user) throw new StartupError(`there is no user with e-mail ${email}`);
@@ -230,6 +318,8 @@ function userResetSecondFactor(config: Config, flags: Record<string, string>): v
 }
 
 async function main(args: string[]): Promise<void> {
+  // Everything the program writes in DATA_DIR holds personal data: readable by its user only.
+  process.umask(0o077);
   const { flags, positionals } = parseFlags(args, ["--placement"]);
   const command = positionals.join(" ") || "serve";
   if (flags["--help"] !== undefined) {
@@ -244,6 +334,7 @@ async function main(args: string[]): Promise<void> {
     "user create": ["--role", "--email", "--name", "--agency", "--placement"],
     "user reset-password": ["--email"],
     "user reset-2fa": ["--email"],
+    "key rotate": [],
   };
   const restoreFile = positionals[0] === "restore" && positionals.length === 2 ? positionals[1]! : null;
   const allowed = restoreFile ? [] : commandFlags[command];
@@ -253,14 +344,16 @@ async function main(args: string[]): Promise<void> {
   const config = loadConfig(process.env, flags);
   if (command === "serve") return serve(config);
   if (command === "migrate") {
-    openStore(config).$client.close();
+    (await openStore(config)).db.$client.close();
     return console.log("database is up to date");
   }
   if (command === "seed") return seed(config, flags);
   if (command === "backup") {
     const db = openExisting(config);
     try {
-      const { path, bytes } = backupDatabase(db, resolve(flags["--out"] ?? backupPath(config, systemClock.now(), "placement")));
+      const keys = dataKeys(config, createLogger(), databaseSealed(db));
+      adoptKeys(db, keys, systemClock.now());
+      const { path, bytes } = await backupDatabase(db, resolve(flags["--out"] ?? backupPath(config, systemClock.now(), "placement")), keys[0]!);
       return console.log(`backup written to ${path} (${bytes} bytes)`);
     } catch (error) {
       throw new StartupError((error as Error).message);
@@ -270,7 +363,8 @@ async function main(args: string[]): Promise<void> {
   }
   if (restoreFile) {
     try {
-      const { replaced } = restoreDatabase(config, systemClock, resolve(restoreFile));
+      const keys = dataKeys(config, createLogger(), true);
+      const { replaced } = await restoreDatabase(config, systemClock, resolve(restoreFile), keys);
       return console.log(`database restored from ${resolve(restoreFile)}${replaced ? `; the previous one is kept as ${replaced}` : ""}`);
     } catch (error) {
       if (error instanceof BackupError) throw new StartupError(error.message);
@@ -279,6 +373,7 @@ async function main(args: string[]): Promise<void> {
   }
   if (command === "user reset-password") return userResetPassword(config, flags);
   if (command === "user reset-2fa") return userResetSecondFactor(config, flags);
+  if (command === "key rotate") return keyRotate(config);
   return userCreate(config, flags);
 }
 

@@ -50,6 +50,11 @@ const settings = {
   MAIL_FROM: { schema: z.string().min(3), default: "Placement <placement@localhost>", help: "sender of notifications" },
   DEMO: { schema: booleanText, default: "0", help: "load the demo dataset on an empty database (1/0)" },
   LOG_FORMAT: { schema: z.enum(["text", "json"], { error: "must be text or json" }), default: "text", help: "log lines as text or JSON" },
+  DATA_KEY: {
+    schema: z.string(),
+    default: "",
+    help: "keys (base64, newest first) that encrypt the files in DATA_DIR; prefer DATA_KEY_FILE; empty on a new DATA_DIR: one is made there",
+  },
   METRICS_TOKEN: {
     schema: z.union([z.literal(""), z.string().min(16, "must be at least 16 characters")]),
     default: "",

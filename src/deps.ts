@@ -5,6 +5,7 @@ import type { Logger } from "./log.ts";
 import { mailTransportFor, type MailTransport } from "./mail/transport.ts";
 import { systemClock, type Clock } from "./services/clock.ts";
 import { Metrics } from "./services/metrics.ts";
+import type { KeyRing } from "./services/sealed-files.ts";
 
 /** Tells the runners of queued jobs that one was queued; nothing until the scheduler starts. */
 export type JobsHandle = { wake(): void };
@@ -19,10 +20,12 @@ export type Deps = {
   metrics: Metrics;
   jobs: JobsHandle;
   workers: WorkerThreads;
+  /** The data keys, newest first: files are sealed with the first. */
+  keys: KeyRing;
 };
 
 /** The program's dependencies, with mail as configured and fresh metrics. */
-export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: Logger }): Deps {
+export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: Logger; keys: KeyRing }): Deps {
   return {
     clock: systemClock,
     ...parts,

@@ -7,6 +7,7 @@ import type { Deps } from "./deps.ts";
 import { hasPlacementPermission, isFundOperator, type User } from "./services/auth.ts";
 import { managesAgencyUsers, permissionRequest } from "./services/admin.ts";
 import type { Scope } from "./services/scope.ts";
+import { unsealedStream, type KeyRing } from "./services/sealed-files.ts";
 
 export type AppEnv = {
   // Under Bun.serve the second argument of fetch is the server.
@@ -152,3 +153,14 @@ const MULTIPART_OVERHEAD = 64 * 1024;
 
 export const tooLargeMessage = (maxMb: number) =>
   `Il file supera il limite di ${maxMb} MB: dividilo in più file oppure elimina fogli e righe non necessari, poi ricaricalo.`;
+
+/** A file of the data folder, unsealed as it is sent. */
+export function attachment(path: string, keys: KeyRing, name: string, contentType: string): Response {
+  return new Response(unsealedStream(path, keys), {
+    headers: {
+      "Content-Type": contentType,
+      "Content-Disposition": `attachment; filename="${name}"`,
+      "Cache-Control": "private, no-store",
+    },
+  });
+}

@@ -3,11 +3,11 @@
 // other command loads the program (src/cli.ts).
 export {};
 const args = Bun.argv.slice(2);
-if (args[0] === "internal" && args[1] === "parse-upload" && args[2]) {
+if (args[0] === "internal" && args[1] === "parse-upload") {
   const { runUploadChild } = await import("./jobs/parse-child.ts");
   const { lowerPriority } = await import("./jobs/priority.ts");
   lowerPriority();
-  await runUploadChild(args[2], args.includes("--header-only"), args[args.indexOf("--kind") + 1] === "master" ? "master" : "trainees");
+  await runUploadChild(args.includes("--header-only"), args[args.indexOf("--kind") + 1] === "master" ? "master" : "trainees");
 } else {
   const { runCommand } = await import("./cli.ts");
   await runCommand(args);

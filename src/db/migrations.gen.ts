@@ -13,6 +13,7 @@ import m10 from "../../migrations/0010_counts_as_placed.sql" with { type: "text"
 import m11 from "../../migrations/0011_two_factor.sql" with { type: "text" };
 import m12 from "../../migrations/0012_row_outcomes_by_enrollment.sql" with { type: "text" };
 import m13 from "../../migrations/0013_retention.sql" with { type: "text" };
+import m14 from "../../migrations/0014_data_keys.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -29,4 +30,5 @@ export const embeddedMigrations = [
   { tag: "0011_two_factor", when: 1796145411064, breakpoints: true, sql: m11 },
   { tag: "0012_row_outcomes_by_enrollment", when: 1796145412696, breakpoints: true, sql: m12 },
   { tag: "0013_retention", when: 1796145785247, breakpoints: true, sql: m13 },
+  { tag: "0014_data_keys", when: 1796146875262, breakpoints: true, sql: m14 },
 ];

@@ -430,3 +430,9 @@ export const enrollmentChanges = sqliteTable(
   },
   (t) => [index("enrollment_changes_enrollment_idx").on(t.enrollmentId, t.revision)],
 );
+
+/** The ids of the data keys the files have been sealed with: a start with none of them is refused. */
+export const dataKeys = sqliteTable("data_keys", {
+  id: text("id").primaryKey(),
+  firstUsedAt: integer("first_used_at", { mode: "timestamp_ms" }).notNull(),
+});

@@ -11,8 +11,9 @@ import { writeReportFile } from "../sheets/report-file.ts";
 import { closingReport } from "../services/report.ts";
 import { formatDateTime } from "../format.ts";
 import { serveWorker } from "./worker-runner.ts";
+import { sealer, type Key } from "../services/sealed-files.ts";
 
-export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string };
+export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string; key: Key };
 export type ExportWorkerResult = { rows: number; bytes: number };
 
 serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signal) => {
@@ -23,10 +24,12 @@ serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signa
     const total = countExportRows(db, job);
     const generatedAt = new Date(input.generatedAt);
     const file = Bun.file(input.outputPath).writer({ highWaterMark: 1024 * 1024 });
+    const sealed = sealer(input.key, (chunk) => void file.write(chunk));
+    // The size the clerk downloads: the file's, before it is sealed.
     let bytes = 0;
     const sink = (chunk: Uint8Array) => {
       bytes += chunk.length;
-      file.write(chunk);
+      sealed.write(chunk);
     };
     const onProgress = (done: number) => {
       signal.throwIfAborted();
@@ -40,6 +43,7 @@ serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signa
     } else {
       rows = await writeTraineeFile(job.format, traineeRows(db.$client, { ...job, agencyId }), traineeFileContext(db, { ...job, agencyId }, generatedAt), sink, onProgress);
     }
+    sealed.end();
     await file.end();
     return { rows, bytes };
   } finally {

@@ -65,7 +65,7 @@ async function runExport(deps: Deps, claim: Claim, signal: AbortSignal): Promise
     mkdirSync(dir, { recursive: true });
     const result = await deps.workers.run<ExportWorkerInput, ExportWorkerResult>(
       "export-worker",
-      { databasePath: dataPaths(config).database, jobId: job.id, outputPath: partPath, generatedAt: clock.now().toISOString() },
+      { databasePath: dataPaths(config).database, jobId: job.id, outputPath: partPath, generatedAt: clock.now().toISOString(), key: deps.keys[0]! },
       (done, total) => recordProgress(db, "export_jobs", claim, done, total),
       signal,
     );

@@ -6,6 +6,7 @@ import { dataPaths } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { writeOutcomeFile, type OutcomeLayout, type OutcomeRow } from "../sheets/outcome-file.ts";
+import { sealer, type Key, type KeyRing } from "../services/sealed-files.ts";
 import { PARSE_LIMITS, type ChildLimits } from "./parse-runner.ts";
 import { recordProgress, type Claim, type QueueTable } from "./queue.ts";
 import type { WorkerName } from "./worker-runner.ts";
@@ -21,6 +22,8 @@ export type FileWorkerInput = {
   outcomeName: string;
   now: string;
   limits: ChildLimits;
+  /** The data keys: the upload is read with them, the outcome sealed with the first. */
+  keys: KeyRing;
 };
 
 type FileJob = { id: number; filePath: string; fileFormat: string };
@@ -50,6 +53,7 @@ export async function runFileWorker<Extra, Result extends { applied: boolean }>(
       outcomeName,
       now: clock.now().toISOString(),
       limits: PARSE_LIMITS.full,
+      keys: deps.keys,
     };
     const result = await deps.workers.run<FileWorkerInput & Extra, Result>(
       spec.worker,
@@ -68,9 +72,10 @@ export async function runFileWorker<Extra, Result extends { applied: boolean }>(
 /** The outcome file is in the format of the uploaded one. */
 const outcomeFormat = (job: { fileFormat: string }) => (job.fileFormat === "csv" ? "csv" : "xlsx");
 
-/** Writes the outcome file whole or not at all: a reader never sees half of one. */
+/** Writes the outcome file, sealed, whole or not at all: a reader never sees half of one. */
 export async function writeOutcome<R extends OutcomeRow>(
   path: string,
+  key: Key,
   job: { fileFormat: string },
   layout: OutcomeLayout<R>,
   rows: readonly R[],
@@ -78,7 +83,9 @@ export async function writeOutcome<R extends OutcomeRow>(
   const partPath = `${path}.part`;
   try {
     const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
-    await writeOutcomeFile(outcomeFormat(job), layout, rows, (chunk) => void file.write(chunk));
+    const sealed = sealer(key, (chunk) => void file.write(chunk));
+    await writeOutcomeFile(outcomeFormat(job), layout, rows, (chunk) => sealed.write(chunk));
+    sealed.end();
     await file.end();
     renameSync(partPath, path);
   } finally {

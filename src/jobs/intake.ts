@@ -8,6 +8,7 @@ import { MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
 import { UploadError } from "../sheets/upload-error.ts";
 import { sheetOf, sniffFormat, type UploadFormat, type UploadKind } from "../sheets/upload-parse.ts";
 import type { HeaderWorkerInput, HeaderWorkerResult } from "./upload-check-worker.ts";
+import { writeSealed, type KeyRing } from "../services/sealed-files.ts";
 import type { ChildLimits } from "./parse-runner.ts";
 import type { WorkerThreads } from "./worker-runner.ts";
 import type { User } from "../services/auth.ts";
@@ -79,10 +80,11 @@ const turnsFor = (config: Config) => {
 /**
  * What every upload goes through while the user waits: the real file type, then the
  * header (and metadata) read by the child process and judged by `check`. Only then is the
- * file stored, with its SHA-256, and `queue`d; otherwise nothing is kept.
+ * file stored (sealed, as it was written for the check), with its SHA-256, and `queue`d;
+ * otherwise nothing is kept.
  */
 async function receiveUpload(
-  { config, workers }: { config: Config; workers: WorkerThreads },
+  { config, workers, keys }: { config: Config; workers: WorkerThreads; keys: KeyRing },
   input: { fileName: string; bytes: Uint8Array },
   kind: UploadKind,
   limits: ChildLimits,
@@ -102,8 +104,8 @@ async function receiveUpload(
   try {
     mkdirSync(dir, { recursive: true });
     // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
-    await Bun.write(pending, input.bytes);
-    const found = await workers.run<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits }, () => {});
+    writeSealed(pending, keys[0]!, input.bytes);
+    const found = await workers.run<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits, keys }, () => {});
     const problem = found.ok ? check(found) : found.error;
     const format = found.ok ? found.format : "csv";
     const sheetName = !found.ok || format === "csv" || found.sheet === sheetOf(kind) ? null : found.sheet;
@@ -144,7 +146,7 @@ function queuedWith(db: Db, onQueued: (id: number) => void, queue: () => number)
 
 /** An agency's filled file: the campaign must be open, the metadata of this agency and year. */
 export async function acceptUpload(
-  deps: { db: Db; clock: Clock; config: Config; workers: WorkerThreads },
+  deps: { db: Db; clock: Clock; config: Config; workers: WorkerThreads; keys: KeyRing },
   user: User,
   agencyCode: string,
   input: { fileName: string; bytes: Uint8Array; year: number },
@@ -168,7 +170,7 @@ export async function acceptUpload(
 
 /** The fund's master-data file, on the template's "Anagrafica" sheet. */
 export function acceptMasterUpload(
-  deps: { db: Db; clock: Clock; config: Config; workers: WorkerThreads },
+  deps: { db: Db; clock: Clock; config: Config; workers: WorkerThreads; keys: KeyRing },
   user: User,
   input: { fileName: string; bytes: Uint8Array },
   limits: ChildLimits,

@@ -21,7 +21,7 @@ serveWorker<FileWorkerInput, MasterWorkerResult>(async (input, progress, signal)
     let evaluator: MasterEvaluator | null = null;
     let header: string[] = [];
     let dateColumns = new Set<number>();
-    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, kind: "master", signal })) {
+    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, keys: input.keys, kind: "master", signal })) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchMasterHeader(message.header);
@@ -37,7 +37,7 @@ serveWorker<FileWorkerInput, MasterWorkerResult>(async (input, progress, signal)
     }
     if (!evaluator) throw new JobError("Il file non contiene la riga di intestazione.", true);
 
-    await writeOutcome(input.outcomePath, job, { sheet: MASTER_SHEET, header, dateColumns, metadata: null }, evaluator.rows);
+    await writeOutcome(input.outcomePath, input.keys[0]!, job, { sheet: MASTER_SHEET, header, dateColumns, metadata: null }, evaluator.rows);
     signal.throwIfAborted();
     const applied = finishMasterData(db, clock.now(), { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName);
     return { applied, ...evaluator.counts() };

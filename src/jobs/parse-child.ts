@@ -1,5 +1,6 @@
-// The child process that reads an uploaded file (`placement internal parse-upload FILE`):
-// whatever the file does to memory or time, it does it here and not in the server.
+// The child process that reads an uploaded file (`placement internal parse-upload`), given
+// on its input: whatever the file does to memory or time, it does it here and not in the
+// server. It never sees the key the file is sealed with at rest.
 import { formatNumber } from "../format.ts";
 import { UNREADABLE, UploadError } from "../sheets/upload-error.ts";
 import { firstMonthFirstLine, parseUpload, type UploadKind } from "../sheets/upload-parse.ts";
@@ -28,7 +29,7 @@ function* checkedRows(rows: Iterable<SheetRow>): Generator<SheetRow> {
   }
 }
 
-export async function runUploadChild(path: string, headerOnly: boolean, kind: UploadKind): Promise<void> {
+export async function runUploadChild(headerOnly: boolean, kind: UploadKind): Promise<void> {
   const started = performance.now();
   const out = Bun.stdout.writer({ highWaterMark: 1024 * 1024 });
   // Waits for the server to read what was written, rather than buffering without end.
@@ -56,7 +57,8 @@ export async function runUploadChild(path: string, headerOnly: boolean, kind: Up
     batchChars = 0;
   };
   try {
-    const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
+    // As large as the upload limit allows; the parent's memory cap stops it beyond.
+    const bytes = new Uint8Array(await Bun.stdin.arrayBuffer());
     const parsed = parseUpload(bytes, { headerOnly, kind });
     checkCells(parsed.header, 1);
     for (const value of Object.values(parsed.metadata ?? {})) checkCells([value], 1);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isCompiled } from "../config.ts";
+import { SealError, unsealFile, type KeyRing } from "../services/sealed-files.ts";
 import { UNREADABLE } from "../sheets/upload-error.ts";
 import type { UploadKind } from "../sheets/upload-parse.ts";
 import type { ChildMessage, WireMessage } from "./child-protocol.ts";
@@ -15,12 +16,11 @@ export const PARSE_LIMITS = {
 } satisfies Record<string, ChildLimits>;
 
 // The executable re-invokes itself; from source, bun runs main.ts.
-const command = (path: string, headerOnly: boolean, kind: UploadKind) => [
+const command = (headerOnly: boolean, kind: UploadKind) => [
   process.execPath,
   ...(isCompiled ? [] : [join(import.meta.dir, "../main.ts")]),
   "internal",
   "parse-upload",
-  path,
   ...(headerOnly ? ["--header-only"] : []),
   "--kind",
   kind,
@@ -118,6 +118,9 @@ async function* linesOf(stream: ReadableStream<Uint8Array>, limits: typeof OUTPU
 class OutputTooLarge extends Error {}
 
 const LONG_TEXT = 256;
+
+const ALTERED_AT_REST =
+  "Il file caricato non si può più leggere: sul server risulta alterato o incompleto. Caricalo di nuovo; se si ripete, avvisa il Fondo.";
 const COLLECT_EVERY = 1024 * 1024;
 
 /**
@@ -127,15 +130,40 @@ const COLLECT_EVERY = 1024 * 1024;
  */
 export async function* parseInChild(
   path: string,
-  options: { headerOnly: boolean; limits: ChildLimits; kind?: UploadKind; output?: typeof OUTPUT_LIMITS; signal?: AbortSignal },
+  options: { headerOnly: boolean; limits: ChildLimits; keys: KeyRing; kind?: UploadKind; output?: typeof OUTPUT_LIMITS; signal?: AbortSignal },
 ): AsyncGenerator<ChildMessage> {
-  const { headerOnly, limits, kind = "trainees", output = OUTPUT_LIMITS, signal } = options;
+  const { headerOnly, limits, keys, kind = "trainees", output = OUTPUT_LIMITS, signal } = options;
   signal?.throwIfAborted();
-  const child = Bun.spawn(command(path, headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  const child = Bun.spawn(command(headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "pipe" });
+  const stopped: { for: "time" | "memory" | "output" | "sealed" | null } = { for: null };
+  // The child gets the plaintext through its input, never the key; a file altered on disk
+  // stops it, and the upload is refused as such.
+  const feeding = new AbortController();
+  const fed = (async () => {
+    try {
+      for await (const part of unsealFile(path, keys, feeding.signal)) {
+        child.stdin.write(part);
+        await child.stdin.flush();
+      }
+    } catch (error) {
+      if (error instanceof SealError) {
+        stopped.for = "sealed";
+        child.kill("SIGKILL");
+      }
+    } finally {
+      try {
+        await child.stdin.end();
+      } catch {
+        // The child is gone: nothing more to tell it.
+      }
+    }
+  })();
   // A job stopped past its budget stops its child at once.
-  const stopChild = () => child.kill("SIGKILL");
+  const stopChild = () => {
+    feeding.abort();
+    child.kill("SIGKILL");
+  };
   signal?.addEventListener("abort", stopChild, { once: true });
-  const stopped: { for: "time" | "memory" | "output" | null } = { for: null };
   const timer = setTimeout(() => {
     stopped.for = "time";
     child.kill("SIGKILL");
@@ -192,6 +220,8 @@ export async function* parseInChild(
     signal?.removeEventListener("abort", stopChild);
     if (child.exitCode === null) child.kill("SIGKILL");
     await child.exited;
+    feeding.abort();
+    await fed;
   }
   signal?.throwIfAborted();
   if (!ended) {
@@ -204,7 +234,9 @@ export async function* parseInChild(
             ? "La lettura del file ha richiesto troppo tempo: controlla che non contenga righe o colonne in eccesso, salvalo di nuovo e ricaricalo."
             : stopped.for === "output"
               ? TOO_LARGE_READ
-              : UNREADABLE,
+              : stopped.for === "sealed"
+                ? ALTERED_AT_REST
+                : UNREADABLE,
     };
   }
 }

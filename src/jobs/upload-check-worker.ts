@@ -4,8 +4,9 @@ import { UNREADABLE } from "../sheets/upload-error.ts";
 import type { UploadFormat, UploadKind } from "../sheets/upload-parse.ts";
 import { parseInChild, type ChildLimits } from "./parse-runner.ts";
 import { serveWorker } from "./worker-runner.ts";
+import type { KeyRing } from "../services/sealed-files.ts";
 
-export type HeaderWorkerInput = { path: string; kind: UploadKind; limits: ChildLimits };
+export type HeaderWorkerInput = { path: string; kind: UploadKind; limits: ChildLimits; keys: KeyRing };
 export type HeaderWorkerResult =
   | {
       ok: true;
@@ -18,7 +19,7 @@ export type HeaderWorkerResult =
   | { ok: false; error: string };
 
 serveWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input, _progress, signal) => {
-  for await (const message of parseInChild(input.path, { headerOnly: true, limits: input.limits, kind: input.kind, signal })) {
+  for await (const message of parseInChild(input.path, { headerOnly: true, limits: input.limits, keys: input.keys, kind: input.kind, signal })) {
     if (message.t === "error") return { ok: false, error: message.message };
     if (message.t === "header") {
       const { format, sheet, header, metadata, monthFirstLine } = message;

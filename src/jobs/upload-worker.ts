@@ -56,7 +56,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     let evaluator: RowEvaluator | null = null;
     let parsePeakMb = 0;
     // The first round judges each row as it arrives, while the child reads the next ones.
-    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, signal })) {
+    for await (const message of parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, keys: input.keys, signal })) {
       if (message.t === "error") throw new JobError(message.message, true);
       if (message.t === "header") {
         const match = matchHeader(message.header);
@@ -99,7 +99,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       // Applied rows carry their new version, so that uploading this file again reverts nothing.
       const replaced = versionColumn >= 0 ? { column: versionColumn, value: appliedVersion } : undefined;
       const started = performance.now();
-      await writeOutcome(input.outcomePath, job, { sheet, header, dateColumns, metadata, replaced }, judged.rows);
+      await writeOutcome(input.outcomePath, input.keys[0]!, job, { sheet, header, dateColumns, metadata, replaced }, judged.rows);
       stages.outcome += performance.now() - started;
 
       const counts = judged.counts();

@@ -13,6 +13,7 @@ import {
 import { existsSync } from "node:fs";
 import { HTTPException } from "hono/http-exception";
 import {
+  attachment,
   clientAddress,
   idParam,
   notFound,
@@ -283,13 +284,7 @@ export const adminRoutes = new Hono<AppEnv>()
       throw new HTTPException(410, { message: "Il file con l'esito non è disponibile: carica di nuovo il file per riaverlo." });
     }
     const format = job.fileFormat === "csv" ? "csv" : "xlsx";
-    return new Response(Bun.file(dataFile(config, job.outcomePath)), {
-      headers: {
-        "Content-Type": FILE_CONTENT_TYPES[format],
-        "Content-Disposition": `attachment; filename="esito-anagrafiche_${job.id}.${format}"`,
-        "Cache-Control": "private, no-store",
-      },
-    });
+    return attachment(dataFile(config, job.outcomePath), c.get("deps").keys, `esito-anagrafiche_${job.id}.${format}`, FILE_CONTENT_TYPES[format]);
   })
   .get("/campagne", (c) => {
     // "Modifica" fills the form with the campaign as it is.

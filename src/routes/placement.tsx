@@ -11,6 +11,7 @@ import { ExportSection, type ExportSectionProps } from "../../views/partials/exp
 import { UploadSection, type UploadSectionProps } from "../../views/partials/upload-section.tsx";
 import { UploadRow } from "../../views/partials/uploads.tsx";
 import {
+  attachment,
   clientAddress,
   idParam,
   isHtmx,
@@ -230,7 +231,7 @@ export const placementRoutes = new Hono<AppEnv>()
       detail: { booking: job.id },
       address: clientAddress(c),
     });
-    return attachment(dataFile(config, job.filePath), name, FILE_CONTENT_TYPES[job.format]);
+    return attachment(dataFile(config, job.filePath), c.get("deps").keys, name, FILE_CONTENT_TYPES[job.format]);
   })
   .post("/caricamenti", async (c) => {
     const { db, clock, config } = c.get("deps");
@@ -286,15 +287,6 @@ export const placementRoutes = new Hono<AppEnv>()
       target: name,
       address: clientAddress(c),
     });
-    return attachment(dataFile(config, upload.outcomePath), name, FILE_CONTENT_TYPES[format]);
+    return attachment(dataFile(config, upload.outcomePath), c.get("deps").keys, name, FILE_CONTENT_TYPES[format]);
   });
 
-function attachment(path: string, name: string, contentType: string): Response {
-  return new Response(Bun.file(path), {
-    headers: {
-      "Content-Type": contentType,
-      "Content-Disposition": `attachment; filename="${name}"`,
-      "Cache-Control": "private, no-store",
-    },
-  });
-}

@@ -1,10 +1,11 @@
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { dataPaths, type Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { Clock } from "./clock.ts";
 import { serverRunning } from "./instance.ts";
+import { sealer, unsealFile, type Key, type KeyRing } from "./sealed-files.ts";
 
 export class BackupError extends Error {}
 
@@ -17,16 +18,42 @@ export function backupPath(config: Pick<Config, "DATA_DIR">, now: Date, kind: "p
 
 /**
  * A consistent copy of the live database, taken with VACUUM INTO while the program keeps
- * serving: readers and the writer are not stopped. Written beside the target, then renamed.
+ * serving (readers and the writer are not stopped), sealed with `key`. The plain copy
+ * lives beside the target only while it is sealed; the sealed one is renamed into place.
  */
-export function backupDatabase(db: Db, target: string): { path: string; bytes: number } {
+export async function backupDatabase(db: Db, target: string, key: Key): Promise<{ path: string; bytes: number }> {
   mkdirSync(dirname(target), { recursive: true });
   if (existsSync(target)) throw new BackupError(`${target} already exists; choose another file`);
-  const partial = `${target}.part`;
-  rmSync(partial, { force: true });
-  db.$client.query("VACUUM INTO ?").run(partial);
-  renameSync(partial, target);
+  const plain = `${target}.part`;
+  const sealed = `${target}.sealing`;
+  try {
+    rmSync(plain, { force: true });
+    db.$client.query("VACUUM INTO ?").run(plain);
+    await sealFile(plain, sealed, key);
+    renameSync(sealed, target);
+  } finally {
+    rmSync(plain, { force: true });
+    rmSync(sealed, { force: true });
+  }
   return { path: target, bytes: statSync(target).size };
+}
+
+/** Seals a file into another, a record at a time. */
+async function sealFile(from: string, to: string, key: Key): Promise<void> {
+  const out = Bun.file(to).writer({ highWaterMark: 1024 * 1024 });
+  const seal = sealer(key, (chunk) => void out.write(chunk));
+  for await (const chunk of Bun.file(from).stream()) seal.write(chunk);
+  seal.end();
+  await out.end();
+}
+
+/** Removes what a backup or a key rotation cut short by a stop left in the backups folder. */
+export function sweepBackupParts(config: Pick<Config, "DATA_DIR">): string[] {
+  const dir = dataPaths(config).backups;
+  if (!existsSync(dir)) return [];
+  const parts = readdirSync(dir).filter((name) => [".part", ".sealing", ".rotating"].some((end) => name.endsWith(end)));
+  for (const name of parts) rmSync(join(dir, name), { force: true });
+  return parts;
 }
 
 /** Keeps the newest `keep` backups of each kind, scheduled and taken before migrations, and deletes the older ones. */
@@ -49,33 +76,54 @@ export function pruneBackups(config: Pick<Config, "DATA_DIR">, keep: number): st
  * Puts a backup in place of the database, only while the program is stopped. The backup is
  * checked first; the database it replaces is kept beside it.
  */
-export function restoreDatabase(config: Pick<Config, "DATA_DIR">, clock: Clock, source: string): { replaced: string | null } {
+export async function restoreDatabase(config: Pick<Config, "DATA_DIR">, clock: Clock, source: string, keys: KeyRing): Promise<{ replaced: string | null }> {
   if (serverRunning(config)) throw new BackupError("the program is running on this DATA_DIR; stop it before restoring");
   if (!existsSync(source)) throw new BackupError(`${source} does not exist`);
+  const { database } = dataPaths(config);
+  mkdirSync(dirname(database), { recursive: true });
+  const restoring = `${database}.restoring`;
+  try {
+    await unsealTo(source, restoring, keys);
+  } catch (error) {
+    rmSync(restoring, { force: true });
+    throw new BackupError(`${source} cannot be read as a sealed Placement backup (${(error as Error).message}); nothing was changed`);
+  }
   let check: Database | undefined;
   try {
-    check = new Database(source, { readonly: true });
+    check = new Database(restoring, { readonly: true });
     const result = check.query("PRAGMA integrity_check").get() as { integrity_check: string };
     if (result.integrity_check !== "ok") throw new Error(result.integrity_check);
     check.query("SELECT count(*) FROM __drizzle_migrations").get();
   } catch (error) {
+    check?.close();
+    check = undefined;
+    rmSync(restoring, { force: true });
     throw new BackupError(`${source} is not a Placement database backup (${(error as Error).message}); nothing was changed`);
   } finally {
     check?.close();
   }
-  const { database } = dataPaths(config);
-  mkdirSync(dirname(database), { recursive: true });
   let replaced: string | null = null;
   if (existsSync(database)) {
+    // The replaced database, with what its write-ahead log holds, is kept beside it as a sealed backup.
     replaced = `${database}.before-restore-${stamp(clock.now())}`;
-    renameSync(database, replaced);
+    const old = new Database(database);
+    try {
+      await backupDatabase({ $client: old } as Db, replaced, keys[0]!);
+    } finally {
+      old.close();
+    }
   }
-  // The write-ahead log belongs to the database it was written for: it moves with it.
-  for (const suffix of ["-wal", "-shm"]) {
-    if (!existsSync(`${database}${suffix}`)) continue;
-    if (replaced) renameSync(`${database}${suffix}`, `${replaced}${suffix}`);
-    else rmSync(`${database}${suffix}`, { force: true });
-  }
-  copyFileSync(source, database);
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${database}${suffix}`, { force: true });
+  renameSync(restoring, database);
   return { replaced };
+}
+
+/** Unseals a file into another, a record at a time. */
+async function unsealTo(from: string, to: string, keys: KeyRing): Promise<void> {
+  const out = Bun.file(to).writer({ highWaterMark: 1024 * 1024 });
+  try {
+    for await (const chunk of unsealFile(from, keys)) out.write(chunk);
+  } finally {
+    await out.end();
+  }
 }

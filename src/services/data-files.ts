@@ -62,6 +62,15 @@ export function relativizeFilePaths(db: Db): number {
   return rewritten;
 }
 
+/** The files the rows name, as real paths. */
+export function namedFiles(db: Db, config: Pick<Config, "DATA_DIR">): string[] {
+  return FILE_COLUMNS.flatMap(({ table, column }) =>
+    (db.$client.query(`SELECT ${column} AS path FROM ${table} WHERE ${column} IS NOT NULL AND ${column} != ''`).all() as { path: string }[]).map((row) =>
+      dataFile(config, row.path),
+    ),
+  );
+}
+
 /**
  * Removes the files that no row names: what an attempt that died left behind (a `.part`,
  * an outcome of an attempt run again, an upload cut short). Run at start, before any job.

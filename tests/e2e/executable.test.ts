@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
 import { currentCode } from "../../src/services/two-factor.ts";
+import { keyOf, newKeyText } from "../../src/services/sealed-files.ts";
 import { csrfToken, sessionCookieOf, signIn } from "../helpers/http.ts";
 import { unusedPort } from "../helpers/ports.ts";
 
@@ -84,7 +85,8 @@ describe("the executable", () => {
   test("creates the first fund operator from the command line, who can then sign in", async () => {
     const dir = lonelyCopy();
     const created = run(dir, ["user", "create", "--role", "fund_operator", "--email", "Admin@Fondo.example"]);
-    expect(created.stderr).toBe("");
+    // The first command on a new folder makes the data key, and says where to put it.
+    expect(created.stderr.trim().split("\n")).toEqual([expect.stringContaining("WARN a data key was made in")]);
     expect(created.exitCode).toBe(0);
     const password = created.stdout.match(/one-time password: (\S+)/)![1]!;
     const again = run(dir, ["user", "create", "--role", "fund_operator", "--email", "admin@fondo.example"]);
@@ -305,6 +307,42 @@ describe("bad start-up input: one clear line, non-zero exit, nothing overwritten
     expect(readFileSync(join(dir, "data/placement.db"), "utf8")).toBe("not a database at all, but precious\n");
     // Only the lock that keeps a second server out was added beside it.
     expect(readdirSync(join(dir, "data")).sort()).toEqual(["placement.db", "placement.lock"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the first start makes the data key and says to move it; a start with another key is refused, nothing overwritten", () => {
+    const dir = lonelyCopy();
+    const first = run(dir, ["migrate"]);
+    expect(first.exitCode).toBe(0);
+    const keyFile = join(dir, "data", "placement.key");
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(first.stderr).toContain("move it outside DATA_DIR and out of the backups");
+    const key = readFileSync(keyFile, "utf8").trim();
+    // The live database is not sealed: it is its user's alone, and made so again if it was not.
+    const database = join(dir, "data", "placement.db");
+    expect(statSync(database).mode & 0o777).toBe(0o600);
+    chmodSync(database, 0o644);
+    const opened = run(dir, ["migrate"]);
+    expect(opened.stderr).toContain("could be read by other users (mode 644): it is now readable by this user only");
+    expect(statSync(database).mode & 0o777).toBe(0o600);
+    const before = readFileSync(join(dir, "data", "placement.db"));
+
+    const other = keyOf(newKeyText());
+    const refused = run(dir, ["serve"], { DATA_KEY: Buffer.from(other.key).toString("base64") });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    expect(refused.stderr).toStartWith("placement: none of the data keys given is one this database's files were sealed with");
+    expect(readFileSync(join(dir, "data", "placement.db")).equals(before)).toBe(true);
+    expect(existsSync(join(dir, "data", "backups"))).toBe(false);
+
+    // Moved out of DATA_DIR as the log said, given by file: accepted; a newer key may come first, to rotate.
+    const outside = join(dir, "placement-keys");
+    writeFileSync(outside, `${newKeyText()}\n${key}\n`);
+    rmSync(keyFile);
+    expect(run(dir, ["migrate"], { DATA_KEY_FILE: outside }).exitCode).toBe(0);
+    const missing = run(dir, ["migrate"]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain("needs its data key: set DATA_KEY or DATA_KEY_FILE");
     rmSync(dir, { recursive: true, force: true });
   });
 

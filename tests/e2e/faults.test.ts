@@ -4,6 +4,7 @@
  * back, hostile files measured for the server's memory and another user's wait, and a backup
  * restored into another folder.
  */
+import { keyRingOf, unsealWhole } from "../../src/services/sealed-files.ts";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -295,7 +296,8 @@ describe("around the program", () => {
     const headers = TRAINEE_COLUMNS.map((c) => c.header);
     const clerk = await signIn(server.base, RPA);
     const other = await signIn(server.base, "rpa@tempopieno.demo");
-    const export1 = new Uint8Array(readFileSync(join(dir, "data", query<{ file_path: string }>(dir, "SELECT file_path FROM export_jobs WHERE id = 1")[0]!.file_path)));
+    const keys = keyRingOf(readFileSync(join(dir, "data", "placement.key"), "utf8"));
+    const export1 = await unsealWhole(join(dir, "data", query<{ file_path: string }>(dir, "SELECT file_path FROM export_jobs WHERE id = 1")[0]!.file_path), keys);
     const files: [string, Uint8Array][] = [
       ["a 4 MB shared string in the header", sharedStringFile(headers, "a".repeat(3_900_000), { rows: 200, columns: 60, inHeader: true })],
       ["30,000 characters repeated in every cell", sharedStringFile(headers, "b".repeat(30_000), { rows: 3_000, columns: 60 })],
@@ -347,10 +349,15 @@ describe("around the program", () => {
 
     const elsewhere = mkdtempSync(join(tmpdir(), "placement-restored-"));
     dirs.push(elsewhere);
-    const restored = run(dir, ["restore", copy], { DATA_DIR: elsewhere });
+    // The copy and the files are sealed: without the data key they are refused, with it they open.
+    const keyless = run(dir, ["restore", copy], { DATA_DIR: elsewhere });
+    expect(keyless.exitCode).toBe(1);
+    expect(keyless.stderr.trim().split("\n")).toHaveLength(1);
+    const key = { DATA_KEY_FILE: join(dir, "data", "placement.key") };
+    const restored = run(dir, ["restore", copy], { DATA_DIR: elsewhere, ...key });
     expect(restored.exitCode).toBe(0);
     for (const folder of ["exports", "uploads", "outcomes"]) cpSync(join(dir, "data", folder), join(elsewhere, folder), { recursive: true });
-    const moved = await startServer(dir, { DATA_DIR: elsewhere }, FAST);
+    const moved = await startServer(dir, { DATA_DIR: elsewhere, ...key }, FAST);
     try {
       const again = await signIn(moved.base, RPA);
       for (const url of ["/placement/prenotazioni/1/file", "/placement/caricamenti/1/esito"]) {

@@ -1,4 +1,5 @@
 // The clerk's steps, as route tests take them: sign in, book and download, upload, read.
+import { unsealWhole } from "../../src/services/sealed-files.ts";
 import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
 import * as XLSX from "xlsx";
 import { drainExports } from "../../src/jobs/exports.ts";
@@ -96,7 +97,7 @@ export async function bookAndUploadBack(t: TestApp, client: TestClient): Promise
   await book(client, { tipologie: "BASE", anno: "2019", formato: "xlsx" });
   await drainExports(t.deps);
   const job = tables(t).one<ExportJob>("SELECT * FROM export_jobs ORDER BY id DESC LIMIT 1");
-  const bytes = new Uint8Array(await Bun.file(`${t.dir}/${job.file_path}`).arrayBuffer());
+  const bytes = await unsealWhole(`${t.dir}/${job.file_path}`, t.deps.keys);
   await upload(client, bytes, "ricaricato.xlsx", "2019", { htmx: false });
   return job;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../../src/app.tsx";
@@ -9,6 +9,7 @@ import { createDeps } from "../../src/deps.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
 import { currentCode } from "../../src/services/two-factor.ts";
+import { adoptKeys, resolveKeys } from "../../src/services/sealed-files.ts";
 import { queries } from "./flows.ts";
 
 /** A clock the test moves by hand. */
@@ -29,10 +30,13 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 export async function createTestApp(options: { env?: Record<string, string>; dataset?: boolean; enrollments?: number; dir?: string } = {}) {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "placement-test-"));
   const config = loadConfig({ DATA_DIR: dir, ...options.env });
+  // As the first start does: a new data folder gets its key.
+  const { keys } = resolveKeys(config, existsSync(dataPaths(config).database));
   const db: Db = openDatabase(dataPaths(config).database);
   migrate(db);
   const clock = new TestClock();
-  const deps = createDeps({ db, config, clock, log: process.env.DEBUG_LOG ? createLogger() : silentLogger });
+  adoptKeys(db, keys, clock.now());
+  const deps = createDeps({ db, config, clock, keys, log: process.env.DEBUG_LOG ? createLogger() : silentLogger });
   if (options.dataset !== false) {
     await generateDataset(db, clock, { agencies: 2, enrollments: options.enrollments ?? 240, seed: 7 });
     // Outside demo mode fund operators must have a second factor: theirs is enrolled here.

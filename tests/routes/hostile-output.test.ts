@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
+import { writeSealed } from "../../src/services/sealed-files.ts";
 import { parseInChild, PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
 import { sharedStringFile } from "../helpers/bad-files.ts";
 import { childProcesses, zombies } from "../helpers/processes.ts";
@@ -49,9 +50,9 @@ describe("what a hostile file makes the reading child write is bounded in the se
   test("a line longer than a row can be, or anything but a message, stops the child and refuses the file", async () => {
     const long = sharedStringFile(headers, "c".repeat(30_000), { rows: 2, columns: 60 });
     const path = `${t.dir}/lunga.xlsx`;
-    await Bun.write(path, long);
+    writeSealed(path, t.deps.keys[0]!, long);
     const messages = [];
-    for await (const m of parseInChild(path, { headerOnly: false, limits: PARSE_LIMITS.full, output: { lineBytes: 64 * 1024, totalBytes: 1024 * 1024 } })) messages.push(m);
+    for await (const m of parseInChild(path, { headerOnly: false, limits: PARSE_LIMITS.full, keys: t.deps.keys, output: { lineBytes: 64 * 1024, totalBytes: 1024 * 1024 } })) messages.push(m);
     expect(messages.at(-1)).toMatchObject({ t: "error", message: expect.stringContaining("molto più testo") });
     expect(zombies()).toEqual([]);
   });

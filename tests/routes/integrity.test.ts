@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { keyOf, newKeyText, writeSealed } from "../../src/services/sealed-files.ts";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { strToU8, zipSync } from "fflate";
@@ -200,10 +201,12 @@ describe("dates are judged on the file as a whole", () => {
       ),
     });
     const dir = mkdtempSync(join(tmpdir(), "placement-ods-"));
-    writeFileSync(join(dir, "date.ods"), ods);
+    const key = newKeyText();
+    writeSealed(join(dir, "date.ods"), keyOf(key), ods);
     // The server's zone is the process's: a separate process in that zone reads the file.
     const script = `import { parseInChild, PARSE_LIMITS } from ${JSON.stringify(join(import.meta.dir, "../../src/jobs/parse-runner.ts"))};
-      for await (const m of parseInChild(${JSON.stringify(join(dir, "date.ods"))}, { headerOnly: false, limits: PARSE_LIMITS.full })) console.log(JSON.stringify(m));`;
+      import { keyOf } from ${JSON.stringify(join(import.meta.dir, "../../src/services/sealed-files.ts"))};
+      for await (const m of parseInChild(${JSON.stringify(join(dir, "date.ods"))}, { headerOnly: false, limits: PARSE_LIMITS.full, keys: [keyOf(${JSON.stringify(key)})] })) console.log(JSON.stringify(m));`;
     const run = Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, TZ: zone } });
     const messages = run.stdout.toString().trim().split("\n").map((line) => JSON.parse(line));
     const cells = messages.find((m) => m.t === "rows")?.rows[0]?.cells ?? messages;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { unsealWhole } from "../../src/services/sealed-files.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,7 +94,7 @@ describe("logs", () => {
       const file = (logged.db.$client.query("SELECT file_path FROM export_jobs").get() as { file_path: string }).file_path;
       const form = new FormData();
       form.set("anno", "2019");
-      form.set("file", new File([await Bun.file(`${logged.dir}/${file}`).arrayBuffer()], "ricaricato.xlsx"));
+      form.set("file", new File([await unsealWhole(`${logged.dir}/${file}`, logged.deps.keys)], "ricaricato.xlsx"));
       await request("/placement/caricamenti", { method: "POST", body: form, headers: { "X-CSRF-Token": csrf } }, cookie);
       await drainUploads(deps);
       await request("/placement/caricamenti/1/esito", {}, cookie);

@@ -78,7 +78,7 @@ describe("deadline reminders", () => {
     await run(t, "2020-10-23T06:00:00Z");
     await run(t, "2020-10-23T06:10:00Z");
     // A restart: a new set of dependencies on the same database decides nothing again.
-    await reminderJob.run(createDeps({ db: t.db, config: t.deps.config, clock: t.clock, log: silentLogger }));
+    await reminderJob.run(createDeps({ db: t.db, config: t.deps.config, clock: t.clock, keys: t.deps.keys, log: silentLogger }));
     const mails = remindersOf(t);
     expect(mails.map((m) => people(m.recipients))).toEqual([recipientsOf(t, f.agencyA.id), recipientsOf(t, f.agencyB.id)]);
     const [mail] = mails;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { unsealWhole } from "../../src/services/sealed-files.ts";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { strFromU8, strToU8, unzipSync } from "fflate";
 import * as XLSX from "xlsx";
@@ -85,7 +86,7 @@ async function exported(format: "xlsx" | "csv", c = client, agencyId = f.agencyA
   await drainExports(t.deps);
   const job = one<{ status: string; file_path: string }>("SELECT status, file_path FROM export_jobs ORDER BY id DESC LIMIT 1");
   expect(job.status).toBe("ready");
-  return new Uint8Array(await Bun.file(join(t.dir, job.file_path)).arrayBuffer());
+  return unsealWhole(join(t.dir, job.file_path), t.deps.keys);
 }
 
 const unescapeHtml = (html: string) =>
@@ -360,17 +361,22 @@ describe("files accepted, then read in full by the job", () => {
     expect(await expectRefused(unclosedFrom('<row r="5"'), "riga.xlsx")).toContain("alla riga 5 del foglio una cella non è chiusa");
   });
 
-  test("a file changed on disk after the upload fails in the job, changing nothing", async () => {
+  test.each([
+    ["replaced by another file", (_sealed: Buffer, xlsx: Uint8Array) => Buffer.from(truncated(xlsx))],
+    ["cut short", (sealed: Buffer) => sealed.subarray(0, sealed.length - 20)],
+    ["with one byte changed", (sealed: Buffer) => Buffer.from(sealed.map((b, i) => (i === sealed.length - 30 ? b ^ 1 : b)))],
+  ])("a stored upload %s on disk fails in the job with a sentence, changing nothing", async (_name, alter) => {
     const xlsx = await exported("xlsx");
     const answer = await upload(client, xlsx, "poi-rovinato.xlsx");
     expect(answer.code).toBe(200);
     const queued = one<UploadJobRow>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
-    writeFileSync(join(t.dir, queued.file_path), truncated(xlsx));
+    const stored = join(t.dir, queued.file_path);
+    writeFileSync(stored, alter(readFileSync(stored), xlsx));
     const before = agencyEnrollments();
     await drainUploads(t.deps);
     const job = uploadJob(queued.id);
     expect(job.status).toBe("failed");
-    expect(job.error).toContain("danneggiato o incompleto");
+    expect(job.error).toContain("sul server risulta alterato o incompleto");
     expect(outcomesOf(job.id)).toEqual([]);
     expect(agencyEnrollments()).toEqual(before);
   });

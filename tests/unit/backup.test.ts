@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/client.ts";
@@ -8,6 +8,7 @@ import { migrationsMeta } from "../../src/db/migrate.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { backupDatabase, backupPath, pruneBackups, restoreDatabase } from "../../src/services/backup.ts";
 import { holdInstanceLock } from "../../src/services/instance.ts";
+import { keyOf, keyRingOf, newKeyText, unsealWhole } from "../../src/services/sealed-files.ts";
 import { bookAndUploadBack, signedIn } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
@@ -41,6 +42,15 @@ function fingerprint(path: string): Record<string, { rows: number; sha256: strin
   }
 }
 
+/** A plain copy of a sealed backup, to look into. */
+async function plain(path: string): Promise<string> {
+  const out = `${path}.plain-${crypto.randomUUID()}`;
+  writeFileSync(out, await unsealWhole(path, t.deps.keys));
+  return out;
+}
+
+const refusal = (work: Promise<unknown>) => work.then(() => "", (error: Error) => error.message);
+
 describe("backups", () => {
   test("a backup taken while requests are served and an import runs restores to a consistent database", async () => {
     const f = fixtures(t.db);
@@ -49,14 +59,14 @@ describe("backups", () => {
 
     const importing = drainUploads(t.deps);
     const serving = Promise.all(Array.from({ length: 20 }, () => client.request("/placement")));
-    const during = backupDatabase(t.db, join(scratch, "during.db"));
-    await Promise.all([importing, serving]);
+    const during = backupDatabase(t.db, join(scratch, "during.db"), t.deps.keys[0]!);
+    await Promise.all([importing, serving, during]);
 
     // Restored into a fresh folder, the copy is exactly the backup, and the import is in it whole or not at all.
     const fresh = join(scratch, "fresh");
-    restoreDatabase({ DATA_DIR: fresh }, t.clock, during.path);
+    await restoreDatabase({ DATA_DIR: fresh }, t.clock, (await during).path, t.deps.keys);
     const restored = join(fresh, "placement.db");
-    expect(fingerprint(restored)).toEqual(fingerprint(during.path));
+    expect(fingerprint(restored)).toEqual(fingerprint(await plain((await during).path)));
     const check = new Database(restored, { readonly: true });
     const job = check.query("SELECT id, status, rows_total FROM import_jobs ORDER BY id DESC LIMIT 1").get() as { id: number; status: string; rows_total: number | null };
     const outcomes = (check.query("SELECT count(*) AS n FROM import_row_outcomes WHERE import_job_id = ?").get(job.id) as { n: number }).n;
@@ -66,36 +76,46 @@ describe("backups", () => {
     else expect(outcomes).toBe(0);
 
     // Once everything is still, a backup equals the live database table by table.
-    const after = backupDatabase(t.db, join(scratch, "after.db"));
+    const after = await backupDatabase(t.db, join(scratch, "after.db"), t.deps.keys[0]!);
     t.db.$client.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    expect(fingerprint(after.path)).toEqual(fingerprint(join(t.dir, "placement.db")));
+    expect(fingerprint(await plain(after.path))).toEqual(fingerprint(join(t.dir, "placement.db")));
+    // On disk the backup is sealed: not a database without the key.
+    expect(readFileSync(after.path).subarray(0, 8).toString()).toBe("PLCSEAL1");
   });
 
-  test("restore refuses while the program runs, and refuses a file that is not a backup", () => {
+  test("restore refuses while the program runs, and refuses a file that is not a backup, altered, or sealed with another key", async () => {
     const dir = join(scratch, "running");
-    const copy = backupDatabase(t.db, join(scratch, "for-restore.db"));
-    restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path);
+    const keys = t.deps.keys;
+    const copy = await backupDatabase(t.db, join(scratch, "for-restore.db"), keys[0]!);
+    await restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path, keys);
     // The running program holds the data folder's lock.
     const running = holdInstanceLock({ DATA_DIR: dir })!;
-    expect(() => restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path)).toThrow("the program is running");
+    expect(await refusal(restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path, keys))).toContain("the program is running");
     running.release();
 
     const before = fingerprint(join(dir, "placement.db"));
     const junk = join(scratch, "junk.db");
     writeFileSync(junk, "not a database");
-    expect(() => restoreDatabase({ DATA_DIR: dir }, t.clock, junk)).toThrow("is not a Placement database backup");
+    expect(await refusal(restoreDatabase({ DATA_DIR: dir }, t.clock, junk, keys))).toContain("cannot be read as a sealed Placement backup");
+    const altered = join(scratch, "altered.db");
+    const raw = readFileSync(copy.path);
+    raw[raw.length - 100]! ^= 1;
+    writeFileSync(altered, raw);
+    expect(await refusal(restoreDatabase({ DATA_DIR: dir }, t.clock, altered, keys))).toContain("nothing was changed");
+    expect(await refusal(restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path, [keyOf(newKeyText())]))).toContain("not among the data keys given");
     expect(fingerprint(join(dir, "placement.db"))).toEqual(before);
 
-    // A second restore keeps the database it replaces.
-    restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path);
-    expect(readdirSync(dir).some((name) => name.startsWith("placement.db.before-restore-"))).toBe(true);
+    // A second restore keeps the database it replaces, sealed too.
+    await restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path, keys);
+    const kept = readdirSync(dir).find((name) => name.startsWith("placement.db.before-restore-"))!;
+    expect(fingerprint(await plain(join(dir, kept)))).toEqual(before);
   });
 
-  test("scheduled backups, and those taken before migrations, keep only the newest ones of each kind", () => {
+  test("scheduled backups, and those taken before migrations, keep only the newest ones of each kind", async () => {
     const config = { DATA_DIR: join(scratch, "pruned") };
     const start = Date.parse("2020-09-01T02:30:00Z");
-    for (let day = 0; day < 5; day++) backupDatabase(t.db, backupPath(config, new Date(start + day * 86_400_000), "placement"));
-    for (let day = 0; day < 4; day++) backupDatabase(t.db, backupPath(config, new Date(start + day * 86_400_000), "pre-migration"));
+    for (let day = 0; day < 5; day++) await backupDatabase(t.db, backupPath(config, new Date(start + day * 86_400_000), "placement"), t.deps.keys[0]!);
+    for (let day = 0; day < 4; day++) await backupDatabase(t.db, backupPath(config, new Date(start + day * 86_400_000), "pre-migration"), t.deps.keys[0]!);
     const removed = pruneBackups(config, 3);
     expect(removed).toEqual(["placement-20200902-023000.db", "placement-20200901-023000.db", "pre-migration-20200901-023000.db"]);
     expect(readdirSync(join(config.DATA_DIR, "backups")).sort()).toEqual([
@@ -108,7 +128,7 @@ describe("backups", () => {
     ]);
   });
 
-  test("a copy is taken automatically before migrations run on an existing database", () => {
+  test("a copy is taken automatically before migrations run on an existing database", async () => {
     const dir = join(scratch, "old-version");
     const path = join(dir, "placement.db");
     Bun.spawnSync(["mkdir", "-p", dir]);
@@ -123,7 +143,11 @@ describe("backups", () => {
     const backups = readdirSync(join(dir, "backups"));
     expect(backups).toHaveLength(1);
     expect(backups[0]).toMatch(/^pre-migration-\d{8}-\d{6}\.db$/);
-    const copy = new Database(join(dir, "backups", backups[0]!), { readonly: true });
+    // The older version's database had no key: the first start made one, and sealed the copy with it.
+    const keys = keyRingOf(readFileSync(join(dir, "placement.key"), "utf8"));
+    const plainCopy = join(scratch, "pre-migration-plain.db");
+    writeFileSync(plainCopy, await unsealWhole(join(dir, "backups", backups[0]!), keys));
+    const copy = new Database(plainCopy, { readonly: true });
     const applied = (copy.query("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n;
     copy.close();
     expect(applied).toBe(migrationsMeta().length - 1);

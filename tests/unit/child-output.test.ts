@@ -64,7 +64,7 @@ test("the child sends rows in batches, no line longer than a batch or one row", 
     // One row longer than a batch (nine cells of 30,000 characters) travels alone.
     lines.push(csvLine(TRAINEE_COLUMNS.map((c, i) => (i < 9 ? "x".repeat(30_000) : c.key))));
     await Bun.write(path, `\ufeff${lines.join("")}`);
-    const child = Bun.spawn(["bun", join(import.meta.dir, "../../src/main.ts"), "internal", "parse-upload", path, "--kind", "trainees"], { stdout: "pipe" });
+    const child = Bun.spawn(["bun", join(import.meta.dir, "../../src/main.ts"), "internal", "parse-upload", "--kind", "trainees"], { stdin: Bun.file(path), stdout: "pipe" });
     const output = (await new Response(child.stdout).text()).trimEnd().split("\n");
     expect(await child.exited).toBe(0);
     const messages = output.map((line) => messageOf(line)!);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
 import type { HeaderWorkerResult } from "../../src/jobs/upload-check-worker.ts";
 import { WorkerThreads } from "../../src/jobs/worker-runner.ts";
+import { keyOf, newKeyText, writeSealed } from "../../src/services/sealed-files.ts";
 import { childProcesses } from "../helpers/processes.ts";
 
 setDefaultTimeout(30_000);
@@ -25,8 +26,9 @@ test("a worker that finished waits for the next job of its kind; one that was st
   const started = () => workerThreads().filter((tid) => !before.has(tid));
   try {
     const file = join(dir, "caricato.csv");
-    await Bun.write(file, "\ufeffCodice progetto;Codice aula\r\nP1;A1\r\n");
-    const check = () => workers.run<object, HeaderWorkerResult>("upload-check-worker", { path: file, kind: "trainees", limits: PARSE_LIMITS.header }, () => {});
+    const key = keyOf(newKeyText());
+    writeSealed(file, key, new TextEncoder().encode("\ufeffCodice progetto;Codice aula\r\nP1;A1\r\n"));
+    const check = () => workers.run<object, HeaderWorkerResult>("upload-check-worker", { path: file, kind: "trainees", limits: PARSE_LIMITS.header, keys: [key] }, () => {});
 
     expect(await check()).toMatchObject({ ok: true, header: ["Codice progetto", "Codice aula"] });
     const first = started();
@@ -34,17 +36,22 @@ test("a worker that finished waits for the next job of its kind; one that was st
     expect(await check()).toMatchObject({ ok: true });
     expect(started()).toEqual(first);
 
-    // Stopped while its child waits on a FIFO: the worker is ended, not kept.
+    // Stopped while its child waits for a file that never ends (a FIFO held open and silent):
+    // the worker is ended, not kept.
     const fifo = join(dir, "fermo.csv");
     expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const holder = Bun.spawn(["sh", "-c", `exec 3>"${fifo}"; sleep 60`]);
     const stop = new AbortController();
-    const stopped = workers.run("upload-check-worker", { path: fifo, kind: "trainees", limits: PARSE_LIMITS.header }, () => {}, stop.signal);
-    await settled(() => childProcesses().some((p) => p.command.includes("fermo.csv")));
+    const readers = () => childProcesses().filter((p) => p.command.includes("parse-upload")).length;
+    const stopped = workers.run("upload-check-worker", { path: fifo, kind: "trainees", limits: PARSE_LIMITS.header, keys: [key] }, () => {}, stop.signal);
+    await settled(() => readers() === 1);
     stop.abort(new Error("fermato"));
     // Not `expect(stopped).rejects`: bun waits for the promise there without taking the worker's messages.
     const reason = await stopped.then(() => null, (error: Error) => error);
     expect(reason?.message).toBe("fermato");
     await settled(() => started().length === 0);
+    holder.kill();
+    await holder.exited;
 
     // The next job starts a new worker; closing ends the idle ones.
     expect(await check()).toMatchObject({ ok: true });
