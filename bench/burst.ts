@@ -1,6 +1,7 @@
 // bun run bench:burst — deadline day: every agency uploads a filled file at the same moment,
 // through HTTP, against the same uploads made one at a time; each side is the real program
 // (`placement serve`) in its own process on its own copy of the data. Not a test: it prints figures.
+import { newKeyText } from "../src/services/sealed-files.ts";
 import { Database } from "bun:sqlite";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,11 +25,14 @@ const MAIN = join(import.meta.dir, "../src/main.ts");
 type Clerk = { agencyId: number; email: string; cookie: string; token: string; file: string };
 type JobTimes = { id: number; status: string; created_at: number; started_at: number | null; finished_at: number | null };
 
+// The data folders are made here, not by a first start: the program is given its key.
+const BENCH_KEY = newKeyText();
+
 /** The real program on a copy of the data, with its own runners. */
 async function startServer(dataDir: string) {
   const port = unusedPort();
   const child = Bun.spawn(["bun", MAIN, "serve"], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port) },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), DATA_KEY: BENCH_KEY },
     stdout: "ignore",
     stderr: "ignore",
   });

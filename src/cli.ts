@@ -15,7 +15,7 @@ import { BackupError, backupDatabase, backupPath, restoreDatabase, sweepBackupPa
 import { holdInstanceLock } from "./services/instance.ts";
 import { namedFiles, relativizeFilePaths, sweepOrphanFiles } from "./services/data-files.ts";
 import { systemClock } from "./services/clock.ts";
-import { adoptKeys, databaseSealed, generatedKeyPath, resealInPlace, resolveKeys, SealError, sealInPlace, type Key, type KeyRing } from "./services/sealed-files.ts";
+import { adoptKeys, generatedKeyPath, resealInPlace, resolveKeys, retireOlderKeys, SealError, sealInPlace, type Key, type KeyRing } from "./services/sealed-files.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
 import { recordAudit } from "./services/audit.ts";
 import { resetSecondFactor } from "./services/two-factor.ts";
@@ -63,9 +63,9 @@ function prepareDataDir(dir: string): void {
 }
 
 /** The data keys of this run; a key made for a new DATA_DIR is announced with what to do. */
-function dataKeys(config: Config, log: Logger, sealed: boolean, serving = false): KeyRing {
+function dataKeys(config: Config, log: Logger, databaseExists: boolean, serving = false): KeyRing {
   try {
-    const { keys, made, fromDataDir } = resolveKeys(config, sealed);
+    const { keys, made, fromDataDir } = resolveKeys(config, databaseExists);
     if (made) {
       log.warn(`a data key was made in ${made}: move it outside DATA_DIR and out of the backups, and give it with DATA_KEY_FILE; without it nothing written from now on can be read`);
     } else if (fromDataDir && serving) {
@@ -84,10 +84,11 @@ async function openStore(config: Config, log: Logger = createLogger(), serving =
   prepareDataDir(config.DATA_DIR);
   let db: Db | undefined;
   try {
+    const existed = existsSync(dataPaths(config).database);
     db = openDatabase(dataPaths(config).database);
-    const keys = dataKeys(config, log, databaseSealed(db), serving);
+    const keys = dataKeys(config, log, existed, serving);
     // A wrong key is refused before anything is written: no backup, no migration.
-    if (databaseSealed(db)) adoptKeys(db, keys, systemClock.now());
+    adoptKeys(db, keys, systemClock.now());
     const pending = pendingMigrations(db);
     if (pending > 0 && pending < embeddedMigrationCount) {
       const { path } = await backupDatabase(db, backupPath(config, systemClock.now(), "pre-migration"), keys[0]!);
@@ -95,9 +96,12 @@ async function openStore(config: Config, log: Logger = createLogger(), serving =
     }
     migrate(db);
     protectDatabase(config, log);
-    const firstSealing = !databaseSealed(db);
     adoptKeys(db, keys, systemClock.now());
-    if (firstSealing) await sealEarlierFiles(db, config, keys[0]!, log);
+    // Paths of earlier versions made relative first, so that the files they name are found.
+    const rewritten = relativizeFilePaths(db);
+    if (rewritten) log.info("file paths made relative to DATA_DIR", { rows: rewritten });
+    // At every start, not once: a first sealing cut short by a stop goes on at the next.
+    await sealEarlierFiles(db, config, keys[0]!, log);
     return { db, keys };
   } catch (error) {
     db?.$client.close();
@@ -129,7 +133,7 @@ function protectDatabase(config: Config, log: Logger): void {
 /** Every sealed file of DATA_DIR: those the jobs name, the backups, and databases kept by a restore. */
 function sealedFiles(db: Db, config: Config): string[] {
   const backups = dataPaths(config).backups;
-  const kept = readdirSync(config.DATA_DIR).filter((n) => n.startsWith("placement.db.before-restore-") && !n.endsWith("-wal") && !n.endsWith("-shm"));
+  const kept = readdirSync(config.DATA_DIR).filter((n) => /^placement\.db\.before-restore-\d{8}-\d{6}$/.test(n));
   return [
     ...namedFiles(db, config),
     ...(existsSync(backups) ? readdirSync(backups).filter((n) => n.endsWith(".db")).map((n) => join(backups, n)) : []),
@@ -157,6 +161,8 @@ async function keyRotate(config: Config): Promise<void> {
         throw error;
       }
     }
+    // From now on a start with only an older key is refused: it could read none of the files.
+    retireOlderKeys(db, keys);
     console.log(`${rotated} files sealed again with key ${keys[0]!.id}; once the program has restarted with it first, the older keys can be removed`);
   } finally {
     db.$client.close();
@@ -187,9 +193,7 @@ async function serve(config: Config): Promise<void> {
   // For the sysadmin (and a systemd PIDFile=): which process holds DATA_DIR.
   writeFileSync(dataPaths(config).pidFile, String(process.pid));
   const deps = createDeps({ db, config, log, keys });
-  // Before any job: paths of earlier versions made relative, files no row names removed.
-  const rewritten = relativizeFilePaths(db);
-  if (rewritten) log.info("file paths made relative to DATA_DIR", { rows: rewritten });
+  // Before any job: files no row names removed, and what a stop left half done.
   const parts = sweepBackupParts(config);
   if (parts.length) log.info("plain copies left by an interrupted backup removed", { files: parts.length });
   const orphans = sweepOrphanFiles(db, config);
@@ -351,7 +355,7 @@ async function main(args: string[]): Promise<void> {
   if (command === "backup") {
     const db = openExisting(config);
     try {
-      const keys = dataKeys(config, createLogger(), databaseSealed(db));
+      const keys = dataKeys(config, createLogger(), true);
       adoptKeys(db, keys, systemClock.now());
       const { path, bytes } = await backupDatabase(db, resolve(flags["--out"] ?? backupPath(config, systemClock.now(), "placement")), keys[0]!);
       return console.log(`backup written to ${path} (${bytes} bytes)`);

@@ -11,7 +11,7 @@ import { writeReportFile } from "../sheets/report-file.ts";
 import { closingReport } from "../services/report.ts";
 import { formatDateTime } from "../format.ts";
 import { serveWorker } from "./worker-runner.ts";
-import { sealer, type Key } from "../services/sealed-files.ts";
+import { checkedWriter, sealer, type Key } from "../services/sealed-files.ts";
 
 export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string; key: Key };
 export type ExportWorkerResult = { rows: number; bytes: number };
@@ -23,8 +23,8 @@ serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signa
     if (!job) throw new Error(`export job ${input.jobId} not found`);
     const total = countExportRows(db, job);
     const generatedAt = new Date(input.generatedAt);
-    const file = Bun.file(input.outputPath).writer({ highWaterMark: 1024 * 1024 });
-    const sealed = sealer(input.key, (chunk) => void file.write(chunk));
+    const file = checkedWriter(input.outputPath);
+    const sealed = sealer(input.key, (chunk) => file.write(chunk));
     // The size the clerk downloads: the file's, before it is sealed.
     let bytes = 0;
     const sink = (chunk: Uint8Array) => {

@@ -6,7 +6,7 @@ import { dataPaths } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { writeOutcomeFile, type OutcomeLayout, type OutcomeRow } from "../sheets/outcome-file.ts";
-import { sealer, type Key, type KeyRing } from "../services/sealed-files.ts";
+import { checkedWriter, sealer, type Key, type KeyRing } from "../services/sealed-files.ts";
 import { PARSE_LIMITS, type ChildLimits } from "./parse-runner.ts";
 import { recordProgress, type Claim, type QueueTable } from "./queue.ts";
 import type { WorkerName } from "./worker-runner.ts";
@@ -82,8 +82,8 @@ export async function writeOutcome<R extends OutcomeRow>(
 ): Promise<void> {
   const partPath = `${path}.part`;
   try {
-    const file = Bun.file(partPath).writer({ highWaterMark: 1024 * 1024 });
-    const sealed = sealer(key, (chunk) => void file.write(chunk));
+    const file = checkedWriter(partPath);
+    const sealed = sealer(key, (chunk) => file.write(chunk));
     await writeOutcomeFile(outcomeFormat(job), layout, rows, (chunk) => sealed.write(chunk));
     sealed.end();
     await file.end();

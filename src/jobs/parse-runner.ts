@@ -26,6 +26,10 @@ const command = (headerOnly: boolean, kind: UploadKind) => [
   kind,
 ];
 
+// The reading child gets none of the program's settings: no data key, no SMTP password.
+const CHILD_VARIABLES = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ"];
+const childEnvironment = () => Object.fromEntries(CHILD_VARIABLES.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])));
+
 function residentMb(pid: number): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -134,7 +138,7 @@ export async function* parseInChild(
 ): AsyncGenerator<ChildMessage> {
   const { headerOnly, limits, keys, kind = "trainees", output = OUTPUT_LIMITS, signal } = options;
   signal?.throwIfAborted();
-  const child = Bun.spawn(command(headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "pipe" });
+  const child = Bun.spawn(command(headerOnly, kind), { stdout: "pipe", stderr: "ignore", stdin: "pipe", env: childEnvironment() });
   const stopped: { for: "time" | "memory" | "output" | "sealed" | null } = { for: null };
   // The child gets the plaintext through its input, never the key; a file altered on disk
   // stops it, and the upload is refused as such.

@@ -5,7 +5,7 @@ import { dataPaths, type Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { Clock } from "./clock.ts";
 import { serverRunning } from "./instance.ts";
-import { sealer, unsealFile, type Key, type KeyRing } from "./sealed-files.ts";
+import { checkedWriter, sealer, unsealFile, type Key, type KeyRing } from "./sealed-files.ts";
 
 export class BackupError extends Error {}
 
@@ -40,19 +40,26 @@ export async function backupDatabase(db: Db, target: string, key: Key): Promise<
 
 /** Seals a file into another, a record at a time. */
 async function sealFile(from: string, to: string, key: Key): Promise<void> {
-  const out = Bun.file(to).writer({ highWaterMark: 1024 * 1024 });
-  const seal = sealer(key, (chunk) => void out.write(chunk));
+  const out = checkedWriter(to);
+  const seal = sealer(key, (chunk) => out.write(chunk));
   for await (const chunk of Bun.file(from).stream()) seal.write(chunk);
   seal.end();
   await out.end();
 }
 
-/** Removes what a backup or a key rotation cut short by a stop left in the backups folder. */
+/**
+ * Removes what a backup, a restore or a key rotation cut short by a stop left behind, in the
+ * backups folder and beside the database: some of it is a plain copy.
+ */
 export function sweepBackupParts(config: Pick<Config, "DATA_DIR">): string[] {
-  const dir = dataPaths(config).backups;
-  if (!existsSync(dir)) return [];
-  const parts = readdirSync(dir).filter((name) => [".part", ".sealing", ".rotating"].some((end) => name.endsWith(end)));
-  for (const name of parts) rmSync(join(dir, name), { force: true });
+  const left = (dir: string, keep: (name: string) => boolean) =>
+    existsSync(dir) ? readdirSync(dir).filter(keep).map((name) => join(dir, name)) : [];
+  const unfinished = (name: string) => [".part", ".sealing", ".rotating"].some((end) => name.endsWith(end));
+  const parts = [
+    ...left(dataPaths(config).backups, unfinished),
+    ...left(config.DATA_DIR, (name) => name === "placement.db.restoring" || (name.startsWith("placement.db.before-restore-") && unfinished(name))),
+  ];
+  for (const path of parts) rmSync(path, { force: true });
   return parts;
 }
 
@@ -94,6 +101,12 @@ export async function restoreDatabase(config: Pick<Config, "DATA_DIR">, clock: C
     const result = check.query("PRAGMA integrity_check").get() as { integrity_check: string };
     if (result.integrity_check !== "ok") throw new Error(result.integrity_check);
     check.query("SELECT count(*) FROM __drizzle_migrations").get();
+    check.close();
+    // The keys that opened the backup are the ones its files are now sealed with, rotated or not.
+    check = new Database(restoring);
+    if (check.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_keys'").get()) {
+      for (const key of keys) check.query("INSERT OR IGNORE INTO data_keys (id, first_used_at) VALUES (?, ?)").run(key.id, clock.now().getTime());
+    }
   } catch (error) {
     check?.close();
     check = undefined;
@@ -120,10 +133,7 @@ export async function restoreDatabase(config: Pick<Config, "DATA_DIR">, clock: C
 
 /** Unseals a file into another, a record at a time. */
 async function unsealTo(from: string, to: string, keys: KeyRing): Promise<void> {
-  const out = Bun.file(to).writer({ highWaterMark: 1024 * 1024 });
-  try {
-    for await (const chunk of unsealFile(from, keys)) out.write(chunk);
-  } finally {
-    await out.end();
-  }
+  const out = checkedWriter(to);
+  for await (const chunk of unsealFile(from, keys)) out.write(chunk);
+  await out.end();
 }

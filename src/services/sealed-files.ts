@@ -98,6 +98,36 @@ export function sealer(key: Key, sink: (chunk: Uint8Array) => void): { write(chu
   };
 }
 
+/**
+ * A file written in pieces whose every write is checked: a write that fails (a full disk)
+ * makes `end` throw, so that a cut-short file is never taken for a whole one.
+ */
+export function checkedWriter(path: string): { write(chunk: Uint8Array): void; end(): Promise<void> } {
+  const out = Bun.file(path).writer({ highWaterMark: 1024 * 1024 });
+  let failure: unknown = null;
+  const failed = (error: unknown) => void (failure ??= error);
+  return {
+    write(chunk) {
+      if (failure) return;
+      try {
+        const written = out.write(chunk);
+        if (written instanceof Promise) written.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
+    },
+    async end() {
+      try {
+        await out.flush();
+        await out.end();
+      } catch (error) {
+        failed(error);
+      }
+      if (failure) throw failure;
+    },
+  };
+}
+
 /** Seals bytes whole. */
 export function seal(key: Key, plain: Uint8Array): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -117,7 +147,7 @@ function openHeader(first: Uint8Array, keys: KeyRing): { secret: Buffer; head: B
   if (first.length < end) throw new SealError(UNREADABLE);
   const id = Buffer.from(first.subarray(MAGIC.length + 1, MAGIC.length + 1 + idLength)).toString("ascii");
   const key = keys.find((k) => k.id === id);
-  if (!key) throw new SealError(`the file is sealed with key ${id}, which is not among the data keys given`);
+  if (!key) throw new SealError(`the file is sealed with key ${/^[0-9a-f]{16}$/.test(id) ? id : "(not a key id of this program)"}, which is not among the data keys given`);
   return { secret: fileKey(key, first.subarray(end - SALT_BYTES, end)), head: Buffer.from(first.subarray(0, end)) };
 }
 
@@ -242,18 +272,25 @@ export const generatedKeyPath = (dataDir: string) => join(dataDir, "placement.ke
 
 /**
  * The keys of this run: DATA_KEY (or DATA_KEY_FILE) when given; else the key file the first
- * start left in DATA_DIR; else, only for a database whose files were never sealed (a new
- * one, or one of a version before sealing), a new key, written there and announced. A
- * database whose files were sealed is refused without its key.
+ * start left in DATA_DIR; else, only for a data folder without a database yet, a new key,
+ * written there and announced. An existing database without its key is refused.
  */
-export function resolveKeys(config: { DATA_DIR: string; DATA_KEY: string }, databaseSealed: boolean): { keys: KeyRing; made: string | null; fromDataDir: boolean } {
+export function resolveKeys(config: { DATA_DIR: string; DATA_KEY: string }, databaseExists: boolean): { keys: KeyRing; made: string | null; fromDataDir: boolean } {
   if (config.DATA_KEY.trim()) return { keys: keyRingOf(config.DATA_KEY), made: null, fromDataDir: false };
   const path = generatedKeyPath(config.DATA_DIR);
   if (existsSync(path)) return { keys: keyRingOf(readFileSync(path, "utf8")), made: null, fromDataDir: true };
-  if (databaseSealed) {
-    throw new SealError(`the database in ${config.DATA_DIR} needs its data key: set DATA_KEY or DATA_KEY_FILE to the key its files were written with`);
+  if (databaseExists) {
+    throw new SealError(
+      `the database in ${config.DATA_DIR} needs its data key: set DATA_KEY or DATA_KEY_FILE to the key its files were sealed with (for a database of a version before sealing, a new one: openssl rand -base64 32)`,
+    );
   }
-  writeFileSync(path, `${newKeyText()}\n`, { mode: 0o600 });
+  try {
+    // Exclusive: two first starts at once end with one key, the first one's.
+    writeFileSync(path, `${newKeyText()}\n`, { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return { keys: keyRingOf(readFileSync(path, "utf8")), made: null, fromDataDir: true };
+  }
   chmodSync(path, 0o600);
   return { keys: keyRingOf(readFileSync(path, "utf8")), made: path, fromDataDir: true };
 }
@@ -264,6 +301,8 @@ export function resolveKeys(config: { DATA_DIR: string; DATA_KEY: string }, data
  * sentence before anything is written.
  */
 export function adoptKeys(db: Db, keys: KeyRing, now: Date): void {
+  // A database of a version before sealing has no record yet: its migration brings it.
+  if (db.$client.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_keys'").get() === null) return;
   const known = (db.$client.query("SELECT id FROM data_keys").all() as { id: string }[]).map((k) => k.id);
   if (known.length && !keys.some((k) => known.includes(k.id))) {
     throw new SealError(
@@ -277,20 +316,19 @@ export function adoptKeys(db: Db, keys: KeyRing, now: Date): void {
 export async function sealInPlace(path: string, key: Key): Promise<boolean> {
   if (!existsSync(path) || sealedKeyId(path) !== null) return false;
   const sealing = `${path}.sealing`;
-  const out = Bun.file(sealing).writer({ highWaterMark: 1024 * 1024 });
-  const seal = sealer(key, (chunk) => void out.write(chunk));
-  for await (const chunk of Bun.file(path).stream()) seal.write(chunk);
-  seal.end();
-  await out.end();
-  // Renamed over the plain file: a stop in between leaves one or the other, whole.
-  renameSync(sealing, path);
+  try {
+    const out = checkedWriter(sealing);
+    const seal = sealer(key, (chunk) => out.write(chunk));
+    for await (const chunk of Bun.file(path).stream()) seal.write(chunk);
+    seal.end();
+    await out.end();
+    // Renamed over the plain file: a stop in between leaves one or the other, whole.
+    renameSync(sealing, path);
+  } finally {
+    rmSync(sealing, { force: true });
+  }
   return true;
 }
-
-/** Whether the database's files have been sealed: it records the keys it was sealed with. */
-export const databaseSealed = (db: Db) =>
-  db.$client.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_keys'").get() !== null &&
-  db.$client.query("SELECT 1 FROM data_keys LIMIT 1").get() !== null;
 
 /**
  * Seals a file again with the newest key, when an older one sealed it. The new file is
@@ -301,17 +339,22 @@ export async function resealInPlace(path: string, keys: KeyRing): Promise<boolea
   const id = existsSync(path) ? sealedKeyId(path) : null;
   if (id === null || id === keys[0]!.id) return false;
   const rotating = `${path}.rotating`;
-  const out = Bun.file(rotating).writer({ highWaterMark: 1024 * 1024 });
   try {
-    const seal = sealer(keys[0]!, (chunk) => void out.write(chunk));
+    const out = checkedWriter(rotating);
+    const seal = sealer(keys[0]!, (chunk) => out.write(chunk));
     for await (const chunk of unsealFile(path, keys)) seal.write(chunk);
     seal.end();
     await out.end();
+    // A file the program deleted meanwhile (expired) is not brought back.
+    if (!existsSync(path)) return false;
     renameSync(rotating, path);
-  } catch (error) {
-    await Promise.resolve(out.end()).catch(() => {});
+  } finally {
     rmSync(rotating, { force: true });
-    throw error;
   }
   return true;
+}
+
+/** After a rotation: only the newest key is one the files are sealed with. */
+export function retireOlderKeys(db: Db, keys: KeyRing): void {
+  db.$client.query("DELETE FROM data_keys WHERE id != ?").run(keys[0]!.id);
 }

@@ -138,13 +138,18 @@ describe("backups", () => {
     internals.dialect.migrate(migrationsMeta().slice(0, -1), internals.session, {});
     old.$client.close();
 
-    const run = Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "migrate"], { env: { ...process.env, DATA_DIR: dir } });
+    // An older version's database has no data key: the program refuses it until one is given.
+    const keyless = Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "migrate"], { env: { ...process.env, DATA_DIR: dir } });
+    expect(keyless.exitCode).toBe(1);
+    expect(keyless.stderr.toString()).toContain("needs its data key");
+    expect(existsSync(join(dir, "backups"))).toBe(false);
+    const key = newKeyText();
+    const run = Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "migrate"], { env: { ...process.env, DATA_DIR: dir, DATA_KEY: key } });
     expect(run.exitCode).toBe(0);
     const backups = readdirSync(join(dir, "backups"));
     expect(backups).toHaveLength(1);
     expect(backups[0]).toMatch(/^pre-migration-\d{8}-\d{6}\.db$/);
-    // The older version's database had no key: the first start made one, and sealed the copy with it.
-    const keys = keyRingOf(readFileSync(join(dir, "placement.key"), "utf8"));
+    const keys = keyRingOf(key);
     const plainCopy = join(scratch, "pre-migration-plain.db");
     writeFileSync(plainCopy, await unsealWhole(join(dir, "backups", backups[0]!), keys));
     const copy = new Database(plainCopy, { readonly: true });
@@ -153,7 +158,7 @@ describe("backups", () => {
     expect(applied).toBe(migrationsMeta().length - 1);
 
     // Nothing pending: no further copy.
-    Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "migrate"], { env: { ...process.env, DATA_DIR: dir } });
+    Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "migrate"], { env: { ...process.env, DATA_DIR: dir, DATA_KEY: key } });
     expect(readdirSync(join(dir, "backups"))).toHaveLength(1);
     expect(existsSync(path)).toBe(true);
   });

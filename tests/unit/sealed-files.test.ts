@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { strToU8, unzipSync, zipSync } from "fflate";
 import { keyOf, keyRingOf, newKeyText, RECORD_BYTES, sealedKeyId, sealer, unsealedStream, unsealWhole, writeSealed, SealError } from "../../src/services/sealed-files.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "placement-sealed-"));
@@ -40,6 +41,11 @@ describe("sealed files", () => {
     const raw = readFileSync(sealedFile(plain));
     expect(raw.includes(Buffer.from("RSSMRA80A01H501U"))).toBe(false);
     expect(raw.subarray(0, 8).toString()).toBe("PLCSEAL1");
+    // A workbook sealed is no longer a zip: no spreadsheet program opens it.
+    const workbook = zipSync({ "xl/worksheets/sheet1.xml": strToU8("<worksheet><c><v>RSSMRA80A01H501U</v></c></worksheet>") });
+    const sealed = readFileSync(sealedFile(workbook));
+    expect(() => unzipSync(sealed)).toThrow();
+    expect(sealed.subarray(0, 2).toString()).not.toBe("PK");
   });
 
   const broken: [string, (raw: Buffer) => Buffer][] = [

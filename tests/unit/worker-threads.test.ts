@@ -43,8 +43,15 @@ test("a worker that finished waits for the next job of its kind; one that was st
     const holder = Bun.spawn(["sh", "-c", `exec 3>"${fifo}"; sleep 60`]);
     const stop = new AbortController();
     const readers = () => childProcesses().filter((p) => p.command.includes("parse-upload")).length;
+    // The program's settings are not the reading child's: it never holds the data key.
+    process.env.DATA_KEY = "not-for-the-child";
     const stopped = workers.run("upload-check-worker", { path: fifo, kind: "trainees", limits: PARSE_LIMITS.header, keys: [key] }, () => {}, stop.signal);
     await settled(() => readers() === 1);
+    delete process.env.DATA_KEY;
+    const reader = childProcesses().find((p) => p.command.includes("parse-upload"))!;
+    const environment = readFileSync(`/proc/${reader.pid}/environ`, "utf8");
+    expect(environment).not.toContain("not-for-the-child");
+    expect(environment).toContain("PATH=");
     stop.abort(new Error("fermato"));
     // Not `expect(stopped).rejects`: bun waits for the promise there without taking the worker's messages.
     const reason = await stopped.then(() => null, (error: Error) => error);
