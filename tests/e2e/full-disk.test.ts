@@ -4,10 +4,11 @@
  * ready, nothing is left half written, and everything works again once there is room.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { STORAGE_FULL_MESSAGE } from "../../src/services/storage.ts";
+import { keyOf, newKeyText, resealInPlace, sealedKeyId, sealInPlace, unsealWhole, writeSealed } from "../../src/services/sealed-files.ts";
 import { bookAndDownload, openEdit, saveEdit, signedIn, tables, upload } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
@@ -111,5 +112,27 @@ describe.skipIf(!mounted)("a full disk", () => {
     expect((await attempts.edit()).status).toBe(200);
     expect((await attempts.signIn()).status).toBe(303);
     expect(one<{ integrity_check: string }>("PRAGMA integrity_check").integrity_check).toBe("ok");
+  });
+
+  test("sealing a file, or sealing it again with a new key, fails on a full disk and leaves the file whole", async () => {
+    const plain = join(mountPoint, "uploads", "piano.xlsx");
+    const sealed = join(mountPoint, "uploads", "sigillato.xlsx");
+    const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) % 251);
+    writeFileSync(plain, bytes);
+    const oldKey = keyOf(newKeyText());
+    writeSealed(sealed, oldKey, bytes);
+    fillDisk();
+    try {
+      expect(await sealInPlace(plain, oldKey).then(() => "sealed", (error: NodeJS.ErrnoException) => error.code)).toBe("ENOSPC");
+      expect(Buffer.from(readFileSync(plain)).equals(Buffer.from(bytes))).toBe(true);
+      expect(await resealInPlace(sealed, [keyOf(newKeyText()), oldKey]).then(() => "sealed", (error: NodeJS.ErrnoException) => error.code)).toBe("ENOSPC");
+      expect(sealedKeyId(sealed)).toBe(oldKey.id);
+      expect(Buffer.from(await unsealWhole(sealed, [oldKey])).equals(Buffer.from(bytes))).toBe(true);
+      expect(readdirSync(join(mountPoint, "uploads")).filter((n) => n.endsWith(".sealing") || n.endsWith(".rotating"))).toEqual([]);
+    } finally {
+      rmSync(filler);
+      rmSync(plain);
+      rmSync(sealed);
+    }
   });
 });
