@@ -183,7 +183,8 @@ export async function* unsealFile(path: string, keys: KeyRing, signal?: AbortSig
     yield* records(reader, keys, signal);
   } finally {
     signal?.removeEventListener("abort", stop);
-    reader.releaseLock();
+    // Also when the reading stops early (a download cancelled): the file is let go now, not at the next collection.
+    await reader.cancel().catch(() => {});
   }
 }
 
