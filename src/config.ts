@@ -116,6 +116,10 @@ function fromFile(env: Record<string, string | undefined>, name: string): string
  * them and fails with one line that names the offending variable.
  */
 export function loadConfig(env: Record<string, string | undefined>, flags: Record<string, string> = {}): Config {
+  // A flag shows in the process list and the shell's history: not a place for the data key.
+  if (flags["--data-key"] !== undefined) {
+    throw new ConfigError("--data-key would show the key to anyone listing processes: give it with DATA_KEY_FILE (or DATA_KEY) instead");
+  }
   const values: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(settings) as [SettingName, (typeof settings)[SettingName]][]) {
     const flag = flagName(name);
@@ -180,7 +184,7 @@ export function dataPaths(config: Pick<Config, "DATA_DIR">) {
 export function settingsHelp(): string {
   const rows = Object.entries(settings).map(([name, s]) => {
     const def = name === "DATA_DIR" ? "data/ beside the executable" : s.default === "" ? "—" : s.default;
-    return `  ${name.padEnd(22)}${flagName(name).padEnd(24)}${s.help} [${def}]`;
+    return `  ${name.padEnd(22)}${(name === "DATA_KEY" ? "(no flag)" : flagName(name)).padEnd(24)}${s.help} [${def}]`;
   });
   return ["Settings (environment variable, flag, meaning [default]):", ...rows].join("\n");
 }

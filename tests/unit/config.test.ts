@@ -12,6 +12,12 @@ describe("configuration", () => {
     expect(config.SMTP_URL).toBe("");
   });
 
+  test("the data key is refused as a flag, which any user could read in the process list", () => {
+    const { flags } = parseFlags(["serve", "--data-key", "c2VncmV0bw=="]);
+    expect(() => loadConfig({}, flags)).toThrow("--data-key would show the key to anyone listing processes: give it with DATA_KEY_FILE");
+    expect(loadConfig({ DATA_KEY: "x" }).DATA_KEY).toBe("x");
+  });
+
   test("flags win over environment variables", () => {
     const { flags } = parseFlags(["serve", "--port", "4000", "--demo", "--base-url=https://p.example.org/"]);
     const config = loadConfig({ PORT: "5000", DEMO: "0" }, flags);
