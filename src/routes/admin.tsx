@@ -47,7 +47,7 @@ import { writeMasterTemplate } from "../sheets/master-template.ts";
 import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
 import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
 import { getCampaign, grantExtension, listCampaigns, listExtensions, removeExtension } from "../services/campaigns.ts";
-import { anonymiseRefusal, keptUntil } from "../services/retention.ts";
+import { anonymiseRefusal, campaignPeople, keptUntil } from "../services/retention.ts";
 import { anonymise } from "../jobs/maintenance.ts";
 import { z } from "zod";
 import { formatDate } from "../format.ts";
@@ -89,10 +89,7 @@ function campaignsPage(c: Context<AppEnv>, state: FormState, status: 200 | 422 =
 function anonymisePage(c: Context<AppEnv>, year: number, state: FormState, status: 200 | 422 = 200) {
   const { db, clock, config } = c.get("deps");
   const campaign = getCampaign(db, year) ?? notFound();
-  const counts = db.$client.query("SELECT count(*) AS enrollments, count(DISTINCT participant_id) AS people FROM enrollments WHERE year = ?").get(year) as {
-    enrollments: number;
-    people: number;
-  };
+  const counts = campaignPeople(db, year);
   return c.html(
     <AnonymiseCampaignPage
       ctx={pageContext(c, `Anonimizza ${year}`, "admin")}

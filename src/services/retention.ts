@@ -35,6 +35,14 @@ export function campaignsPastRetention(db: Db, clock: Clock, config: Pick<Config
   return listCampaigns(db).filter((c) => c.anonymisedAt === null && localDate(clock.now(), c.timezone) > keptUntil(db, c, config));
 }
 
+/** How many enrollments and people the campaign holds: what its anonymisation would detach. */
+export function campaignPeople(db: Db, year: number): { enrollments: number; people: number } {
+  return db.$client.query("SELECT count(*) AS enrollments, count(DISTINCT participant_id) AS people FROM enrollments WHERE year = ?").get(year) as {
+    enrollments: number;
+    people: number;
+  };
+}
+
 /** Why the fund may not anonymise the campaign now, as a sentence; null when it may. */
 export function anonymiseRefusal(db: Db, clock: Clock, year: number): string | null {
   const campaign = getCampaign(db, year);
