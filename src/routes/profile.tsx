@@ -113,7 +113,7 @@ export const profileRoutes = new Hono<AppEnv>()
     c.html(<PasswordPage ctx={pageContext(c, "Password")} mustChange={signedInUser(c).mustChangePassword} errors={{}} />),
   )
   .post("/password", async (c) => {
-    const { db, clock, config } = c.get("deps");
+    const { db, clock } = c.get("deps");
     const user = signedInUser(c);
     const form = passwordForm.safeParse(await c.req.parseBody());
     const page = (errors: Parameters<typeof PasswordPage>[0]["errors"], status: 200 | 422, done = false) =>
@@ -122,9 +122,7 @@ export const profileRoutes = new Hono<AppEnv>()
     if (form.data.nuova !== form.data.ripeti) return page({ repeat: "Le due password nuove non coincidono." }, 422);
     const result = await changePassword(db, clock, user, form.data.attuale, form.data.nuova);
     if (!result.ok) return page({ [result.field]: result.error }, 422);
-    const cookie = sessionCookie(config);
-    setCookie(c, cookie.name, result.session.token, cookie.options);
-    c.set("csrfToken", result.session.csrfToken);
+    continueWith(c, result.session);
     recordAudit(db, clock, { action: "password_change", userId: user.id, agencyId: user.agencyId, address: clientAddress(c) });
     if (user.mustChangePassword) return c.redirect("/", 303);
     return page({}, 200, true);

@@ -5,7 +5,7 @@ import { dataPaths, type Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { Clock } from "./clock.ts";
 import { serverRunning } from "./instance.ts";
-import { checkedWriter, sealer, unsealFile, type Key, type KeyRing } from "./sealed-files.ts";
+import { sealInto, unsealInto, type Key, type KeyRing } from "./sealed-files.ts";
 
 export class BackupError extends Error {}
 
@@ -29,22 +29,13 @@ export async function backupDatabase(db: Db, target: string, key: Key): Promise<
   try {
     rmSync(plain, { force: true });
     db.$client.query("VACUUM INTO ?").run(plain);
-    await sealFile(plain, sealed, key);
+    await sealInto(plain, sealed, key);
     renameSync(sealed, target);
   } finally {
     rmSync(plain, { force: true });
     rmSync(sealed, { force: true });
   }
   return { path: target, bytes: statSync(target).size };
-}
-
-/** Seals a file into another, a record at a time. */
-async function sealFile(from: string, to: string, key: Key): Promise<void> {
-  const out = checkedWriter(to);
-  const seal = sealer(key, (chunk) => out.write(chunk));
-  for await (const chunk of Bun.file(from).stream()) seal.write(chunk);
-  seal.end();
-  await out.end();
 }
 
 /**
@@ -90,7 +81,7 @@ export async function restoreDatabase(config: Pick<Config, "DATA_DIR">, clock: C
   mkdirSync(dirname(database), { recursive: true });
   const restoring = `${database}.restoring`;
   try {
-    await unsealTo(source, restoring, keys);
+    await unsealInto(source, restoring, keys);
   } catch (error) {
     rmSync(restoring, { force: true });
     throw new BackupError(`${source} cannot be read as a sealed Placement backup (${(error as Error).message}); nothing was changed`);
@@ -131,9 +122,4 @@ export async function restoreDatabase(config: Pick<Config, "DATA_DIR">, clock: C
   return { replaced };
 }
 
-/** Unseals a file into another, a record at a time. */
-async function unsealTo(from: string, to: string, keys: KeyRing): Promise<void> {
-  const out = checkedWriter(to);
-  for await (const chunk of unsealFile(from, keys)) out.write(chunk);
-  await out.end();
-}
+

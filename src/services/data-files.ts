@@ -62,26 +62,21 @@ export function relativizeFilePaths(db: Db): number {
   return rewritten;
 }
 
-/** The files the rows name, as real paths. */
-export function namedFiles(db: Db, config: Pick<Config, "DATA_DIR">): string[] {
-  return FILE_COLUMNS.flatMap(({ table, column }) =>
-    (db.$client.query(`SELECT ${column} AS path FROM ${table} WHERE ${column} IS NOT NULL AND ${column} != ''`).all() as { path: string }[]).map((row) =>
-      dataFile(config, row.path),
-    ),
+/** The stored names of the files the rows name ("uploads/…"). */
+const storedNames = (db: Db): string[] =>
+  FILE_COLUMNS.flatMap(({ table, column }) =>
+    (db.$client.query(`SELECT ${column} AS path FROM ${table} WHERE ${column} IS NOT NULL AND ${column} != ''`).all() as { path: string }[]).map((row) => row.path),
   );
-}
+
+/** The files the rows name, as real paths. */
+export const namedFiles = (db: Db, config: Pick<Config, "DATA_DIR">): string[] => storedNames(db).map((name) => dataFile(config, name));
 
 /**
  * Removes the files that no row names: what an attempt that died left behind (a `.part`,
  * an outcome of an attempt run again, an upload cut short). Run at start, before any job.
  */
 export function sweepOrphanFiles(db: Db, config: Pick<Config, "DATA_DIR">): string[] {
-  const named = new Set<string>();
-  for (const { table, column } of FILE_COLUMNS) {
-    for (const row of db.$client.query(`SELECT ${column} AS path FROM ${table} WHERE ${column} IS NOT NULL AND ${column} != ''`).all() as { path: string }[]) {
-      named.add(normalize(row.path));
-    }
-  }
+  const named = new Set(storedNames(db).map((name) => normalize(name)));
   const removed: string[] = [];
   for (const folder of FILE_FOLDERS) {
     const dir = join(config.DATA_DIR, folder);

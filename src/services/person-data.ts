@@ -64,14 +64,12 @@ export function personData(db: Db, person: Person): PersonData {
        ORDER BY x.id`,
     )
     .all(person.id) as PersonData["exports"];
-  const booked = new Set(exports.map((x) => x.id));
-  const downloads = (
-    sqlite
-      .query(
-        `SELECT json_extract(l.detail, '$.booking') AS exportId, l.at, u.email AS userEmail, l.address
-         FROM audit_log l LEFT JOIN users u ON u.id = l.user_id WHERE l.action = 'export_download' ORDER BY l.id`,
-      )
-      .all() as PersonData["downloads"]
-  ).filter((d) => booked.has(d.exportId));
+  const downloads = sqlite
+    .query(
+      `SELECT json_extract(l.detail, '$.booking') AS exportId, l.at, u.email AS userEmail, l.address
+       FROM audit_log l LEFT JOIN users u ON u.id = l.user_id
+       WHERE l.action = 'export_download' AND json_extract(l.detail, '$.booking') IN (SELECT value FROM json_each(?)) ORDER BY l.id`,
+    )
+    .all(JSON.stringify(exports.map((x) => x.id))) as PersonData["downloads"];
   return { person, enrollments, changes, uploads, exports, downloads };
 }

@@ -313,16 +313,28 @@ export function adoptKeys(db: Db, keys: KeyRing, now: Date): void {
   db.$client.query("INSERT OR IGNORE INTO data_keys (id, first_used_at) VALUES (?, ?)").run(keys[0]!.id, now.getTime());
 }
 
+/** Seals a file into another, a record at a time; every write checked. */
+export async function sealInto(from: string, to: string, key: Key): Promise<void> {
+  const out = checkedWriter(to);
+  const seal = sealer(key, (chunk) => out.write(chunk));
+  for await (const chunk of Bun.file(from).stream()) seal.write(chunk);
+  seal.end();
+  await out.end();
+}
+
+/** Unseals a file into another, a record at a time; every write checked. */
+export async function unsealInto(from: string, to: string, keys: KeyRing): Promise<void> {
+  const out = checkedWriter(to);
+  for await (const chunk of unsealFile(from, keys)) out.write(chunk);
+  await out.end();
+}
+
 /** Seals a file of the data folder that an earlier version left plain; one already sealed is left alone. */
 export async function sealInPlace(path: string, key: Key): Promise<boolean> {
   if (!existsSync(path) || sealedKeyId(path) !== null) return false;
   const sealing = `${path}.sealing`;
   try {
-    const out = checkedWriter(sealing);
-    const seal = sealer(key, (chunk) => out.write(chunk));
-    for await (const chunk of Bun.file(path).stream()) seal.write(chunk);
-    seal.end();
-    await out.end();
+    await sealInto(path, sealing, key);
     // Renamed over the plain file: a stop in between leaves one or the other, whole.
     renameSync(sealing, path);
   } finally {

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import * as OTPAuth from "otpauth";
 import QRCode from "qrcode";
 import type { Db } from "../db/client.ts";
@@ -176,7 +176,7 @@ export function replaceRecoveryCodes(db: Db, userId: number): string[] {
 
 /** Recovery codes not used yet. */
 export function recoveryCodesLeft(db: Db, userId: number): number {
-  return db.select({ id: recoveryCodes.id }).from(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))).all().length;
+  return (db.$client.query("SELECT count(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL").get(userId) as { n: number }).n;
 }
 
 /**

@@ -98,22 +98,24 @@ function SecondFactorOn(props: { state: Extract<SecondFactorState, { kind: "on" 
           </ul>
         </div>
       )}
-      <PostForm class="inline" action="/profilo/due-passaggi/codici" csrfToken={props.csrfToken} submit="Genera nuovi codici di recupero">
-        <label>
-          Codice dell'app o di recupero
-          <input type="text" name="codice" autocomplete="one-time-code" maxlength={20} required />
-        </label>
-      </PostForm>
+      <CodeForm action="/profilo/due-passaggi/codici" csrfToken={props.csrfToken} submit="Genera nuovi codici di recupero" />
       {props.required ? (
         <p class="muted">È obbligatoria per la tua utenza: non si può disattivare. Se perdi il telefono e i codici, chiedi al Fondo di azzerarla.</p>
       ) : (
-        <PostForm class="inline" action="/profilo/due-passaggi/disattiva" csrfToken={props.csrfToken} submit="Disattiva">
-          <label>
-            Codice dell'app o di recupero
-            <input type="text" name="codice" autocomplete="one-time-code" maxlength={20} required />
-          </label>
-        </PostForm>
+        <CodeForm action="/profilo/due-passaggi/disattiva" csrfToken={props.csrfToken} submit="Disattiva" />
       )}
     </>
+  );
+}
+
+/** An action on the second factor, confirmed with a code of the app or a recovery code. */
+function CodeForm(props: { action: string; csrfToken: string; submit: string }) {
+  return (
+    <PostForm class="inline" action={props.action} csrfToken={props.csrfToken} submit={props.submit}>
+      <label>
+        Codice dell'app o di recupero
+        <input type="text" name="codice" autocomplete="one-time-code" maxlength={20} required />
+      </label>
+    </PostForm>
   );
 }
