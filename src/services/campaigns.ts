@@ -111,6 +111,10 @@ export function grantExtension(
 ): ExtensionResult {
   const campaign = getCampaign(db, input.year);
   if (!campaign) return { ok: false, field: "year", error: `Non esiste una campagna per l'anno ${input.year}: scegli un anno dell'elenco.` };
+  // An anonymised campaign has no people left to declare for: its window stays shut.
+  if (campaign.anonymisedAt) {
+    return { ok: false, field: "year", error: `I dati personali della campagna ${input.year} sono stati anonimizzati: non si può più concedere una proroga.` };
+  }
   if (!db.select({ id: agencies.id }).from(agencies).where(eq(agencies.id, input.agencyId)).get()) {
     return { ok: false, field: "agency", error: "Scegli dall'elenco l'agenzia a cui concedere la proroga." };
   }

@@ -49,6 +49,10 @@ test("a key rotation killed with -9 leaves every file whole under one of the two
     expect(again.stdout.toString()).toContain(`files sealed again with key ${newId}`);
     expect(ids().every((id) => id === newId)).toBe(true);
     for (const [i, f] of files.entries()) expect(Buffer.from(await unsealWhole(f, [keyOf(newKey)])).equals(Buffer.from(plain[i]!))).toBe(true);
+    // The older key is retired: a start with it alone, which could read none of the files, is refused.
+    const oldOnly = Bun.spawnSync(["bun", MAIN, "migrate"], { env: { ...process.env, DATA_DIR: dir, DATA_KEY: oldKey } });
+    expect(oldOnly.exitCode).toBe(1);
+    expect(oldOnly.stderr.toString()).toContain("none of the data keys given is one this database's files were sealed with");
     rmSync(keyFile, { force: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -163,5 +163,11 @@ describe("retention: the fund anonymises a closed campaign by hand, with a confi
     const booked = await fund.post("/fondo/dati-acquisiti", { anno: "2019", formato: "xlsx", tipologie: "BASE" });
     expect(booked.status).toBe(422);
     expect(await booked.text()).toContain("sono stati anonimizzati: il file non si può più preparare");
+    // No proroga opens its window again: there is nobody left to declare for.
+    await fund.get("/amministrazione/campagne");
+    const extended = await fund.post("/amministrazione/campagne/proroghe", { anno: "2019", agenzia: String(f.agencyA.id), scadenza: "2020-12-31", motivo: "ritardo" });
+    expect(extended.status).toBe(422);
+    expect(await extended.text()).toContain("non si può più concedere una proroga");
+    expect(all("SELECT id FROM campaign_extensions")).toEqual([]);
   });
 });

@@ -1,12 +1,12 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/client.ts";
 import { migrationsMeta } from "../../src/db/migrate.ts";
 import { drainUploads } from "../../src/jobs/uploads.ts";
-import { backupDatabase, backupPath, pruneBackups, restoreDatabase } from "../../src/services/backup.ts";
+import { backupDatabase, backupPath, pruneBackups, restoreDatabase, sweepBackupParts } from "../../src/services/backup.ts";
 import { holdInstanceLock } from "../../src/services/instance.ts";
 import { keyOf, keyRingOf, newKeyText, unsealWhole } from "../../src/services/sealed-files.ts";
 import { bookAndUploadBack, signedIn } from "../helpers/flows.ts";
@@ -109,6 +109,27 @@ describe("backups", () => {
     await restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path, keys);
     const kept = readdirSync(dir).find((name) => name.startsWith("placement.db.before-restore-"))!;
     expect(fingerprint(await plain(join(dir, kept)))).toEqual(before);
+  });
+
+  test("a restore records the keys that opened it: a backup from before a rotation starts with the new key", async () => {
+    const copy = await backupDatabase(t.db, join(scratch, "before-rotation.db"), t.deps.keys[0]!);
+    const newKey = keyOf(newKeyText());
+    const dir = join(scratch, "rotated");
+    await restoreDatabase({ DATA_DIR: dir }, t.clock, copy.path, [newKey, ...t.deps.keys]);
+    const restored = new Database(join(dir, "placement.db"), { readonly: true });
+    const ids = (restored.query("SELECT id FROM data_keys").all() as { id: string }[]).map((k) => k.id);
+    restored.close();
+    expect(ids).toContain(newKey.id);
+  });
+
+  test("what a stopped backup, restore or rotation left is swept at start; a kept database is not", () => {
+    const dir = join(scratch, "left-behind");
+    mkdirSync(join(dir, "backups"), { recursive: true });
+    const left = ["backups/placement-20200101-000000.db.part", "backups/placement-20200101-000000.db.rotating", "placement.db.restoring", "placement.db.before-restore-20200101-000000.sealing"];
+    for (const name of [...left, "placement.db.before-restore-20200101-000000", "backups/placement-20200102-000000.db"]) writeFileSync(join(dir, name), "x");
+    expect(sweepBackupParts({ DATA_DIR: dir }).map((p) => p.slice(dir.length + 1)).sort()).toEqual(left.sort());
+    expect(readdirSync(dir).sort()).toEqual(["backups", "placement.db.before-restore-20200101-000000"]);
+    expect(readdirSync(join(dir, "backups"))).toEqual(["placement-20200102-000000.db"]);
   });
 
   test("scheduled backups, and those taken before migrations, keep only the newest ones of each kind", async () => {

@@ -89,6 +89,16 @@ describe("sealed files", () => {
     expect(failure?.message).toContain(`sealed with key ${key.id}`);
   });
 
+  test("a header's key id that is not one of ours is not repeated in the message (it would reach the log)", async () => {
+    const path = join(dir, "hostile-id");
+    const id = "\nFAKE LOG LINE";
+    writeFileSync(path, Buffer.concat([Buffer.from("PLCSEAL1"), Buffer.from([id.length]), Buffer.from(id), Buffer.alloc(16), Buffer.alloc(16)]));
+    const failure = await unsealWhole(path, [key]).then(() => null, (error: Error) => error);
+    expect(failure).toBeInstanceOf(SealError);
+    expect(failure!.message).not.toContain("FAKE");
+    expect(failure!.message).toContain("not a key id of this program");
+  });
+
   test("keys are 32 bytes of base64, newest first", () => {
     expect(() => keyOf("c2hvcnQ=")).toThrow("32 bytes");
     const a = newKeyText();
