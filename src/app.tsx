@@ -14,6 +14,7 @@ import {
 } from "./http.ts";
 import type { Deps } from "./deps.ts";
 import { adminRoutes } from "./routes/admin.tsx";
+import { API_PREFIX, apiRoutes } from "./routes/api.ts";
 import { authRoutes } from "./routes/auth.tsx";
 import { fundRoutes } from "./routes/fund.tsx";
 import { healthRoutes } from "./routes/health.ts";
@@ -71,6 +72,7 @@ export function createApp(deps: Deps) {
     c.set("sessionId", null);
     c.set("agencyName", null);
     c.set("multipart", null);
+    c.set("apiToken", null);
     await next();
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/static/") || path === "/healthz" || path === "/metrics") return;
@@ -107,6 +109,8 @@ export function createApp(deps: Deps) {
 
   app.route("/static", staticRoutes);
   app.route("/", healthRoutes);
+  // Before the session: the API answers to its bearer token only, never to a cookie.
+  app.route(API_PREFIX, apiRoutes);
 
   app.use(async (c, next) => {
     const cookie = sessionCookie(deps.config);

@@ -5,11 +5,13 @@ import { ConfigError, dataPaths, loadConfig, parseFlags, settingsHelp, unknownFl
 import { DatabaseFileError, openDatabase, type Db } from "./db/client.ts";
 import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { embeddedMigrations } from "./db/migrations.gen.ts";
-import { ROLES, type Role } from "./db/schema.ts";
+import { eq } from "drizzle-orm";
+import { ROLES, users, type Role } from "./db/schema.ts";
 import { createDeps } from "./deps.ts";
 import { startScheduler } from "./jobs/registry.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createUser, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
+import { createUser, normalizeEmail, oneTimePassword, parseUserEmail, resetPassword } from "./services/auth.ts";
+import { createApiToken, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, revokeApiToken } from "./services/api-tokens.ts";
 import { releaseLeases } from "./jobs/queue.ts";
 import { BackupError, backupDatabase, backupPath, restoreDatabase, sweepBackupParts } from "./services/backup.ts";
 import { holdInstanceLock } from "./services/instance.ts";
@@ -45,6 +47,10 @@ Commands:
   user reset-password --email EMAIL
                                 print a one-time password, to be changed at the next sign-in
   user reset-2fa --email EMAIL  remove the user's second factor (a lost phone); open sessions end
+  token create --email EMAIL --name NAME [--days N]
+                                print a new API token of an agency user with the Placement
+                                permission, valid N days (default ${DEFAULT_TOKEN_DAYS}, at most ${MAX_TOKEN_DAYS})
+  token revoke --id N           revoke an API token for good (ids are on the fund's Token API page)
   key rotate                    seal every file again with the newest data key (DATA_KEY or
                                 DATA_KEY_FILE, newest first), also while the program serves
 
@@ -301,7 +307,7 @@ async function userResetPassword(config: Config, flags: Record<string, string>):
   const email = flags["--email"];
   if (!email) throw new StartupError("--email is required");
   const { db } = await openStore(config);
-  const password = await resetPassword(db, email);
+  const password = await resetPassword(db, systemClock, email);
   if (!password) throw new StartupError(`there is no user with e-mail ${email}`);
   console.log(`one-time password for ${email.toLowerCase()}: ${password} (to be changed at the next sign-in)`);
 }
@@ -316,6 +322,48 @@ async function userResetSecondFactor(config: Config, flags: Record<string, strin
     resetSecondFactor(db, user.id);
     recordAudit(db, systemClock, { action: "two_factor_reset", target: `user:${user.id}`, agencyId: user.agencyId, detail: { by: "command line" } });
     console.log(`second factor of ${email.toLowerCase()} removed; the user may enrol again at the next sign-in`);
+  } finally {
+    db.$client.close();
+  }
+}
+
+async function tokenCreate(config: Config, flags: Record<string, string>): Promise<void> {
+  const email = flags["--email"];
+  const name = flags["--name"];
+  const days = flags["--days"] === undefined ? DEFAULT_TOKEN_DAYS : Number(flags["--days"]);
+  if (!email) throw new StartupError("--email is required");
+  if (!name) throw new StartupError("--name is required: say which system will use the token");
+  if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS) throw new StartupError(`--days must be a whole number from 1 to ${MAX_TOKEN_DAYS}`);
+  const { db } = await openStore(config);
+  try {
+    const user = db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
+    if (!user) throw new StartupError(`there is no user with e-mail ${email}`);
+    const result = createApiToken(db, systemClock, user, { name, days });
+    if (!result.ok) throw new StartupError(result.error);
+    recordAudit(db, systemClock, {
+      action: "api_token_create",
+      userId: user.id,
+      agencyId: user.agencyId,
+      target: `token:${result.id}`,
+      detail: { name: name.trim(), expiresAt: result.expiresAt.toISOString(), by: "command line" },
+    });
+    console.error(`token ${result.id} "${name.trim()}" for ${user.email}, valid until ${result.expiresAt.toISOString()}; it is shown only now:`);
+    console.log(result.token);
+  } finally {
+    db.$client.close();
+  }
+}
+
+async function tokenRevoke(config: Config, flags: Record<string, string>): Promise<void> {
+  const id = Number(flags["--id"]);
+  if (!Number.isSafeInteger(id) || id < 1) throw new StartupError("--id must be the number of a token");
+  const { db } = await openStore(config);
+  try {
+    const token = revokeApiToken(db, systemClock, id, "cli");
+    if (!token) throw new StartupError(`there is no token ${id} still in force`);
+    const owner = db.select({ agencyId: users.agencyId, email: users.email }).from(users).where(eq(users.id, token.userId)).get();
+    recordAudit(db, systemClock, { action: "api_token_revoke", agencyId: owner?.agencyId, target: `token:${id}`, detail: { name: token.name, user: owner?.email, by: "command line" } });
+    console.log(`token ${id} "${token.name}" of ${owner?.email} revoked`);
   } finally {
     db.$client.close();
   }
@@ -339,6 +387,8 @@ async function main(args: string[]): Promise<void> {
     "user reset-password": ["--email"],
     "user reset-2fa": ["--email"],
     "key rotate": [],
+    "token create": ["--email", "--name", "--days"],
+    "token revoke": ["--id"],
   };
   const restoreFile = positionals[0] === "restore" && positionals.length === 2 ? positionals[1]! : null;
   const allowed = restoreFile ? [] : commandFlags[command];
@@ -378,6 +428,8 @@ async function main(args: string[]): Promise<void> {
   if (command === "user reset-password") return userResetPassword(config, flags);
   if (command === "user reset-2fa") return userResetSecondFactor(config, flags);
   if (command === "key rotate") return keyRotate(config);
+  if (command === "token create") return tokenCreate(config, flags);
+  if (command === "token revoke") return tokenRevoke(config, flags);
   return userCreate(config, flags);
 }
 

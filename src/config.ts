@@ -88,6 +88,7 @@ const settings = {
     default: "200",
     help: "below this much free space in DATA_DIR, /readyz answers 503",
   },
+  API_RATE_PER_MINUTE: { schema: positiveInt(100_000), default: "120", help: "calls a minute one API token may make (a burst of as many, then evenly)" },
   SESSION_IDLE_MINUTES: { schema: positiveInt(24 * 60), default: "30", help: "sign-out after this much inactivity" },
   SESSION_MAX_HOURS: { schema: positiveInt(24 * 30), default: "12", help: "sign-out this long after sign-in" },
 } as const;

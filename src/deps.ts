@@ -5,6 +5,7 @@ import type { Logger } from "./log.ts";
 import { mailTransportFor, type MailTransport } from "./mail/transport.ts";
 import { systemClock, type Clock } from "./services/clock.ts";
 import { Metrics } from "./services/metrics.ts";
+import { RateLimiter } from "./services/rate-limit.ts";
 import type { KeyRing } from "./services/sealed-files.ts";
 
 /** Tells the runners of queued jobs that one was queued; nothing until the scheduler starts. */
@@ -22,6 +23,8 @@ export type Deps = {
   workers: WorkerThreads;
   /** The data keys, newest first: files are sealed with the first. */
   keys: KeyRing;
+  /** Calls per API token. */
+  apiLimiter: RateLimiter;
 };
 
 /** The program's dependencies, with mail as configured and fresh metrics. */
@@ -33,5 +36,6 @@ export function createDeps(parts: { db: Db; config: Config; clock?: Clock; log: 
     metrics: new Metrics(),
     jobs: { wake() {} },
     workers: new WorkerThreads(),
+    apiLimiter: new RateLimiter(parts.config.API_RATE_PER_MINUTE),
   };
 }

@@ -26,6 +26,8 @@ export type AppEnv = {
     scope: Scope | null;
     csrfToken: string;
     multipart: FormData | null;
+    // The API token the request came with (then `user` is its user); null on the pages.
+    apiToken: { id: number; name: string } | null;
   };
 };
 
@@ -124,7 +126,7 @@ export function clientAddress(c: Context<AppEnv>): string {
 export async function readMultipart(c: Context<AppEnv>): Promise<FormData | null> {
   const cached = c.get("multipart");
   if (cached) return cached;
-  const maxBytes = c.get("deps").config.UPLOAD_MAX_MB * 1024 * 1024 + MULTIPART_OVERHEAD;
+  const maxBytes = uploadBodyBytes(c.get("deps").config);
   if (Number(c.req.header("Content-Length") ?? 0) > maxBytes) return null;
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -150,6 +152,9 @@ export async function readMultipart(c: Context<AppEnv>): Promise<FormData | null
 
 // Room for the multipart boundaries and the other fields beside the file.
 const MULTIPART_OVERHEAD = 64 * 1024;
+
+/** The largest body an upload may have: the file's limit and room for the form around it. */
+export const uploadBodyBytes = (config: Pick<Config, "UPLOAD_MAX_MB">) => config.UPLOAD_MAX_MB * 1024 * 1024 + MULTIPART_OVERHEAD;
 
 export const tooLargeMessage = (maxMb: number) =>
   `Il file supera il limite di ${maxMb} MB: dividilo in più file oppure elimina fogli e righe non necessari, poi ricaricalo.`;

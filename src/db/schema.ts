@@ -261,7 +261,12 @@ const uploadColumns = () => ({
 
 export const uploadJobs = sqliteTable(
   "import_jobs",
-  { ...queuedJobColumns(), ...uploadColumns() },
+  {
+    ...queuedJobColumns(),
+    ...uploadColumns(),
+    // The most frequent reasons of the KO rows, without the values written in them (the API's status).
+    topReasons: text("top_reasons", { mode: "json" }).$type<{ reason: string; rows: number }[]>(),
+  },
   (t) => [
     index("import_jobs_agency_idx").on(t.agencyId, t.createdAt),
     index("import_jobs_status_idx").on(t.status),
@@ -436,3 +441,46 @@ export const dataKeys = sqliteTable("data_keys", {
   id: text("id").primaryKey(),
   firstUsedAt: integer("first_used_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+/**
+ * Personal API tokens: the token is shown once and only its SHA-256 is kept (it is long and
+ * random, so a fast hash is enough and every call can be checked without a slow one).
+ */
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: integer("id").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    // Who or what revoked it: "user", "fund", "cli", "password", "two_factor".
+    revokedBy: text("revoked_by"),
+  },
+  (t) => [index("api_tokens_user_idx").on(t.userId)],
+);
+
+/**
+ * The answer given to a POST under an Idempotency-Key, so that a retry gets it again instead
+ * of booking or uploading twice; `status` is null while the first request is still running.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    tokenId: integer("token_id")
+      .notNull()
+      .references(() => apiTokens.id),
+    key: text("key").notNull(),
+    // What was asked (route and a digest of the request), so that a key reused for another request is refused.
+    fingerprint: text("fingerprint").notNull(),
+    status: integer("status"),
+    body: text("body"),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tokenId, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
+);

@@ -1,6 +1,7 @@
 import type { Deps } from "../deps.ts";
 import { purgeExpiredSessions } from "../services/auth.ts";
 import { expireOldExports } from "../services/exports.ts";
+import { purgeIdempotencyKeys } from "../services/idempotency.ts";
 import { expireOldUploadFiles } from "../services/uploads.ts";
 import { expireMailFiles, removeMailFiles } from "../mail/transport.ts";
 import { anonymiseCampaign, campaignsPastRetention, type Anonymised } from "../services/retention.ts";
@@ -15,6 +16,7 @@ export const maintenanceJob: Job = {
       idleMs: config.SESSION_IDLE_MINUTES * 60_000,
       absoluteMs: config.SESSION_MAX_HOURS * 3_600_000,
     });
+    purgeIdempotencyKeys(db, clock);
     expireOldExports(db, clock, config);
     expireOldUploadFiles(db, clock, config);
     expireMailFiles(config, clock.now());

@@ -82,6 +82,7 @@ export function finishUpload(
       const now = clock.now();
       const owned = completeRead(db, "import_jobs", claim, now, counts, outcomeName);
       if (!owned) return "lost" as const;
+      db.update(uploadJobs).set({ topReasons: evaluator.topReasons() }).where(eq(uploadJobs.id, claim.id)).run();
       if (!applyUploadRows(db.$client, { id: claim.id, userId }, evaluator.rows, now.getTime())) throw STALE;
       notify();
       return "done" as const;

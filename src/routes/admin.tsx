@@ -3,6 +3,7 @@ import {
   AgenciesAdminPage,
   AgencyAdminPage,
   AnonymiseCampaignPage,
+  ApiTokensAdminPage,
   CampaignsAdminPage,
   FundUsersPage,
   MasterDataPage,
@@ -53,6 +54,12 @@ import { z } from "zod";
 import { formatDate } from "../format.ts";
 import { minimumsOf, saveMinimums } from "../services/minimums.ts";
 import { resetSecondFactor } from "../services/two-factor.ts";
+import { listApiTokens, revokeApiToken } from "../services/api-tokens.ts";
+
+function tokensPage(c: Context<AppEnv>, state: FormState) {
+  const { db, clock } = c.get("deps");
+  return c.html(<ApiTokensAdminPage ctx={pageContext(c, "Token API", "admin")} tokens={listApiTokens(db, "all")} now={clock.now()} state={state} />);
+}
 
 type Form = Record<string, string>;
 
@@ -153,10 +160,13 @@ export const adminRoutes = new Hono<AppEnv>()
     const id = idParam(c, "id");
     if (!listAgencyAccounts(c.get("deps").db).some((a) => a.id === id)) notFound();
     const form = await formOf(c);
-    const result = updateAgency(c.get("deps").db, id, { name: form.nome ?? "", disabled: form.disabilitata === "1", twoFactorRequired: form.due_passaggi === "1" });
+    const { db, clock } = c.get("deps");
+    const result = updateAgency(db, clock, id, { name: form.nome ?? "", disabled: form.disabilitata === "1", twoFactorRequired: form.due_passaggi === "1" });
     if (!result.ok) return agencyPage(c, id, failed(result, form), 422);
-    audit(c, "agency_update", `agency:${id}`, { disabled: form.disabilitata === "1", twoFactorRequired: form.due_passaggi === "1" }, id);
-    return agencyPage(c, id, { notice: "Agenzia aggiornata." });
+    const { tokensRevoked } = result.value;
+    audit(c, "agency_update", `agency:${id}`, { disabled: form.disabilitata === "1", twoFactorRequired: form.due_passaggi === "1", tokensRevoked }, id);
+    const revoked = tokensRevoked === 1 ? " È stato revocato 1 token API." : tokensRevoked > 1 ? ` Sono stati revocati ${tokensRevoked} token API.` : "";
+    return agencyPage(c, id, { notice: `Agenzia aggiornata.${revoked}` });
   })
   .post("/agenzie/:id/utenti", async (c) => {
     const id = idParam(c, "id");
@@ -214,7 +224,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .post("/utenti/:id/password", async (c) => {
     const id = idParam(c, "id");
     const user = agencyUsersById(c, id);
-    const password = (await setTemporaryPassword(c.get("deps").db, id))!;
+    const password = (await setTemporaryPassword(c.get("deps").db, c.get("deps").clock, id))!;
     audit(c, "user_temporary_password", `user:${id}`);
     return userPage(c, user.agencyId, {
       notice: `Password provvisoria di ${user.email}, da comunicare all'utente e da cambiare al prossimo accesso: ${password}`,
@@ -249,6 +259,14 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!result.ok) return listPage(c, list, failed(result, {}), 422);
     audit(c, "reference_delete", `${list}:${code}`);
     return listPage(c, list, { notice: `Codice ${code} eliminato.` });
+  })
+  .get("/token", (c) => tokensPage(c, {}))
+  .post("/token/:id/revoca", (c) => {
+    const { db, clock } = c.get("deps");
+    const token = revokeApiToken(db, clock, idParam(c, "id"), "fund") ?? notFound();
+    const owner = getUserAccount(db, token.userId);
+    audit(c, "api_token_revoke", `token:${token.id}`, { name: token.name, user: owner?.email }, owner?.agencyId ?? undefined);
+    return tokensPage(c, { notice: `Token «${token.name}» di ${owner?.email ?? "un utente"} revocato.` });
   })
   .get("/anagrafiche", (c) => masterPage(c, {}))
   .get("/anagrafiche/modello", async () => {

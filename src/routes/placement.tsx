@@ -1,6 +1,4 @@
-import { existsSync } from "node:fs";
 import { Hono, type Context } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { RecentJobs } from "../../views/partials/recent-jobs.tsx";
 import { JobSummaryPage } from "../../views/pages/job-summary.tsx";
@@ -11,7 +9,6 @@ import { ExportSection, type ExportSectionProps } from "../../views/partials/exp
 import { UploadSection, type UploadSectionProps } from "../../views/partials/upload-section.tsx";
 import { UploadRow } from "../../views/partials/uploads.tsx";
 import {
-  attachment,
   clientAddress,
   idParam,
   isHtmx,
@@ -26,20 +23,18 @@ import {
   type AppEnv,
 } from "../http.ts";
 import { recordAudit } from "../services/audit.ts";
-import { dataFile } from "../services/data-files.ts";
 import { campaignsFor, campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
 import { localDate } from "../format.ts";
 import { JOB_SUMMARY_COLUMNS, jobSummary } from "../services/job-summary.ts";
 import { writeTableFile } from "../sheets/table-file.ts";
-import { bookExport, exportFileName, getExport, listExports } from "../services/exports.ts";
+import { getExport, listExports } from "../services/exports.ts";
 import { activeCodes } from "../services/reference-lists.ts";
 import { getUpload, listUploads } from "../services/uploads.ts";
-import { getAgency, listAgencies } from "../services/projects.ts";
+import { listAgencies } from "../services/projects.ts";
 import { isFundOperator } from "../services/auth.ts";
 import { bookConsolidated } from "../services/consolidated.ts";
-import { acceptUpload } from "../jobs/intake.ts";
+import { bookAgencyExport, exportFileResponse, outcomeFileResponse, receiveTraineeUpload } from "./round-trip.ts";
 import { FILE_CONTENT_TYPES } from "../sheets/trainee-file.ts";
-import { PARSE_LIMITS } from "../jobs/parse-runner.ts";
 import { renderDashboard } from "./dashboard.tsx";
 
 const RECENT_JOBS = 5;
@@ -134,15 +129,15 @@ export async function book(c: Context<AppEnv>, kind: "agency" | "fund") {
     const result =
       kind === "fund"
         ? bookConsolidated(db, clock, signedInUser(c), { ...request, agencyIds: parsed.data.agenzie })
-        : bookExport(db, clock, signedInUser(c), request);
+        : bookAgencyExport(c, request);
     if (result.ok) {
       booked = result.id;
       // The fund's file holds every agency's trainees: its booking is in the log, not only its download.
       if (kind === "fund") {
         const detail = { year: request.year, agencies: parsed.data.agenzie, trainingTypes: request.trainingTypes };
         recordAudit(db, clock, { action: "consolidated_book", userId: signedInUser(c).id, target: `booking:${booked}`, detail, address: clientAddress(c) });
+        c.get("deps").jobs.wake();
       }
-      c.get("deps").jobs.wake();
     } else errors = result.errors;
   }
   const failed = booked === undefined;
@@ -210,32 +205,9 @@ export const placementRoutes = new Hono<AppEnv>()
     const job = getExport(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();
     return c.html(<ExportRow job={job} showAgency={signedInUser(c).agencyId === null} />);
   })
-  .get("/prenotazioni/:id/file", (c) => {
-    const { db, clock, config } = c.get("deps");
-    const job = getExport(db, signedInScope(c), idParam(c, "id")) ?? notFound();
-    if (job.status === "expired" || (job.status === "ready" && (!job.filePath || !existsSync(dataFile(config, job.filePath))))) {
-      throw new HTTPException(410, {
-        message: `Il file non è più disponibile: i file restano scaricabili per ${config.FILE_RETENTION_DAYS} giorni. Prenota un nuovo download.`,
-      });
-    }
-    if (job.status !== "ready" || !job.filePath) {
-      throw new HTTPException(409, { message: "Il file non è ancora pronto: attendi che la prenotazione risulti disponibile." });
-    }
-    const user = signedInUser(c);
-    const name = exportFileName(job);
-    recordAudit(db, clock, {
-      action: "export_download",
-      userId: user.id,
-      agencyId: job.agencyId,
-      target: name,
-      detail: { booking: job.id },
-      address: clientAddress(c),
-    });
-    return attachment(dataFile(config, job.filePath), c.get("deps").keys, name, FILE_CONTENT_TYPES[job.format]);
-  })
+  .get("/prenotazioni/:id/file", (c) => exportFileResponse(c, getExport(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound()))
   .post("/caricamenti", async (c) => {
-    const { db, clock, config } = c.get("deps");
-    const user = signedInUser(c);
+    const { config } = c.get("deps");
     const form = await readMultipart(c);
     const year = Number(form?.get("anno")) || undefined;
     const answer = (state: { error?: string; queued?: { id: number; fileName: string; sheetName: string | null } }) => {
@@ -248,45 +220,11 @@ export const placementRoutes = new Hono<AppEnv>()
     const file = form.get("file");
     if (!(file instanceof File) || file.name === "") return answer({ error: "Scegli il file da caricare." });
     if (!year) return answer({ error: "Scegli l'anno di riferimento." });
-    const agency = getAgency(db, signedInScope(c), user.agencyId ?? 0);
-    const audit = (action: string, detail: Record<string, unknown>) =>
-      recordAudit(db, clock, { action, userId: user.id, agencyId: user.agencyId, target: file.name.slice(0, 255), detail, address: clientAddress(c) });
-    const result = await acceptUpload(
-      c.get("deps"),
-      user,
-      agency?.code ?? "",
-      { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()), year },
-      PARSE_LIMITS.header,
-      (id) => audit("upload", { upload: id, bytes: file.size }),
-    );
-    if (result.ok) c.get("deps").jobs.wake();
-    else audit("upload_refused", { reason: result.error });
+    const result = await receiveTraineeUpload(c, file, year);
     return answer(result.ok ? { queued: { id: result.id, fileName: result.fileName, sheetName: result.sheetName } } : { error: result.error });
   })
   .get("/caricamenti/:id", (c) => {
     const upload = getUpload(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound();
     return c.html(<UploadRow upload={upload} showAgency={signedInUser(c).agencyId === null} />);
   })
-  .get("/caricamenti/:id/esito", (c) => {
-    const { db, clock, config } = c.get("deps");
-    const upload = getUpload(db, signedInScope(c), idParam(c, "id")) ?? notFound();
-    if (upload.status === "queued" || upload.status === "running") {
-      throw new HTTPException(409, { message: "L'esito non è ancora disponibile: attendi che il caricamento sia completato." });
-    }
-    if (!upload.outcomePath || !existsSync(dataFile(config, upload.outcomePath))) {
-      throw new HTTPException(410, {
-        message: `Il file con l'esito non è più disponibile: i file restano per ${config.FILE_RETENTION_DAYS} giorni. Il riepilogo conserva i conteggi.`,
-      });
-    }
-    const format = upload.fileFormat === "csv" ? "csv" : "xlsx";
-    const name = `esito_${upload.agencyCode}_${upload.year}_${upload.id}.${format}`;
-    recordAudit(db, clock, {
-      action: "outcome_download",
-      userId: signedInUser(c).id,
-      agencyId: upload.agencyId,
-      target: name,
-      address: clientAddress(c),
-    });
-    return attachment(dataFile(config, upload.outcomePath), c.get("deps").keys, name, FILE_CONTENT_TYPES[format]);
-  });
-
+  .get("/caricamenti/:id/esito", (c) => outcomeFileResponse(c, getUpload(c.get("deps").db, signedInScope(c), idParam(c, "id")) ?? notFound()));

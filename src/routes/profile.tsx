@@ -2,10 +2,14 @@ import { Hono, type Context } from "hono";
 import { setCookie } from "hono/cookie";
 import { z } from "zod";
 import { PasswordPage } from "../../views/pages/password.tsx";
+import { ApiDocsPage } from "../../views/pages/api-docs.tsx";
 import { ProfilePage, type SecondFactorState } from "../../views/pages/profile.tsx";
-import { clientAddress, pageContext, requireUser, sessionCookie, signedInUser, type AppEnv } from "../http.ts";
+import type { TokenSectionState } from "../../views/partials/api-tokens.tsx";
+import { clientAddress, idParam, notFound, pageContext, requireUser, sessionCookie, signedInUser, type AppEnv } from "../http.ts";
+import { createApiToken, DEFAULT_TOKEN_DAYS, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken, tokenRefusal } from "../services/api-tokens.ts";
 import { recordAudit } from "../services/audit.ts";
-import { changePassword, createSession, type User } from "../services/auth.ts";
+import { changePassword, clearFailures, createSession, recordFailure, throttleWaitMs, type User } from "../services/auth.ts";
+import { apiDocument } from "./api.ts";
 import {
   checkSecondFactor,
   confirmEnrolment,
@@ -18,13 +22,29 @@ import {
 
 const passwordForm = z.object({ attuale: z.string().max(1024), nuova: z.string().max(1024), ripeti: z.string().max(1024) });
 const codeForm = z.object({ codice: z.string().max(64) });
+const tokenForm = z.object({ nome: z.string().max(200).default(""), giorni: z.string().max(10).default(""), password: z.string().max(1024).default("") });
 
 /** The Profilo page as the user's second factor stands; `state` when something is under way. */
-function profilePage(c: Context<AppEnv>, user: User, extra: { state?: SecondFactorState; error?: string; notice?: string } = {}, status: 200 | 401 | 422 | 429 = 200) {
-  const { db } = c.get("deps");
+function profilePage(
+  c: Context<AppEnv>,
+  user: User,
+  extra: { state?: SecondFactorState; error?: string; notice?: string; tokens?: Partial<TokenSectionState> } = {},
+  status: 200 | 401 | 422 | 429 = 200,
+) {
+  const { db, clock } = c.get("deps");
   const state: SecondFactorState = extra.state ?? (user.totpSecret ? { kind: "on", recoveryCodesLeft: recoveryCodesLeft(db, user.id) } : { kind: "off" });
+  // The fund's operators have no tokens of their own: they see everyone's under Amministrazione.
+  const tokens =
+    user.agencyId === null
+      ? undefined
+      : {
+          state: { tokens: listApiTokens(db, user.id), refusal: tokenRefusal(user), ...extra.tokens },
+          now: clock.now(),
+          defaultDays: DEFAULT_TOKEN_DAYS,
+          maxDays: MAX_TOKEN_DAYS,
+        };
   return c.html(
-    <ProfilePage ctx={pageContext(c, "Profilo")} required={c.get("secondFactorRequired")} state={state} error={extra.error} notice={extra.notice} />,
+    <ProfilePage ctx={pageContext(c, "Profilo")} required={c.get("secondFactorRequired")} state={state} error={extra.error} notice={extra.notice} tokens={tokens} />,
     status,
   );
 }
@@ -108,6 +128,46 @@ export const profileRoutes = new Hono<AppEnv>()
     continueWith(c, createSession(db, clock, user.id));
     recordAudit(db, clock, { action: "two_factor_disable", userId: user.id, agencyId: user.agencyId, address });
     return profilePage(c, { ...user, totpSecret: null }, { notice: "Verifica in due passaggi disattivata." });
+  })
+  .get("/api", (c) => c.html(<ApiDocsPage ctx={pageContext(c, "Documentazione dell'API")} document={apiDocument(c.get("deps").config.BASE_URL)} />))
+  // A token outlives the session that made it: the password is asked again, as for signing in.
+  .post("/token", async (c) => {
+    const { db, clock } = c.get("deps");
+    const user = signedInUser(c);
+    const parsed = tokenForm.safeParse(await c.req.parseBody());
+    if (!parsed.success) return profilePage(c, user, { tokens: { error: "Scrivi un nome di al più 80 caratteri, la durata in giorni e la tua password." } }, 422);
+    const form = parsed.data;
+    const values = { name: form.nome, days: form.giorni };
+    const address = clientAddress(c);
+    const wait = throttleWaitMs(db, "account", user.email, clock.now().getTime());
+    if (wait > 0) {
+      c.header("Retry-After", String(Math.ceil(wait / 1000)));
+      return profilePage(c, user, { tokens: { values, error: `Troppi tentativi con una password sbagliata: riprova tra ${Math.ceil(wait / 1000)} secondi.` } }, 429);
+    }
+    if (!(await Bun.password.verify(form.password, user.passwordHash))) {
+      recordFailure(db, "account", user.email, clock.now());
+      recordAudit(db, clock, { action: "api_token_create_failed", userId: user.id, agencyId: user.agencyId, address });
+      return profilePage(c, user, { tokens: { values, error: "La password non è corretta: scrivi la password con cui accedi a Placement." } }, 422);
+    }
+    clearFailures(db, "account", user.email);
+    const result = createApiToken(db, clock, user, { name: form.nome, days: /^\d{1,4}$/.test(form.giorni) ? Number(form.giorni) : NaN });
+    if (!result.ok) return profilePage(c, user, { tokens: { values, error: result.error } }, 422);
+    recordAudit(db, clock, {
+      action: "api_token_create",
+      userId: user.id,
+      agencyId: user.agencyId,
+      target: `token:${result.id}`,
+      detail: { name: form.nome.trim(), expiresAt: result.expiresAt.toISOString() },
+      address,
+    });
+    return profilePage(c, user, { tokens: { created: { name: form.nome.trim(), token: result.token, expiresAt: result.expiresAt } } });
+  })
+  .post("/token/:id/revoca", (c) => {
+    const { db, clock } = c.get("deps");
+    const user = signedInUser(c);
+    const token = revokeApiToken(db, clock, idParam(c, "id"), "user", user.id) ?? notFound();
+    recordAudit(db, clock, { action: "api_token_revoke", userId: user.id, agencyId: user.agencyId, target: `token:${token.id}`, detail: { name: token.name }, address: clientAddress(c) });
+    return profilePage(c, user, { notice: `Token «${token.name}» revocato: da ora ogni richiesta con esso è rifiutata.` });
   })
   .get("/password", (c) =>
     c.html(<PasswordPage ctx={pageContext(c, "Password")} mustChange={signedInUser(c).mustChangePassword} errors={{}} />),

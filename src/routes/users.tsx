@@ -90,7 +90,7 @@ export const userRoutes = new Hono<AppEnv>()
   .post("/:id/password", async (c) => {
     const { user, refusal } = target(c);
     if (refusal) return usersPage(c, { error: refusal }, 422);
-    const password = (await setTemporaryPassword(c.get("deps").db, user.id))!;
+    const password = (await setTemporaryPassword(c.get("deps").db, c.get("deps").clock, user.id))!;
     audit(c, "user_temporary_password", `user:${user.id}`, {});
     return usersPage(c, { notice: `Password provvisoria di ${user.email}, da comunicare all'utente e da cambiare al prossimo accesso: ${password}` });
   });

@@ -2,7 +2,9 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, campaigns, ROLES, users, type Role } from "../db/schema.ts";
 import { placementHolders } from "./notifications.ts";
+import { revokeAgencyTokens } from "./api-tokens.ts";
 import { createUser, hasPlacementPermission, oneTimePassword, parseUserEmail, resetPassword } from "./auth.ts";
+import type { Clock } from "./clock.ts";
 
 /*
  * What the fund's staff manage: agencies, their users, campaigns. Each change returns
@@ -34,10 +36,23 @@ export function createAgency(db: Db, input: { code: string; name: string }): Adm
   return { ok: true, value: db.insert(agencies).values({ code, name: input.name.trim() }).returning({ id: agencies.id }).get().id };
 }
 
-export function updateAgency(db: Db, id: number, input: { name: string; disabled: boolean; twoFactorRequired: boolean }): AdminResult<null> {
+/**
+ * Changes an agency. Making two-factor sign-in mandatory revokes its users' API tokens for
+ * good, since a token skips the second step: new ones are made after signing in with it.
+ */
+export function updateAgency(
+  db: Db,
+  clock: Clock,
+  id: number,
+  input: { name: string; disabled: boolean; twoFactorRequired: boolean },
+): AdminResult<{ tokensRevoked: number }> {
   if (input.name.trim().length < 2) return fail("name", "Scrivi la ragione sociale dell'agenzia.");
-  db.update(agencies).set({ name: input.name.trim(), disabled: input.disabled, twoFactorRequired: input.twoFactorRequired }).where(eq(agencies.id, id)).run();
-  return { ok: true, value: null };
+  return db.transaction(() => {
+    const before = db.select({ twoFactorRequired: agencies.twoFactorRequired }).from(agencies).where(eq(agencies.id, id)).get();
+    db.update(agencies).set({ name: input.name.trim(), disabled: input.disabled, twoFactorRequired: input.twoFactorRequired }).where(eq(agencies.id, id)).run();
+    const tokensRevoked = before && !before.twoFactorRequired && input.twoFactorRequired ? revokeAgencyTokens(db, clock, id, "two_factor") : 0;
+    return { ok: true, value: { tokensRevoked } } as const;
+  });
 }
 
 export function agencyUsers(db: Db, agencyId: number | null) {
@@ -111,10 +126,10 @@ export function updateUser(
   return { ok: true, value: null };
 }
 
-/** A temporary password that the user must change at the next sign-in; their open sessions end. */
-export async function setTemporaryPassword(db: Db, id: number): Promise<string | null> {
+/** A temporary password that the user must change at the next sign-in; their open sessions end, their API tokens are revoked. */
+export async function setTemporaryPassword(db: Db, clock: Clock, id: number): Promise<string | null> {
   const user = getUserAccount(db, id);
-  return user ? resetPassword(db, user.email) : null;
+  return user ? resetPassword(db, clock, user.email) : null;
 }
 
 const isDay = (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text));

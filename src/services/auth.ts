@@ -2,6 +2,7 @@ import { eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client.ts";
 import { agencies, loginThrottle, sessions, users, type Role } from "../db/schema.ts";
+import { revokeTokensOf } from "./api-tokens.ts";
 import type { Clock } from "./clock.ts";
 import { randomToken, sha256 } from "./secrets.ts";
 
@@ -265,21 +266,23 @@ export async function changePassword(
   const session = db.transaction(() => {
     db.update(users).set({ passwordHash, mustChangePassword: false }).where(eq(users.id, user.id)).run();
     db.delete(sessions).where(eq(sessions.userId, user.id)).run();
+    revokeTokensOf(db, clock, [user.id], "password");
     return createSession(db, clock, user.id);
   });
   return { ok: true, session };
 }
 
-/** A one-time password the user must change at the next sign-in; open sessions end. */
-export async function resetPassword(db: Db, email: string): Promise<string | null> {
+/** A one-time password the user must change at the next sign-in; open sessions end, API tokens are revoked. */
+export async function resetPassword(db: Db, clock: Clock, email: string): Promise<string | null> {
   const user = db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
   if (!user) return null;
   const password = oneTimePassword();
-  db.update(users)
-    .set({ passwordHash: await hashPassword(password), mustChangePassword: true })
-    .where(eq(users.id, user.id))
-    .run();
-  db.delete(sessions).where(eq(sessions.userId, user.id)).run();
+  const passwordHash = await hashPassword(password);
+  db.transaction(() => {
+    db.update(users).set({ passwordHash, mustChangePassword: true }).where(eq(users.id, user.id)).run();
+    db.delete(sessions).where(eq(sessions.userId, user.id)).run();
+    revokeTokensOf(db, clock, [user.id], "password");
+  });
   return password;
 }
 

@@ -74,7 +74,7 @@ export function queueUpload(
 
 const uploadColumns = {
   ...jobColumns(uploadJobs),
-  ...columnsOf(uploadJobs, "fileName", "fileFormat", "rowsTotal", "rowsOk", "rowsKo", "rowsUnchanged", "outcomePath", "sheetName"),
+  ...columnsOf(uploadJobs, "fileName", "fileFormat", "rowsTotal", "rowsOk", "rowsKo", "rowsUnchanged", "outcomePath", "sheetName", "topReasons"),
   uploadedBy: users.name,
 };
 

@@ -71,7 +71,7 @@ describe("a one-time password", () => {
     await open.login(f.operatorA);
     expect((await open.get("/progetti")).status).toBe(200);
 
-    const oneTime = (await resetPassword(t.db, f.operatorA))!;
+    const oneTime = (await resetPassword(t.db, t.clock, f.operatorA))!;
     expect(oneTime.length).toBeGreaterThanOrEqual(12);
     expect((await open.get("/progetti")).status).toBe(303);
 
@@ -87,6 +87,6 @@ describe("a one-time password", () => {
     const changed = await change(client, oneTime, "scelta-da-me-2020");
     expect(changed.status).toBe(303);
     expect((await client.get("/progetti")).status).toBe(200);
-    expect(await resetPassword(t.db, "nessuno@example.org")).toBeNull();
+    expect(await resetPassword(t.db, t.clock, "nessuno@example.org")).toBeNull();
   });
 });

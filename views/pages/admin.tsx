@@ -12,6 +12,8 @@ import { CsrfField, PostButton, PostForm } from "../partials/forms.tsx";
 import { JobRow, LoadOutcome, loadHeadings } from "../partials/job-row.tsx";
 import { TableHead } from "../partials/table-head.tsx";
 import { NewUserForm, UsersTable } from "../partials/users.tsx";
+import { TokenTable } from "../partials/api-tokens.tsx";
+import type { TokenListing } from "../../src/services/api-tokens.ts";
 
 type Agency = ReturnType<typeof listAgencyAccounts>[number];
 export type FormState = { field?: string; error?: string; notice?: string; values?: Record<string, string> };
@@ -39,6 +41,7 @@ function AdminTabs() {
       <a href="/amministrazione/campagne">Campagne</a>
       <a href="/amministrazione/liste/tipologie">Liste di codici</a>
       <a href="/amministrazione/anagrafiche">Anagrafiche</a>
+      <a href="/amministrazione/token">Token API</a>
     </nav>
   );
 }
@@ -440,6 +443,21 @@ export function AnonymiseCampaignPage(props: {
           </label>
         </PostForm>
       )}
+    </AdminLayout>
+  );
+}
+
+/** Every agency user's API token, newest first, each revocable by the fund. */
+export function ApiTokensAdminPage(props: { ctx: PageContext; tokens: TokenListing[]; now: Date; state: FormState }) {
+  const intro = (
+    <p>
+      I token API delle utenze delle agenzie, dai più recenti. Un token revocato smette subito di valere e non si riattiva; chi lo usava ne
+      crea uno nuovo dal proprio Profilo.
+    </p>
+  );
+  return (
+    <AdminLayout ctx={props.ctx} title="Token API" state={props.state} intro={intro}>
+      <TokenTable tokens={props.tokens} now={props.now} csrfToken={props.ctx.csrfToken} revokeBase="/amministrazione/token" owners />
     </AdminLayout>
   );
 }

@@ -3,13 +3,17 @@ import type { PageContext } from "../context.ts";
 import { Layout } from "../layout.tsx";
 import type { Enrolment } from "../../src/services/two-factor.ts";
 import { PostForm } from "../partials/forms.tsx";
+import { TokenSection, type TokenSectionState } from "../partials/api-tokens.tsx";
+
+/** The API tokens' section, for agency users only. */
+export type ProfileTokens = { state: TokenSectionState; now: Date; defaultDays: number; maxDays: number };
 
 export type SecondFactorState =
   | { kind: "off"; enrolment?: Enrolment }
   | { kind: "on"; recoveryCodesLeft: number; newRecoveryCodes?: string[] };
 
 /** The user's own page: the password, and the second factor with its enrolment. */
-export function ProfilePage(props: { ctx: PageContext; required: boolean; state: SecondFactorState; error?: string; notice?: string }) {
+export function ProfilePage(props: { ctx: PageContext; required: boolean; state: SecondFactorState; error?: string; notice?: string; tokens?: ProfileTokens }) {
   const s = props.state;
   return (
     <Layout ctx={props.ctx}>
@@ -39,6 +43,7 @@ export function ProfilePage(props: { ctx: PageContext; required: boolean; state:
         )}
         {s.kind === "on" ? <SecondFactorOn state={s} required={props.required} csrfToken={props.ctx.csrfToken} /> : <SecondFactorOff state={s} csrfToken={props.ctx.csrfToken} />}
       </section>
+      {props.tokens && <TokenSection {...props.tokens} csrfToken={props.ctx.csrfToken} />}
     </Layout>
   );
 }
