@@ -189,7 +189,6 @@ const IdempotencyHeaders = z.object({
     .string()
     .optional()
     .openapi({
-      param: { name: "Idempotency-Key", in: "header" },
       description: "Una chiave scelta da te (per esempio un UUID): ripetendo la richiesta con la stessa chiave entro 24 ore ottieni la stessa risposta, senza prenotare o caricare due volte.",
     }),
 });
@@ -251,6 +250,8 @@ function problemResponse(c: Context<AppEnv>, status: number, detail: string, err
 
 const invalid: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
   if (result.success) return;
+  // An id that is not a number names nothing: not found, as on the page.
+  if (result.target === "param") return problemResponse(c, 404, STATUS_DETAILS[404]!);
   const errors = result.error.issues.map((issue) => ({ field: issue.path.join(".") || "body", message: issue.message }));
   return problemResponse(c, 422, errors.map((e) => e.message).join(" "), errors);
 };
@@ -404,6 +405,7 @@ apiRoutes.openapi(
       400: problem("Corpo non JSON o Idempotency-Key non valida."),
       ...COMMON_PROBLEMS,
       409: problem("Una richiesta con la stessa Idempotency-Key è ancora in corso."),
+      415: problem("Il corpo non è JSON (Content-Type: application/json)."),
       422: problem("Dati non accettati: campagna chiusa, tipologia sconosciuta, campo mancante, chiave già usata per un'altra richiesta."),
     },
   }),
@@ -482,6 +484,7 @@ apiRoutes.openapi(
       ...COMMON_PROBLEMS,
       409: problem("Una richiesta con la stessa Idempotency-Key è ancora in corso."),
       413: problem("Il file supera il limite di dimensione."),
+      415: problem("Il corpo non è multipart/form-data."),
       422: problem("Il file non è accettato: la frase dice perché e che cosa fare, come sulla pagina."),
     },
   }),

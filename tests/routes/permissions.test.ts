@@ -46,7 +46,7 @@ const each = (who: Who[], status: number) => Object.fromEntries(who.map((w) => [
 const ANONYMOUS = { anonymous: 303 };
 
 scenarios("anonymous visitors are sent to sign in", t, people, [
-  ...["/", "/progetti", `/progetti/${f.projectA}`, classA, "/placement", "/placement/import-massivo", exportA, uploadA, "/fondo", "/amministrazione/agenzie", "/profilo/password"].flatMap(
+  ...["/", "/progetti", `/progetti/${f.projectA}`, classA, "/placement", "/placement/import-massivo", exportA, uploadA, "/fondo", "/amministrazione/agenzie", "/profilo/password", "/profilo/api"].flatMap(
     (path) => row("GET", path, ANONYMOUS, { location: "/login" }),
   ),
   ...row("GET", "/progetti", { anonymous: 401 }, { htmx: true, location: "/login" }),
@@ -58,6 +58,7 @@ scenarios("anonymous visitors are sent to sign in", t, people, [
 
 scenarios("agency pages: each agency its own, the fund all of them", t, people, [
   ...row("GET", "/progetti", each(EVERYONE, 200)),
+  ...row("GET", "/profilo/api", each(EVERYONE, 200)),
   ...row("GET", `/progetti/${f.projectA}`, { rpa: 200, referent: 200, operator: 200, fund: 200 }),
   ...row("GET", `/progetti/${f.projectB}`, { rpa: 404, referent: 404, operator: 404 }, { absent: f.agencyB.code }),
   ...row("GET", `/progetti/${f.projectB}`, { otherAgency: 200, fund: 200 }),
@@ -104,6 +105,7 @@ const FUND_PAGES = [
   "/amministrazione/liste/categorie",
   "/amministrazione/anagrafiche",
   "/amministrazione/anagrafiche/modello",
+  "/amministrazione/token",
 ];
 
 const FUND_ACTIONS = [
@@ -125,6 +127,7 @@ const FUND_ACTIONS = [
   `/amministrazione/utenti/${one<{ id: number }>("SELECT id FROM users WHERE email = ?", f.fund).id}`,
   `/amministrazione/utenti/${one<{ id: number }>("SELECT id FROM users WHERE email = ?", f.fund).id}/password`,
   "/amministrazione/anagrafiche",
+  "/amministrazione/token/1/revoca",
 ];
 
 scenarios("the fund's pages and actions do not exist for agencies", t, people, [
@@ -140,6 +143,7 @@ scenarios("a form without its token is refused, whoever sends it", t, people, [
   ...row("POST", `${classA}/iscrizioni/${rowA.id}`, { referent: 403 }, { htmx: true, form: { _csrf: "", fascia: "NO" } }),
   ...row("POST", "/amministrazione/agenzie", { fund: 403 }, { form: { _csrf: "forged", codice: "X1", nome: "Intrusa" } }),
   ...row("POST", "/profilo/password", { operator: 403 }, { form: { _csrf: "forged", attuale: "demo1234", nuova: "una-nuova-password", ripeti: "una-nuova-password" } }),
+  ...row("POST", "/profilo/token", { rpa: 403 }, { form: { _csrf: "forged", nome: "Intruso", giorni: "365", password: "demo1234" } }),
 ]);
 
 const operatorA = one<{ id: number }>("SELECT id FROM users WHERE email = ?", f.operatorA).id;
