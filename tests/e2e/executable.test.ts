@@ -217,6 +217,79 @@ describe("the executable", () => {
     }
   });
 
+  test("by API, with a token from the command line, a system runs the round trip against the real server; revoked, it is refused", async () => {
+    const dir = lonelyCopy();
+    const port = unusedPort();
+    const child = Bun.spawn(
+      [join(dir, "placement"), "--demo", "--port", String(port), "--queue-cron", "0 0 0 1 1 *", "--mail-cron", "* * * * * *"],
+      { env: { PATH: process.env.PATH ?? "" }, stderr: "pipe" },
+    );
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(`${base}/healthz`);
+      const refusedUser = run(dir, ["token", "create", "--email", "operatore@lavoroinsieme.demo", "--name", "HR"]);
+      expect(refusedUser.exitCode).toBe(1);
+      expect(refusedUser.stderr).toContain("permesso Placement");
+      expect(run(dir, ["token", "create", "--email", "rpa@lavoroinsieme.demo", "--name", "HR", "--days", "400"]).stderr).toContain("--days must be");
+      const made = run(dir, ["token", "create", "--email", "rpa@lavoroinsieme.demo", "--name", "HR", "--days", "30"]);
+      expect(made.exitCode).toBe(0);
+      const token = made.stdout.trim();
+      expect(token).toMatch(/^plc_[A-Za-z0-9_-]{43}$/);
+      expect(made.stderr).toContain('token 1 "HR" for rpa@lavoroinsieme.demo');
+      const auth = { Authorization: `Bearer ${token}` };
+      const poll = async (url: string, done: (body: { status: string }) => boolean) => {
+        for (let i = 0; i < 150; i++) {
+          const body = (await (await fetch(url, { headers: auth })).json()) as { status: string };
+          if (done(body)) return body;
+          await Bun.sleep(100);
+        }
+        throw new Error(`${url} never finished`);
+      };
+
+      // The queue's tick is a year away: only the wake-up at booking can start the jobs.
+      const booked = await fetch(`${base}/api/v1/bookings`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json", "Idempotency-Key": "hr-1" },
+        body: JSON.stringify({ trainingTypes: ["BASE", "PROF"], year: 2019 }),
+      });
+      expect(booked.status).toBe(202);
+      const location = booked.headers.get("Location")!;
+      expect(location).toBe(`http://localhost:${port}/api/v1/bookings/1`);
+      const ready = (await poll(`${base}/api/v1/bookings/1`, (b) => b.status !== "queued" && b.status !== "running")) as { status: string; rowCount: number };
+      expect(ready.status).toBe("ready");
+      const file = await fetch(`${base}/api/v1/bookings/1/file`, { headers: auth });
+      expect(file.status).toBe(200);
+      const bytes = await file.arrayBuffer();
+      expect(XLSX.utils.sheet_to_json(XLSX.read(bytes).Sheets["Allievi"]!).length).toBe(ready.rowCount);
+
+      const form = new FormData();
+      form.set("year", "2019");
+      form.set("file", new File([bytes], "ricaricato.xlsx"));
+      const uploaded = await fetch(`${base}/api/v1/uploads`, { method: "POST", headers: auth, body: form });
+      expect(uploaded.status).toBe(202);
+      const done = (await poll(`${base}/api/v1/uploads/1`, (b) => !["queued", "running"].includes(b.status))) as { status: string; counts: { total: number } };
+      expect(done.status).toBe("done");
+      expect(done.counts.total).toBe(ready.rowCount);
+      const outcome = await fetch(`${base}/api/v1/uploads/1/outcome`, { headers: auth });
+      expect(outcome.status).toBe(200);
+      expect(XLSX.read(await outcome.arrayBuffer()).SheetNames).toContain("Allievi");
+      expect((await fetch(`${base}/api/v1/campaigns`, { headers: auth })).status).toBe(200);
+      expect((await fetch(`${base}/api/v1/dashboard?year=2019`, { headers: auth })).status).toBe(200);
+      for (let i = 0; i < 50 && !existsSync(join(dir, "data/mail/2.eml")); i++) await Bun.sleep(200);
+      expect(readFileSync(join(dir, "data/mail/2.eml"), "utf8")).toContain("caricamento");
+
+      expect(run(dir, ["token", "revoke", "--id", "1"]).stdout).toContain('token 1 "HR" of rpa@lavoroinsieme.demo revoked');
+      const after = await fetch(`${base}/api/v1/campaigns`, { headers: auth });
+      expect(after.status).toBe(401);
+      expect(after.headers.get("Content-Type")).toBe("application/problem+json");
+      expect(run(dir, ["token", "revoke", "--id", "1"]).exitCode).toBe(1);
+    } finally {
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("backs up while serving, and restores only once stopped", async () => {
     const dir = lonelyCopy();
     expect(run(dir, ["seed", "--agencies", "1", "--enrollments", "50"]).exitCode).toBe(0);
