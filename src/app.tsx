@@ -154,18 +154,21 @@ export function createApp(deps: Deps) {
 
   // Until a step of signing in is done, only its page opens: the second factor after the
   // password, then a new password after a one-time one, then enrolling a second factor
-  // where it is required (also for a user already signed in when the fund asks for it).
+  // where it is required (also for a user already signed in when the fund asks for it):
+  // then Profilo itself and its enrolment, not the rest of Profilo (an API token would
+  // skip the second factor).
   app.use(async (c, next) => {
     const user = c.get("user");
     const path = new URL(c.req.url).pathname;
-    const only = c.get("secondStep")
-      ? "/login/codice"
+    const within = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+    const [only, opens] = c.get("secondStep")
+      ? ["/login/codice", within("/login/codice")]
       : user?.mustChangePassword
-        ? "/profilo/password"
+        ? ["/profilo/password", within("/profilo/password")]
         : user && c.get("secondFactorRequired") && !user.totpSecret
-          ? "/profilo"
-          : null;
-    if (only && path !== "/logout" && path !== only && !path.startsWith(`${only}/`)) {
+          ? ["/profilo", path === "/profilo" || path === "/profilo/" || within("/profilo/due-passaggi")]
+          : [null, true];
+    if (only && path !== "/logout" && !opens) {
       if (isHtmx(c)) {
         c.header("HX-Redirect", only);
         return c.body(null, 204);

@@ -7,7 +7,7 @@ import type { Deps } from "./deps.ts";
 import { hasPlacementPermission, isFundOperator, type User } from "./services/auth.ts";
 import { managesAgencyUsers, permissionRequest } from "./services/admin.ts";
 import type { Scope } from "./services/scope.ts";
-import { unsealedStream, type KeyRing } from "./services/sealed-files.ts";
+import { unsealedStream } from "./services/sealed-files.ts";
 
 export type AppEnv = {
   // Under Bun.serve the second argument of fetch is the server.
@@ -159,13 +159,13 @@ export const uploadBodyBytes = (config: Pick<Config, "UPLOAD_MAX_MB">) => config
 export const tooLargeMessage = (maxMb: number) =>
   `Il file supera il limite di ${maxMb} MB: dividilo in più file oppure elimina fogli e righe non necessari, poi ricaricalo.`;
 
-/** A file of the data folder, unsealed as it is sent. */
-export function attachment(path: string, keys: KeyRing, name: string, contentType: string): Response {
-  return new Response(unsealedStream(path, keys), {
-    headers: {
-      "Content-Type": contentType,
-      "Content-Disposition": `attachment; filename="${name}"`,
-      "Cache-Control": "private, no-store",
-    },
-  });
+/** A file of the data folder, unsealed as it is sent; a HEAD gets the headers and opens nothing. */
+export function attachment(c: Context<AppEnv>, path: string, name: string, contentType: string): Response {
+  const headers = {
+    "Content-Type": contentType,
+    "Content-Disposition": `attachment; filename="${name}"`,
+    "Cache-Control": "private, no-store",
+  };
+  if (c.req.method === "HEAD") return new Response(null, { headers });
+  return new Response(unsealedStream(path, c.get("deps").keys), { headers });
 }

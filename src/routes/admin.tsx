@@ -58,7 +58,7 @@ import { listApiTokens, revokeApiToken } from "../services/api-tokens.ts";
 
 function tokensPage(c: Context<AppEnv>, state: FormState) {
   const { db, clock } = c.get("deps");
-  return c.html(<ApiTokensAdminPage ctx={pageContext(c, "Token API", "admin")} tokens={listApiTokens(db, "all")} now={clock.now()} state={state} />);
+  return c.html(<ApiTokensAdminPage ctx={pageContext(c, "Token API", "admin")} tokens={listApiTokens(db, clock, "all")} now={clock.now()} state={state} />);
 }
 
 type Form = Record<string, string>;
@@ -299,7 +299,7 @@ export const adminRoutes = new Hono<AppEnv>()
       throw new HTTPException(410, { message: "Il file con l'esito non è disponibile: carica di nuovo il file per riaverlo." });
     }
     const format = job.fileFormat === "csv" ? "csv" : "xlsx";
-    return attachment(dataFile(config, job.outcomePath), c.get("deps").keys, `esito-anagrafiche_${job.id}.${format}`, FILE_CONTENT_TYPES[format]);
+    return attachment(c, dataFile(config, job.outcomePath), `esito-anagrafiche_${job.id}.${format}`, FILE_CONTENT_TYPES[format]);
   })
   .get("/campagne", (c) => {
     // "Modifica" fills the form with the campaign as it is.

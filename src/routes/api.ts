@@ -43,27 +43,32 @@ const Problem = z
 
 const Progress = z.object({ done: z.number().int(), total: z.number().int() }).openapi("Progress");
 
+const CODE = z
+  .string({ error: "Ogni tipologia formativa è un codice, per esempio \"FP\"." })
+  .max(20, "Ogni tipologia formativa è un codice di al più 20 caratteri.");
+
 const BookingRequest = z
-  .object({
-    trainingTypes: z
-      .array(z.string({ error: "Ogni tipologia formativa è un codice, per esempio \"FP\"." }).max(20), {
-        error: "Indica le tipologie formative come elenco di codici.",
-      })
-      .min(1, "Scegli almeno una tipologia formativa.")
-      .max(50, "Indica al più 50 tipologie formative.")
-      .openapi({ example: ["FP"] }),
-    year: z
-      .number({ error: "Indica l'anno di riferimento, per esempio 2026." })
-      .int("Indica l'anno di riferimento, per esempio 2026.")
-      .openapi({ example: 2026 }),
-    format: z.enum(["xlsx", "csv"], { error: "Il formato è \"xlsx\" oppure \"csv\"." }).default("xlsx"),
-    extraEmail: z
-      .email("L'indirizzo e-mail aggiuntivo non è valido: correggilo o toglilo.")
-      .max(320, "L'indirizzo e-mail aggiuntivo non è valido: correggilo o toglilo.")
-      .nullable()
-      .optional()
-      .openapi({ description: "Un indirizzo in più da avvisare quando il file è pronto." }),
-  })
+  .object(
+    {
+      trainingTypes: z
+        .array(CODE, { error: "Indica le tipologie formative come elenco di codici." })
+        .min(1, "Scegli almeno una tipologia formativa.")
+        .max(50, "Indica al più 50 tipologie formative.")
+        .openapi({ example: ["FP"] }),
+      year: z
+        .number({ error: "Indica l'anno di riferimento, per esempio 2026." })
+        .int("Indica l'anno di riferimento, per esempio 2026.")
+        .openapi({ example: 2026 }),
+      format: z.enum(["xlsx", "csv"], { error: "Il formato è \"xlsx\" oppure \"csv\"." }).default("xlsx"),
+      extraEmail: z
+        .email("L'indirizzo e-mail aggiuntivo non è valido: correggilo o toglilo.")
+        .max(320, "L'indirizzo e-mail aggiuntivo non è valido: correggilo o toglilo.")
+        .nullable()
+        .optional()
+        .openapi({ description: "Un indirizzo in più da avvisare quando il file è pronto." }),
+    },
+    { error: "Il corpo è un oggetto JSON con i campi trainingTypes, year e, se vuoi, format ed extraEmail." },
+  )
   .openapi("BookingRequest");
 
 const Booking = z
@@ -139,7 +144,11 @@ const DashboardQuery = z.object({
     .int("L'anno è un numero, per esempio 2026.")
     .optional()
     .openapi({ type: "integer", description: "La campagna; senza, l'ultima." }),
-  trainingType: z.string().max(20).optional().openapi({ description: "Solo i progetti di una tipologia formativa." }),
+  trainingType: z
+    .string()
+    .max(20, "La tipologia formativa è un codice di al più 20 caratteri.")
+    .optional()
+    .openapi({ description: "Solo i progetti di una tipologia formativa." }),
 });
 
 const Dashboard = z
@@ -222,11 +231,12 @@ const STATUS_TITLES: Record<number, string> = {
   503: "Servizio non disponibile",
 };
 
-// What the libraries say in English, said as the API says everything else.
-const LIBRARY_DETAILS: Record<number, string> = {
-  400: "Il corpo della richiesta non è JSON valido: controlla la sintassi e l'intestazione Content-Type: application/json.",
-  415: "Formato della richiesta non supportato: invia JSON (Content-Type: application/json) o, per i caricamenti, multipart/form-data.",
-};
+// What the libraries say in English (the start of their messages), said as the API says everything else.
+const LIBRARY_DETAILS: [string, string][] = [
+  ["Malformed JSON", "Il corpo della richiesta non è JSON valido: controlla la sintassi e l'intestazione Content-Type: application/json."],
+  ["Malformed FormData", "Il corpo multipart/form-data non si legge: invia il file nel campo «file» e l'anno nel campo «year», come fa curl -F."],
+  ["Unsupported Media Type", "Formato della richiesta non supportato: invia JSON (Content-Type: application/json) o, per i caricamenti, multipart/form-data."],
+];
 
 const STATUS_DETAILS: Record<number, string> = {
   401: "Token API mancante, non valido, scaduto o revocato: crea un token dalla pagina Profilo di Placement e invialo nell'intestazione «Authorization: Bearer <token>».",
@@ -335,20 +345,25 @@ async function once(c: Context<AppEnv>, fingerprint: string, run: () => Promise<
     if (claim.status === 202) headers.Location = (JSON.parse(claim.body) as { url: string }).url;
     return new Response(claim.body, { status: claim.status, headers });
   }
+  let response: Response;
   try {
-    const response = await run();
-    if (response.status < 500) settleKey(db, token.id, key, response.status, await response.clone().text());
-    else releaseKey(db, token.id, key);
-    return response;
+    response = await run();
   } catch (error) {
     releaseKey(db, token.id, key);
     throw error;
   }
+  // Once the work is done its key is never freed: should keeping the answer fail, a retry
+  // is told to wait (until the claim's lease runs out) rather than done twice at once.
+  if (response.status < 500) settleKey(db, token.id, key, response.status, await response.clone().text());
+  else releaseKey(db, token.id, key);
+  return response;
 }
 
 // ---- Routes ----------------------------------------------------------------------------
 
 const security = [{ bearerAuth: [] }];
+// A booking is a few lines of JSON: nothing larger is read.
+const JSON_BODY_BYTES = 64 * 1024;
 
 export const apiRoutes = new OpenAPIHono<AppEnv>({ defaultHook: invalid });
 
@@ -359,7 +374,10 @@ apiRoutes.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 });
 
 // Public: the document describes the API, it holds no data.
-apiRoutes.get("/openapi.json", (c) => c.json(apiDocument(c.get("deps").config.BASE_URL)));
+apiRoutes.get("/openapi.json", (c) => {
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(apiDocument(c.get("deps").config.BASE_URL));
+});
 
 apiRoutes.use(async (c, next) => {
   await next();
@@ -399,12 +417,16 @@ apiRoutes.openapi(
     summary: "Prenota il file da compilare",
     description: "Prenota il download delle iscrizioni dell'agenzia per un anno e alcune tipologie formative, come dalla pagina Placement. Il file si prepara in coda: segui la prenotazione all'indirizzo restituito.",
     security,
+    middleware: [
+      bodyLimit({ maxSize: JSON_BODY_BYTES, onError: (c) => problemResponse(c as Context<AppEnv>, 413, "Il corpo della richiesta è troppo grande: una prenotazione sta in poche righe di JSON.") }),
+    ] as const,
     request: { headers: IdempotencyHeaders, body: { content: { "application/json": { schema: BookingRequest } }, required: true } },
     responses: {
       202: json(Booking, "Prenotazione in coda; l'intestazione Location è il suo indirizzo."),
       400: problem("Corpo non JSON o Idempotency-Key non valida."),
       ...COMMON_PROBLEMS,
       409: problem("Una richiesta con la stessa Idempotency-Key è ancora in corso."),
+      413: problem("Il corpo della richiesta è troppo grande."),
       415: problem("Il corpo non è JSON (Content-Type: application/json)."),
       422: problem("Dati non accettati: campagna chiusa, tipologia sconosciuta, campo mancante, chiave già usata per un'altra richiesta."),
     },
@@ -608,8 +630,8 @@ apiRoutes.onError((error, c) => {
   const { log } = c.get("deps");
   if (error instanceof HTTPException) {
     const status = error.status;
-    const ours = error.message && !LIBRARY_DETAILS[status];
-    return problemResponse(c, status, ours ? error.message : (LIBRARY_DETAILS[status] ?? STATUS_DETAILS[status] ?? STATUS_TITLES[status] ?? "Richiesta non valida."));
+    const library = LIBRARY_DETAILS.find(([start]) => error.message.startsWith(start))?.[1];
+    return problemResponse(c, status, library ?? (error.message || STATUS_DETAILS[status] || STATUS_TITLES[status] || "Richiesta non valida."));
   }
   if (isStorageFull(error)) {
     log.error("storage full: nothing could be saved", { id: c.get("requestId"), error: String(error) });
@@ -625,8 +647,17 @@ function notFound(): never {
   throw new HTTPException(404);
 }
 
+// Made once per public address (one per process): it is public, so it must cost nothing to ask.
+const documents = new Map<string, ReturnType<typeof buildDocument>>();
+
 /** The OpenAPI 3.1 document of the API, its paths under /api/v1. */
 export function apiDocument(baseUrl: string) {
+  let document = documents.get(baseUrl);
+  if (!document) documents.set(baseUrl, (document = buildDocument(baseUrl)));
+  return document;
+}
+
+function buildDocument(baseUrl: string) {
   const document = apiRoutes.getOpenAPI31Document({
     openapi: "3.1.0",
     info: {

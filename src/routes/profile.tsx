@@ -38,7 +38,7 @@ function profilePage(
     user.agencyId === null
       ? undefined
       : {
-          state: { tokens: listApiTokens(db, user.id), refusal: tokenRefusal(user), ...extra.tokens },
+          state: { tokens: listApiTokens(db, clock, user.id), refusal: tokenRefusal(user, c.get("secondFactorRequired")), ...extra.tokens },
           now: clock.now(),
           defaultDays: DEFAULT_TOKEN_DAYS,
           maxDays: MAX_TOKEN_DAYS,

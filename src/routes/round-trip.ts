@@ -59,7 +59,7 @@ export async function receiveTraineeUpload(c: Context<AppEnv>, file: File, year:
 
 /** A booking's file, audited; 409 while it is not ready, 410 once it is gone. */
 export function exportFileResponse(c: Context<AppEnv>, job: ExportListing): Response {
-  const { config, keys } = c.get("deps");
+  const { config } = c.get("deps");
   if (job.status === "expired" || (job.status === "ready" && (!job.filePath || !existsSync(dataFile(config, job.filePath))))) {
     throw new HTTPException(410, {
       message: `Il file non è più disponibile: i file restano scaricabili per ${config.FILE_RETENTION_DAYS} giorni. Prenota un nuovo download.`,
@@ -69,13 +69,14 @@ export function exportFileResponse(c: Context<AppEnv>, job: ExportListing): Resp
     throw new HTTPException(409, { message: "Il file non è ancora pronto: attendi che la prenotazione risulti disponibile." });
   }
   const name = exportFileName(job);
-  audit(c, { action: "export_download", agencyId: job.agencyId, target: name, detail: { booking: job.id } });
-  return attachment(dataFile(config, job.filePath), keys, name, FILE_CONTENT_TYPES[job.format]);
+  // A HEAD sends no file: it is no download.
+  if (c.req.method !== "HEAD") audit(c, { action: "export_download", agencyId: job.agencyId, target: name, detail: { booking: job.id } });
+  return attachment(c, dataFile(config, job.filePath), name, FILE_CONTENT_TYPES[job.format]);
 }
 
 /** An upload's outcome file, audited; 409 while the upload is not done, 410 once the file is gone. */
 export function outcomeFileResponse(c: Context<AppEnv>, upload: UploadListing): Response {
-  const { config, keys } = c.get("deps");
+  const { config } = c.get("deps");
   if (upload.status === "queued" || upload.status === "running") {
     throw new HTTPException(409, { message: "L'esito non è ancora disponibile: attendi che il caricamento sia completato." });
   }
@@ -86,6 +87,6 @@ export function outcomeFileResponse(c: Context<AppEnv>, upload: UploadListing): 
   }
   const format = upload.fileFormat === "csv" ? "csv" : "xlsx";
   const name = `esito_${upload.agencyCode}_${upload.year}_${upload.id}.${format}`;
-  audit(c, { action: "outcome_download", agencyId: upload.agencyId, target: name });
-  return attachment(dataFile(config, upload.outcomePath), keys, name, FILE_CONTENT_TYPES[format]);
+  if (c.req.method !== "HEAD") audit(c, { action: "outcome_download", agencyId: upload.agencyId, target: name });
+  return attachment(c, dataFile(config, upload.outcomePath), name, FILE_CONTENT_TYPES[format]);
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, not, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { agencies, apiTokens, users } from "../db/schema.ts";
 import { hasPlacementPermission, type User } from "./auth.ts";
@@ -22,19 +22,33 @@ const TOKEN_SHAPE = /^plc_[A-Za-z0-9_-]{43}$/;
 
 export type RevokedBy = "user" | "fund" | "cli" | "password" | "two_factor";
 
-/** Why a user may not hold tokens, as a sentence; null when they may. */
-export function tokenRefusal(user: Pick<User, "role" | "agencyId" | "placementPermission" | "disabled">): string | null {
+/**
+ * Why a user may not hold tokens (or use theirs), as a sentence; null when they may. A token
+ * skips the sign-in's steps, so it is good only for a user who has done them all: their own
+ * password chosen, and the second factor where their agency asks for it.
+ */
+export function tokenRefusal(
+  user: Pick<User, "role" | "agencyId" | "placementPermission" | "disabled" | "mustChangePassword" | "totpSecret">,
+  agencyRequiresTwoFactor: boolean,
+): string | null {
   if (user.agencyId === null || user.role === "fund_operator") return "I token API sono per le utenze delle agenzie: gli operatori del Fondo non ne hanno.";
   if (user.disabled) return "L'utenza è disabilitata: riattivala prima di creare un token.";
   if (!hasPlacementPermission(user)) return "Per creare un token serve il permesso Placement: chiedilo al Responsabile della tua agenzia.";
+  if (user.mustChangePassword) return "L'utenza ha ancora la password provvisoria: scegli la tua password nel Profilo, poi crea il token.";
+  if (agencyRequiresTwoFactor && !user.totpSecret) {
+    return "La tua agenzia richiede la verifica in due passaggi: attivala nel Profilo, poi crea il token.";
+  }
   return null;
 }
+
+const requiresTwoFactor = (db: Db, agencyId: number | null) =>
+  agencyId !== null && db.select({ on: agencies.twoFactorRequired }).from(agencies).where(eq(agencies.id, agencyId)).get()?.on === true;
 
 export type TokenResult = { ok: true; id: number; token: string; expiresAt: Date } | { ok: false; field: "name" | "days" | "form"; error: string };
 
 /** A new token for the user, returned once in clear; only its hash is kept. */
 export function createApiToken(db: Db, clock: Clock, user: User, input: { name: string; days: number }): TokenResult {
-  const refusal = tokenRefusal(user);
+  const refusal = tokenRefusal(user, requiresTwoFactor(db, user.agencyId));
   if (refusal) return { ok: false, field: "form", error: refusal };
   const name = input.name.trim();
   if (name.length < 2 || name.length > 80) return { ok: false, field: "name", error: "Dai al token un nome da 2 a 80 caratteri, per esempio il sistema che lo userà." };
@@ -65,9 +79,19 @@ export type TokenListing = Pick<ApiToken, "id" | "name" | "createdAt" | "expires
   agencyCode: string | null;
 };
 
-/** A user's tokens, or every token (the fund's list), newest first. */
-export function listApiTokens(db: Db, userId: number | "all"): TokenListing[] {
-  return db
+// The revoked and expired tokens shown besides those in force: the audit log keeps the rest.
+const PAST_TOKENS_SHOWN = 200;
+
+/** A user's tokens, or every token (the fund's list): all those in force, then the latest others, newest first. */
+export function listApiTokens(db: Db, clock: Clock, userId: number | "all"): TokenListing[] {
+  const now = clock.now().getTime();
+  const inForce = and(isNull(apiTokens.revokedAt), sql`${apiTokens.expiresAt} > ${now}`);
+  const owner = userId === "all" ? undefined : eq(apiTokens.userId, userId);
+  return [...tokenRows(db, and(owner, inForce)), ...tokenRows(db, and(owner, not(inForce!)), PAST_TOKENS_SHOWN)];
+}
+
+function tokenRows(db: Db, where: SQL | undefined, limit?: number): TokenListing[] {
+  const query = db
     .select({
       id: apiTokens.id,
       name: apiTokens.name,
@@ -82,10 +106,9 @@ export function listApiTokens(db: Db, userId: number | "all"): TokenListing[] {
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .leftJoin(agencies, eq(agencies.id, users.agencyId))
-    .where(userId === "all" ? undefined : eq(apiTokens.userId, userId))
-    .orderBy(desc(apiTokens.id))
-    .limit(500)
-    .all();
+    .where(where)
+    .orderBy(desc(apiTokens.id));
+  return (limit === undefined ? query : query.limit(limit)).all();
 }
 
 /**
@@ -126,7 +149,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 const callerQueries = new WeakMap<Db, ReturnType<typeof buildCallerQuery>>();
 function buildCallerQuery(db: Db) {
   return db
-    .select({ token: apiTokens, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled })
+    .select({ token: apiTokens, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled, twoFactorRequired: agencies.twoFactorRequired })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .leftJoin(agencies, eq(agencies.id, users.agencyId))
@@ -136,8 +159,8 @@ function buildCallerQuery(db: Db) {
 
 /**
  * Who calls with this bearer token, or null: unknown, revoked, expired, or its user or agency
- * disabled, or its user without the Placement permission (read at every call, so that taking
- * the permission away stops the token at once).
+ * disabled, or its user refused tokens (read at every call, so that taking the permission
+ * away, or resetting a required second factor, stops the token at once).
  */
 export function tokenCaller(db: Db, clock: Clock, bearer: string): TokenCaller | null {
   if (!TOKEN_SHAPE.test(bearer)) return null;
@@ -145,7 +168,7 @@ export function tokenCaller(db: Db, clock: Clock, bearer: string): TokenCaller |
   if (!query) callerQueries.set(db, (query = buildCallerQuery(db)));
   const row = query.get({ hash: sha256(bearer) });
   const now = clock.now();
-  if (!row || row.token.revokedAt || row.token.expiresAt <= now || row.agencyDisabled !== false || tokenRefusal(row.user)) return null;
+  if (!row || row.token.revokedAt || row.token.expiresAt <= now || row.agencyDisabled !== false || tokenRefusal(row.user, row.twoFactorRequired === true)) return null;
   if (!row.token.lastUsedAt || now.getTime() - row.token.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
     db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.token.id)).run();
   }

@@ -11,6 +11,9 @@ import type { Clock } from "./clock.ts";
 export const IDEMPOTENCY_HOURS = 24;
 // Printable ASCII, as a client's UUID or its own request id would be.
 export const IDEMPOTENCY_KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
+// A first request answers within seconds (the instant checks of a file are bounded far
+// below this); a claim without an answer after it was left by a process that stopped.
+const CLAIM_LEASE_MS = 5 * 60_000;
 
 export type KeyClaim =
   | { kind: "first" }
@@ -23,10 +26,11 @@ export function claimKey(db: Db, clock: Clock, tokenId: number, key: string, fin
   const now = clock.now();
   return db.transaction(() => {
     const kept = db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.tokenId, tokenId), eq(idempotencyKeys.key, key))).get();
-    if (kept && kept.createdAt.getTime() > now.getTime() - IDEMPOTENCY_HOURS * 3_600_000) {
+    const age = kept ? now.getTime() - kept.createdAt.getTime() : Infinity;
+    if (kept && age < IDEMPOTENCY_HOURS * 3_600_000) {
       if (kept.fingerprint !== fingerprint) return { kind: "other_request" } as const;
-      if (kept.status === null || kept.body === null) return { kind: "running" } as const;
-      return { kind: "replay", status: kept.status, body: kept.body } as const;
+      if (kept.status !== null && kept.body !== null) return { kind: "replay", status: kept.status, body: kept.body } as const;
+      if (age < CLAIM_LEASE_MS) return { kind: "running" } as const;
     }
     db.insert(idempotencyKeys)
       .values({ tokenId, key, fingerprint, createdAt: now })

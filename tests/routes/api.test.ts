@@ -514,12 +514,14 @@ describe("tokens are revoked for good", () => {
       expect((await api(t, tokenA, "/campaigns")).status).toBe(401);
       expect(stateOf(tokenA)).toBe("two_factor");
       expect((await api(t, tokenB, "/campaigns")).status).toBe(200);
-      // Saving the agency again, still mandatory, revokes nothing more: tokens made since stay.
+      // Saving the agency again, still mandatory, revokes nothing more: tokens made since (with the second factor) stay.
+      t.db.$client.run("UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE email = ?", [f.referentA]);
       const made = tokenOf(t, f.referentA, "dopo");
       await fund.post(`/amministrazione/agenzie/${f.agencyA.id}`, { nome: agency.name, due_passaggi: "1" });
       expect((await api(t, made, "/campaigns")).status).toBe(200);
     } finally {
       t.db.$client.run("UPDATE agencies SET two_factor_required = 0 WHERE id = ?", [f.agencyA.id]);
+      t.db.$client.run("UPDATE users SET totp_secret = NULL WHERE email = ?", [f.referentA]);
     }
   });
 
@@ -633,5 +635,149 @@ describe("the OpenAPI document", () => {
     }
     expect(page).toContain('href="/api/v1/openapi.json"');
     expect(page).toContain("Idempotency-Key");
+  });
+});
+
+describe("what the attacker's review found", () => {
+  test("a user whose agency requires the second factor gets no token without one, nor uses one once it is reset", async () => {
+    t.db.$client.run("UPDATE agencies SET two_factor_required = 1 WHERE id = ?", [f.agencyA.id]);
+    try {
+      // Signed in with the password only, the user is held to Profilo and its enrolment.
+      const client = await signedIn(t, f.referentA, { page: "/profilo" });
+      const before = one<{ n: number }>("SELECT count(*) AS n FROM api_tokens").n;
+      const made = await client.post("/profilo/token", { nome: "Scorciatoia", giorni: "365", password: "demo1234" });
+      expect(made.status).toBe(303);
+      expect(made.headers.get("Location")).toBe("/profilo");
+      expect((await client.get("/profilo/api")).status).toBe(303);
+      expect(await (await client.get("/profilo")).text()).toContain("La tua agenzia richiede la verifica in due passaggi: attivala nel Profilo, poi crea il token.");
+      expect(one<{ n: number }>("SELECT count(*) AS n FROM api_tokens").n).toBe(before);
+      expect(createApiToken(t.db, t.clock, account(t, f.referentA), { name: "cli", days: 30 })).toMatchObject({ ok: false });
+
+      // With a second factor a token is made; the fund's reset of that factor stops it until it is enrolled again.
+      t.db.$client.run("UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE email = ?", [f.referentA]);
+      const token = tokenOf(t, f.referentA);
+      expect((await api(t, token, "/campaigns")).status).toBe(200);
+      const fund = await signedIn(t, f.fund, { page: `/amministrazione/agenzie/${f.agencyA.id}` });
+      expect((await fund.post(`/amministrazione/utenti/${userId(f.referentA)}/due-passaggi`, {})).status).toBe(200);
+      expect((await api(t, token, "/campaigns")).status).toBe(401);
+      t.db.$client.run("UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE email = ?", [f.referentA]);
+      expect((await api(t, token, "/campaigns")).status).toBe(200);
+    } finally {
+      t.db.$client.run("UPDATE agencies SET two_factor_required = 0 WHERE id = ?", [f.agencyA.id]);
+      t.db.$client.run("UPDATE users SET totp_secret = NULL WHERE email = ?", [f.referentA]);
+    }
+  });
+
+  test("a user still on a one-time password gets no token", () => {
+    t.db.$client.run("UPDATE users SET must_change_password = 1 WHERE email = ?", [f.referentA]);
+    try {
+      expect(createApiToken(t.db, t.clock, account(t, f.referentA), { name: "cli", days: 30 })).toMatchObject({
+        ok: false,
+        error: expect.stringContaining("password provvisoria"),
+      });
+    } finally {
+      t.db.$client.run("UPDATE users SET must_change_password = 0 WHERE email = ?", [f.referentA]);
+    }
+  });
+
+  test("a key claimed by a request that never answered (the process stopped) is free again after its lease, never before", async () => {
+    const token = tokenOf(t, f.rpaA);
+    const tokenId = one<{ id: number }>("SELECT id FROM api_tokens WHERE token_hash = ?", sha256(token)).id;
+    const fingerprint = sha256(`POST /api/v1/bookings ${JSON.stringify({ ...bookingRequest, format: "xlsx" })}`);
+    t.db.$client.run("INSERT INTO idempotency_keys (token_id, key, fingerprint, created_at) VALUES (?, 'interrotta', ?, ?)", [tokenId, fingerprint, t.clock.now().getTime()]);
+    const headers = { "Idempotency-Key": "interrotta" };
+    const waiting = await api(t, token, "/bookings", { json: bookingRequest, headers });
+    expect(waiting.status).toBe(409);
+    expect((await answer(waiting, "/bookings", "post")).detail).toContain("ancora in corso");
+    t.clock.advance(6 * 60_000);
+    try {
+      const again = await api(t, token, "/bookings", { json: bookingRequest, headers });
+      expect(again.status).toBe(202);
+      const replay = await api(t, token, "/bookings", { json: bookingRequest, headers });
+      expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    } finally {
+      t.clock.advance(-6 * 60_000);
+    }
+  });
+
+  test("once the work is done its key is not freed, even when keeping the answer fails: a retry does not book twice", async () => {
+    const token = tokenOf(t, f.rpaA);
+    const before = one<{ n: number }>("SELECT count(*) AS n FROM export_jobs").n;
+    t.db.$client.run("CREATE TRIGGER keep_fails BEFORE UPDATE ON idempotency_keys BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+    const headers = { "Idempotency-Key": "risposta-persa" };
+    try {
+      const first = await api(t, token, "/bookings", { json: bookingRequest, headers });
+      expect(first.status).toBe(500);
+      expect(first.headers.get("Content-Type")).toBe("application/problem+json");
+    } finally {
+      t.db.$client.run("DROP TRIGGER keep_fails");
+    }
+    const retry = await api(t, token, "/bookings", { json: bookingRequest, headers });
+    expect(retry.status).toBe(409);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM export_jobs").n).toBe(before + 1);
+  });
+
+  test("the fund's list shows every token in force, however many were revoked since", async () => {
+    const g = await createTestApp();
+    try {
+      const h = fixtures(g.db);
+      const kept = tokenOf(g, h.rpaB, "vecchio ma attivo");
+      for (let i = 0; i < 205; i++) {
+        tokenOf(g, h.rpaA, `usa e getta ${i}`);
+        g.db.$client.run("UPDATE api_tokens SET revoked_at = 1, revoked_by = 'user' WHERE id = (SELECT max(id) FROM api_tokens)");
+      }
+      const fund = await signedIn(g, h.fund, { page: "/amministrazione/token" });
+      const page = await (await fund.get("/amministrazione/token")).text();
+      expect(page).toContain("vecchio ma attivo");
+      expect(page).toContain("usa e getta 204");
+      expect(page).not.toContain("usa e getta 4<");
+      expect((await api(g, kept, "/campaigns")).status).toBe(200);
+    } finally {
+      g.close();
+    }
+  });
+
+  test("bodies the schemas refuse, and a multipart that does not parse, are told in Italian", async () => {
+    const token = tokenOf(t, f.rpaA);
+    for (const body of ["[1,2]", '"testo"', "null"]) {
+      const response = await t.app.request("/api/v1/bookings", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body,
+      });
+      expect(response.status).toBe(422);
+      expect((await answer(response, "/bookings", "post")).detail).toContain("Il corpo è un oggetto JSON con i campi trainingTypes, year");
+    }
+    const long = await api(t, token, `/dashboard?trainingType=${"X".repeat(21)}`);
+    expect(long.status).toBe(422);
+    expect((await answer(long, "/dashboard")).detail).toBe("La tipologia formativa è un codice di al più 20 caratteri.");
+    const broken = await t.app.request("/api/v1/uploads", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "multipart/form-data; boundary=abc" },
+      body: "--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.xlsx\"\r\n\r\nsenza fine",
+    });
+    expect(broken.status).toBe(400);
+    expect((await answer(broken, "/uploads", "post")).detail).toContain("Il corpo multipart/form-data non si legge");
+    const huge = await api(t, token, "/bookings", { json: { ...bookingRequest, extraEmail: "x".repeat(100_000) } });
+    expect(huge.status).toBe(413);
+    expect((await answer(huge, "/bookings", "post")).detail).toContain("troppo grande");
+  });
+
+  test("a HEAD of a file sends no file and is no download; the public document is made once and may be cached", async () => {
+    const token = tokenOf(t, f.rpaA);
+    const booking = await answer(await api(t, token, "/bookings", { json: bookingRequest }), "/bookings", "post");
+    await drainExports(t.deps);
+    const downloads = () => one<{ n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'export_download'").n;
+    const before = downloads();
+    const head = await api(t, token, `/bookings/${booking.id}/file`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Disposition")).toContain("attachment");
+    expect(downloads()).toBe(before);
+    expect((await api(t, token, `/bookings/${booking.id}/file`)).status).toBe(200);
+    expect(downloads()).toBe(before + 1);
+
+    const served = await t.app.request("/api/v1/openapi.json");
+    expect(served.headers.get("Cache-Control")).toBe("public, max-age=300");
+    expect(apiDocument("http://localhost:3000")).toBe(apiDocument("http://localhost:3000"));
   });
 });
