@@ -157,6 +157,34 @@ describe("in a real browser", () => {
     await page.close();
   });
 
+  test("a referent makes an API token on Profilo, copies it, a script books with it, and the referent revokes it", async () => {
+    const f = fixtures(t.db);
+    const page = await browser.newPage();
+    await signIn(page, f.referentA);
+    await page.goto(`${server.url}/profilo`);
+    await page.getByLabel("Nome").fill("Gestionale HR");
+    await page.getByLabel("Durata in giorni").fill("30");
+    await page.getByLabel("La tua password").fill("demo1234");
+    await page.getByRole("button", { name: "Crea token" }).click();
+    const token = (await page.locator("#new-token").textContent())!;
+    expect(token).toMatch(/^plc_/);
+    const booked = await fetch(`${server.url}/api/v1/bookings`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ trainingTypes: ["BASE"], year: 2019 }),
+    });
+    expect(booked.status).toBe(202);
+    await page.goto(`${server.url}/profilo`);
+    expect(await page.locator("#token-api").textContent()).not.toContain(token);
+    await page.getByRole("button", { name: "Revoca" }).click();
+    await page.getByText("Token «Gestionale HR» revocato").waitFor();
+    expect((await fetch(`${server.url}/api/v1/campaigns`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+    await page.getByRole("link", { name: "documentazione dell'API" }).click();
+    await page.waitForURL(`${server.url}/profilo/api`);
+    expect(await page.locator("h2").count()).toBe(8);
+    await page.close();
+  });
+
   test("a fund operator books the dati acquisiti of one agency, watches the row, and downloads the file", async () => {
     const f = fixtures(t.db);
     const page = await browser.newPage();
