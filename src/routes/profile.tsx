@@ -8,7 +8,8 @@ import type { TokenSectionState } from "../../views/partials/api-tokens.tsx";
 import { clientAddress, idParam, notFound, pageContext, requireUser, sessionCookie, signedInUser, type AppEnv } from "../http.ts";
 import { createApiToken, DEFAULT_TOKEN_DAYS, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken, tokenRefusal } from "../services/api-tokens.ts";
 import { recordAudit } from "../services/audit.ts";
-import { changePassword, clearFailures, createSession, recordFailure, throttleWaitMs, type User } from "../services/auth.ts";
+import { permissionRequest } from "../services/admin.ts";
+import { changePassword, clearFailures, createSession, hasPlacementPermission, recordFailure, throttleWaitMs, type User } from "../services/auth.ts";
 import { apiDocument } from "./api.ts";
 import {
   checkSecondFactor,
@@ -24,6 +25,14 @@ const passwordForm = z.object({ attuale: z.string().max(1024), nuova: z.string()
 const codeForm = z.object({ codice: z.string().max(64) });
 const tokenForm = z.object({ nome: z.string().max(200).default(""), giorni: z.string().max(10).default(""), password: z.string().max(1024).default("") });
 
+/** Why the user's Profilo offers no tokens; without the permission, the page names whom to ask for it. */
+function tokenSectionRefusal(c: Context<AppEnv>, user: User): string | null {
+  if (user.agencyId !== null && !hasPlacementPermission(user)) {
+    return `${permissionRequest(c.get("deps").db, user.agencyId)} Con il permesso potrai creare token API.`;
+  }
+  return tokenRefusal(user, c.get("secondFactorRequired"));
+}
+
 /** The Profilo page as the user's second factor stands; `state` when something is under way. */
 function profilePage(
   c: Context<AppEnv>,
@@ -38,7 +47,7 @@ function profilePage(
     user.agencyId === null
       ? undefined
       : {
-          state: { tokens: listApiTokens(db, clock, user.id), refusal: tokenRefusal(user, c.get("secondFactorRequired")), ...extra.tokens },
+          state: { tokens: listApiTokens(db, clock, user.id), refusal: tokenSectionRefusal(c, user), ...extra.tokens },
           now: clock.now(),
           defaultDays: DEFAULT_TOKEN_DAYS,
           maxDays: MAX_TOKEN_DAYS,

@@ -591,7 +591,8 @@ describe("tokens on the Profilo page", () => {
   test("an operator without the permission is told whom to ask; the fund's Profilo has no tokens", async () => {
     const operator = await signedIn(t, f.operatorA, { page: "/profilo" });
     const page = await (await operator.get("/profilo")).text();
-    expect(page).toContain("serve il permesso Placement");
+    const rpaName = one<{ name: string }>("SELECT name FROM users WHERE email = ?", f.rpaA).name;
+    expect(page).toContain(`Non hai il permesso Placement. Chiedi di abilitarti al Responsabile Politiche Attive (${htmlText(rpaName)})`);
     expect(page).not.toContain('action="/profilo/token"');
     const refused = await operator.post("/profilo/token", { nome: "Gestionale", giorni: "30", password: "demo1234" });
     expect(refused.status).toBe(422);
