@@ -6,6 +6,16 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
 export class DatabaseFileError extends Error {}
 
+/** A statement asked at every request, prepared once per database and reused. */
+export function preparedPerDatabase<T>(prepare: (db: Db) => T): (db: Db) => T {
+  const prepared = new WeakMap<Db, T>();
+  return (db) => {
+    let statement = prepared.get(db);
+    if (!statement) prepared.set(db, (statement = prepare(db)));
+    return statement;
+  };
+}
+
 /**
  * Opens the database. SQLite itself refuses a file that is not a database, before writing
  * anything: no other check opens the file, since closing any descriptor of it would drop

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z, type Hook } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { tooLargeMessage, uploadBodyBytes, type AppEnv } from "../http.ts";
+import { idParam, notFound, tooLargeMessage, uploadBodyBytes, type AppEnv } from "../http.ts";
 import { tokenCaller } from "../services/api-tokens.ts";
 import { campaignsFor, campaignState, daysLeft, listCampaigns } from "../services/campaigns.ts";
 import { agencyFigures } from "../services/dashboard.ts";
@@ -403,8 +403,6 @@ apiRoutes.use(async (c, next) => {
   await next();
 });
 
-const idOf = (c: Context<AppEnv>) => Number(c.req.param("id"));
-
 // Answers built here (problem+json, 202 with Location, files) are plain Responses, which the
 // library's typed responses do not describe; the tests check them against the schemas.
 const raw = (response: Response) => response as never;
@@ -456,8 +454,8 @@ apiRoutes.openapi(
     responses: { 200: json(Booking, "La prenotazione: stato, avanzamento, righe."), ...COMMON_PROBLEMS, 404: problem("Non esiste o è di un'altra agenzia.") },
   }),
   (c) => {
-    const booking = getExport(c.get("deps").db, c.get("scope")!, idOf(c));
-    if (!booking) throw new HTTPException(404);
+    const booking = getExport(c.get("deps").db, c.get("scope")!, idParam(c, "id"));
+    if (!booking) notFound();
     return c.json(bookingBody(c, booking), 200);
   },
 );
@@ -478,7 +476,7 @@ apiRoutes.openapi(
       410: problem("Il file non è più disponibile: prenota un nuovo download."),
     },
   }),
-  (c) => raw(exportFileResponse(c, getExport(c.get("deps").db, c.get("scope")!, idOf(c)) ?? notFound())),
+  (c) => raw(exportFileResponse(c, getExport(c.get("deps").db, c.get("scope")!, idParam(c, "id")) ?? notFound())),
 );
 
 apiRoutes.openapi(
@@ -515,7 +513,7 @@ apiRoutes.openapi(
     const bytes = new Uint8Array(await form.file.arrayBuffer());
     const digest = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
     return raw(await once(c, `${form.year} ${form.file.name} ${digest}`, async () => {
-      const result = await receiveTraineeUpload(c, form.file, form.year);
+      const result = await receiveTraineeUpload(c, { name: form.file.name, bytes }, form.year);
       if (!result.ok) return problemResponse(c, 422, result.error);
       return accepted(uploadBody(c, getUpload(c.get("deps").db, c.get("scope")!, result.id)!));
     }));
@@ -537,8 +535,8 @@ apiRoutes.openapi(
     },
   }),
   (c) => {
-    const upload = getUpload(c.get("deps").db, c.get("scope")!, idOf(c));
-    if (!upload) throw new HTTPException(404);
+    const upload = getUpload(c.get("deps").db, c.get("scope")!, idParam(c, "id"));
+    if (!upload) notFound();
     return c.json(uploadBody(c, upload), 200);
   },
 );
@@ -559,7 +557,7 @@ apiRoutes.openapi(
       410: problem("Il file con l'esito non è più disponibile."),
     },
   }),
-  (c) => raw(outcomeFileResponse(c, getUpload(c.get("deps").db, c.get("scope")!, idOf(c)) ?? notFound())),
+  (c) => raw(outcomeFileResponse(c, getUpload(c.get("deps").db, c.get("scope")!, idParam(c, "id")) ?? notFound())),
 );
 
 apiRoutes.openapi(
@@ -642,10 +640,6 @@ apiRoutes.onError((error, c) => {
   log.error("unhandled error", { id: c.get("requestId"), error: error instanceof Error ? (error.stack ?? String(error)) : String(error) });
   return problemResponse(c, 500, `Si è verificato un errore imprevisto. Riprova tra qualche minuto; se si ripete, comunica al Fondo il codice ${c.get("requestId")}.`);
 });
-
-function notFound(): never {
-  throw new HTTPException(404);
-}
 
 // Made once per public address (one per process): it is public, so it must cost nothing to ask.
 const documents = new Map<string, ReturnType<typeof buildDocument>>();

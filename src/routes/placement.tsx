@@ -220,7 +220,7 @@ export const placementRoutes = new Hono<AppEnv>()
     const file = form.get("file");
     if (!(file instanceof File) || file.name === "") return answer({ error: "Scegli il file da caricare." });
     if (!year) return answer({ error: "Scegli l'anno di riferimento." });
-    const result = await receiveTraineeUpload(c, file, year);
+    const result = await receiveTraineeUpload(c, { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) }, year);
     return answer(result.ok ? { queued: { id: result.id, fileName: result.fileName, sheetName: result.sheetName } } : { error: result.error });
   })
   .get("/caricamenti/:id", (c) => {

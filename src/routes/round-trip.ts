@@ -38,7 +38,7 @@ export function bookAgencyExport(c: Context<AppEnv>, request: ExportRequest) {
 }
 
 /** An agency's filled file, through the instant checks into the queue, or the sentence that refuses it. */
-export async function receiveTraineeUpload(c: Context<AppEnv>, file: File, year: number): Promise<UploadResult> {
+export async function receiveTraineeUpload(c: Context<AppEnv>, file: { name: string; bytes: Uint8Array }, year: number): Promise<UploadResult> {
   const deps = c.get("deps");
   const user = signedInUser(c);
   const agency = getAgency(deps.db, signedInScope(c), user.agencyId ?? 0);
@@ -48,9 +48,9 @@ export async function receiveTraineeUpload(c: Context<AppEnv>, file: File, year:
     deps,
     user,
     agency?.code ?? "",
-    { fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()), year },
+    { fileName: file.name, bytes: file.bytes, year },
     PARSE_LIMITS.header,
-    (id) => record("upload", { upload: id, bytes: file.size }),
+    (id) => record("upload", { upload: id, bytes: file.bytes.length }),
   );
   if (result.ok) deps.jobs.wake();
   else record("upload_refused", { reason: result.error });

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNull, not, sql, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { preparedPerDatabase, type Db } from "../db/client.ts";
 import { agencies, apiTokens, users } from "../db/schema.ts";
 import { hasPlacementPermission, type User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
@@ -146,16 +146,15 @@ export type TokenCaller = { token: Pick<ApiToken, "id" | "name">; user: User; ag
 // Writing the last use on every call would turn every read into a write.
 const TOUCH_INTERVAL_MS = 60_000;
 
-const callerQueries = new WeakMap<Db, ReturnType<typeof buildCallerQuery>>();
-function buildCallerQuery(db: Db) {
-  return db
+const callerQuery = preparedPerDatabase((db) =>
+  db
     .select({ token: apiTokens, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled, twoFactorRequired: agencies.twoFactorRequired })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .leftJoin(agencies, eq(agencies.id, users.agencyId))
     .where(eq(apiTokens.tokenHash, sql.placeholder("hash")))
-    .prepare();
-}
+    .prepare(),
+);
 
 /**
  * Who calls with this bearer token, or null: unknown, revoked, expired, or its user or agency
@@ -164,9 +163,7 @@ function buildCallerQuery(db: Db) {
  */
 export function tokenCaller(db: Db, clock: Clock, bearer: string): TokenCaller | null {
   if (!TOKEN_SHAPE.test(bearer)) return null;
-  let query = callerQueries.get(db);
-  if (!query) callerQueries.set(db, (query = buildCallerQuery(db)));
-  const row = query.get({ hash: sha256(bearer) });
+  const row = callerQuery(db).get({ hash: sha256(bearer) });
   const now = clock.now();
   if (!row || row.token.revokedAt || row.token.expiresAt <= now || row.agencyDisabled !== false || tokenRefusal(row.user, row.twoFactorRequired === true)) return null;
   if (!row.token.lastUsedAt || now.getTime() - row.token.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {

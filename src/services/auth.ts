@@ -1,6 +1,6 @@
 import { eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../db/client.ts";
+import { preparedPerDatabase, type Db } from "../db/client.ts";
 import { agencies, loginThrottle, sessions, users, type Role } from "../db/schema.ts";
 import { revokeTokensOf } from "./api-tokens.ts";
 import type { Clock } from "./clock.ts";
@@ -135,25 +135,22 @@ export type ActiveSession = {
 };
 
 // Every request reads its session: the query is built once per database.
-const sessionQueries = new WeakMap<Db, ReturnType<typeof buildSessionQuery>>();
-function buildSessionQuery(db: Db) {
-  return db
+const sessionQuery = preparedPerDatabase((db) =>
+  db
     .select({ session: sessions, user: users, agencyName: agencies.name, agencyDisabled: agencies.disabled, twoFactorRequired: agencies.twoFactorRequired })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .leftJoin(agencies, eq(agencies.id, users.agencyId))
     .where(eq(sessions.idHash, sql.placeholder("idHash")))
-    .prepare();
-}
+    .prepare(),
+);
 
 // Writing last-seen on every request would turn every page view into a write.
 const TOUCH_INTERVAL_MS = 60_000;
 
 export function loadSession(db: Db, clock: Clock, token: string, timeouts: SessionTimeouts): ActiveSession | null {
   const idHash = sha256(token);
-  let query = sessionQueries.get(db);
-  if (!query) sessionQueries.set(db, (query = buildSessionQuery(db)));
-  const row = query.get({ idHash });
+  const row = sessionQuery(db).get({ idHash });
   if (!row) return null;
   const now = clock.now().getTime();
   const expired =
