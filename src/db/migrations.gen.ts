@@ -15,6 +15,7 @@ import m12 from "../../migrations/0012_row_outcomes_by_enrollment.sql" with { ty
 import m13 from "../../migrations/0013_retention.sql" with { type: "text" };
 import m14 from "../../migrations/0014_data_keys.sql" with { type: "text" };
 import m15 from "../../migrations/0015_api_tokens.sql" with { type: "text" };
+import m16 from "../../migrations/0016_enrollment_counts.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_initial", when: 1795956467445, breakpoints: true, sql: m0 },
@@ -33,4 +34,5 @@ export const embeddedMigrations = [
   { tag: "0013_retention", when: 1796145785247, breakpoints: true, sql: m13 },
   { tag: "0014_data_keys", when: 1796146875262, breakpoints: true, sql: m14 },
   { tag: "0015_api_tokens", when: 1796151912397, breakpoints: true, sql: m15 },
+  { tag: "0016_enrollment_counts", when: 1796157349711, breakpoints: true, sql: m16 },
 ];

@@ -325,6 +325,37 @@ export const enrollments = sqliteTable(
   ],
 );
 
+/**
+ * Enrollments counted by what the dashboards group them by, one row per year, agency,
+ * project, class kind and declaration (undeclared is ''): hundreds of rows where the
+ * enrollments are thousands. Kept by triggers on enrollments (migration 0016), so every
+ * writer of an enrollment keeps it in the same statement; read by the dashboards.
+ */
+export const enrollmentCounts = sqliteTable(
+  "enrollment_counts",
+  {
+    year: integer("year").notNull(),
+    agencyId: integer("agency_id").notNull(),
+    projectId: integer("project_id").notNull(),
+    homogeneous: integer("homogeneous").notNull(),
+    fascia: text("fascia").notNull(),
+    enrollments: integer("enrollments").notNull(),
+    placed: integer("placed").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.year, t.agencyId, t.projectId, t.homogeneous, t.fascia] })],
+);
+
+/** How many distinct trainees each agency has in a year; kept by the same triggers. */
+export const traineeCounts = sqliteTable(
+  "trainee_counts",
+  {
+    year: integer("year").notNull(),
+    agencyId: integer("agency_id").notNull(),
+    trainees: integer("trainees").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.year, t.agencyId] })],
+);
+
 export const exportJobs = sqliteTable(
   "export_jobs",
   {

@@ -1,5 +1,5 @@
-import { and, desc, eq, getTableColumns } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { and, desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { preparedPerDatabase, type Db } from "../db/client.ts";
 import { agencies, campaignExtensions, campaigns, users } from "../db/schema.ts";
 import { formatDate, localDate } from "../format.ts";
 import type { Clock } from "./clock.ts";
@@ -28,12 +28,23 @@ export function daysLeft(campaign: Campaign, now: Date): number {
   return Math.max(0, Math.round((Date.parse(campaign.deadline) - today) / 86_400_000) + 1);
 }
 
+// Every page reads its campaign: the statements are built and prepared once.
+const campaignQueries = preparedPerDatabase((db) => ({
+  all: db.select().from(campaigns).orderBy(desc(campaigns.year)).prepare(),
+  one: db.select().from(campaigns).where(eq(campaigns.year, sql.placeholder("year"))).prepare(),
+  extension: db
+    .select()
+    .from(campaignExtensions)
+    .where(and(eq(campaignExtensions.year, sql.placeholder("year")), eq(campaignExtensions.agencyId, sql.placeholder("agency"))))
+    .prepare(),
+}));
+
 export function listCampaigns(db: Db): Campaign[] {
-  return db.select().from(campaigns).orderBy(desc(campaigns.year)).all();
+  return campaignQueries(db).all.all();
 }
 
 export function getCampaign(db: Db, year: number): Campaign | undefined {
-  return db.select().from(campaigns).where(eq(campaigns.year, year)).get();
+  return campaignQueries(db).one.get({ year });
 }
 
 // A proroga only ever gives more time: once the campaign's own deadline is moved past it, it no longer counts.
@@ -46,10 +57,7 @@ const asLived = (campaign: Campaign, granted: Extension | null): AgencyCampaign 
 export function campaignFor(db: Db, year: number, agencyId: number | null): AgencyCampaign | undefined {
   const campaign = getCampaign(db, year);
   if (!campaign) return undefined;
-  const extension =
-    agencyId === null
-      ? undefined
-      : db.select().from(campaignExtensions).where(and(eq(campaignExtensions.year, year), eq(campaignExtensions.agencyId, agencyId))).get();
+  const extension = agencyId === null ? undefined : campaignQueries(db).extension.get({ year, agency: agencyId });
   return asLived(campaign, extension ?? null);
 }
 

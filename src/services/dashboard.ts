@@ -1,11 +1,12 @@
 import type { Db } from "../db/client.ts";
 import { NOT_VULNERABLE } from "./declarations.ts";
-import { belowMinimum, COUNTS_AS_PLACED, minimumsOf } from "./minimums.ts";
+import { belowMinimum, minimumsOf } from "./minimums.ts";
 
 /*
- * The figures of the dashboards, from SQL aggregates over indexed columns: never by
- * loading enrollments. The agency's figures come from one GROUP BY whose few rows (one per
- * project, class kind, declaration and placement) are summed here in every direction.
+ * The figures of the dashboards, from the enrollments' counts that triggers keep
+ * (`enrollment_counts`, one row per project, class kind and declaration; `trainee_counts`):
+ * never by loading or scanning enrollments, except for a training type's trainees. The few
+ * rows are summed here in every direction.
  */
 
 export type ProjectProgress = {
@@ -53,20 +54,22 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
     .all(params) as { id: number; code: string; title: string; trainingType: string }[];
   const groups = sqlite
     .query(
-      `SELECT e.project_id, e.homogeneous, e.fascia_debole AS fascia, count(*) AS n, sum(${COUNTS_AS_PLACED}) AS placed
-       FROM enrollments e
-       WHERE e.agency_id = $agency AND e.year = $year
-         ${trainingType ? "AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}
-       GROUP BY e.project_id, e.homogeneous, e.fascia_debole`,
+      `SELECT project_id, homogeneous, nullif(fascia, '') AS fascia, enrollments AS n, placed FROM enrollment_counts
+       WHERE agency_id = $agency AND year = $year AND enrollments > 0
+         ${trainingType ? "AND project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}`,
     )
     .all(params) as Group[];
-  const { trainees } = sqlite
-    .query(
-      `SELECT count(DISTINCT e.participant_id) AS trainees FROM enrollments e
-       WHERE e.agency_id = $agency AND e.year = $year
-         ${trainingType ? "AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)" : ""}`,
-    )
-    .get(params) as { trainees: number };
+  // Trainees do not add up across projects: the agency's whole year is kept counted, a
+  // training type's are counted here.
+  const { trainees } = (
+    trainingType
+      ? sqlite.query(
+          `SELECT count(DISTINCT e.participant_id) AS trainees FROM enrollments e
+           WHERE e.agency_id = $agency AND e.year = $year
+             AND e.project_id IN (SELECT p.id FROM projects p WHERE p.agency_id = $agency AND p.year = $year AND p.training_type = $type)`,
+        )
+      : sqlite.query("SELECT coalesce(max(trainees), 0) AS trainees FROM trainee_counts WHERE agency_id = $agency AND year = $year")
+  ).get(params) as { trainees: number };
   const classes = sqlite
     .query(
       `SELECT c.homogeneous, count(*) AS n FROM classes c JOIN projects p ON p.id = c.project_id
@@ -150,17 +153,17 @@ type ProjectTotals = { agencyId: number; projectId: number; n: number; declared:
 /**
  * One row per agency for the fund. "Declared" counts enrollments with a fascia debole on
  * record; enrollments of homogeneous classes carry their class's category, so they count.
- * One pass over the year's enrollments, by project, gives every count.
+ * One pass over the year's counts, by project, gives every count.
  */
 export function fundFigures(db: Db, year: number): AgencyRow[] {
   const sqlite = db.$client;
   const minimums = minimumsOf(db, year);
-  // Grouped in the index's order (agency, then project): no sort.
+  // Grouped in the key's order (year, agency, project): no sort.
   const totals = sqlite
     .query(
-      `SELECT e.agency_id AS agencyId, e.project_id AS projectId, count(*) AS n, count(e.fascia_debole) AS declared,
-              sum(${COUNTS_AS_PLACED}) AS placed
-       FROM enrollments e WHERE e.year = $year GROUP BY e.agency_id, e.project_id`,
+      `SELECT agency_id AS agencyId, project_id AS projectId, sum(enrollments) AS n,
+              sum(CASE WHEN fascia <> '' THEN enrollments ELSE 0 END) AS declared, sum(placed) AS placed
+       FROM enrollment_counts WHERE year = $year GROUP BY agency_id, project_id HAVING n > 0`,
     )
     .all({ year }) as ProjectTotals[];
   const typeOf = new Map(

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
-import { eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { eq, sql } from "drizzle-orm";
+import { preparedPerDatabase, type Db } from "../db/client.ts";
 import { placementMinimums } from "../db/schema.ts";
 import { getCampaign } from "./campaigns.ts";
 import { activeCodes } from "./reference-lists.ts";
@@ -37,8 +37,12 @@ export function recountPlaced(sqlite: Database, projectId: number | null): void 
 }
 
 /** The minimum percent of each training type that has one, in a year. */
+const minimumsQuery = preparedPerDatabase((db) =>
+  db.select().from(placementMinimums).where(eq(placementMinimums.year, sql.placeholder("year"))).prepare(),
+);
+
 export function minimumsOf(db: Db, year: number): Map<string, number> {
-  const rows = db.select().from(placementMinimums).where(eq(placementMinimums.year, year)).all();
+  const rows = minimumsQuery(db).all({ year });
   return new Map(rows.map((r) => [r.trainingType, r.percent]));
 }
 

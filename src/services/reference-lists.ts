@@ -1,5 +1,5 @@
 import { asc, eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { preparedPerDatabase, type Db } from "../db/client.ts";
 import { contractTypes, trainingTypes, vulnerableCategories } from "../db/schema.ts";
 import { fail, type AdminResult } from "./admin.ts";
 import type { ReferenceCodes } from "./declarations.ts";
@@ -12,14 +12,22 @@ export type CodeEntry = { code: string; description: string };
 
 /** The codes in use today, in the fund's order: what forms and files offer. */
 export function activeCodes(db: Db, list: ReferenceList): CodeEntry[] {
-  const table = LISTS[list];
-  return db
-    .select({ code: table.code, description: table.description })
-    .from(table)
-    .where(eq(table.active, true))
-    .orderBy(asc(table.sortOrder))
-    .all();
+  return activeQueries(db)[list].all();
 }
+
+// Forms and pages read them at every request: built and prepared once.
+const activeQueries = preparedPerDatabase((db) => {
+  const active = (list: ReferenceList) => {
+    const table = LISTS[list];
+    return db
+      .select({ code: table.code, description: table.description })
+      .from(table)
+      .where(eq(table.active, true))
+      .orderBy(asc(table.sortOrder))
+      .prepare();
+  };
+  return { categories: active("categories"), contractTypes: active("contractTypes"), trainingTypes: active("trainingTypes") };
+});
 
 /** Every code with whether it is still in use: a code no longer in use is told apart from an unknown one. */
 export function referenceCodes(db: Db): ReferenceCodes {

@@ -8,6 +8,8 @@ import { excelSerial } from "../../src/sheets/cells.ts";
 import { TRAINEE_COLUMNS, type TraineeRow } from "../../src/sheets/columns.ts";
 import type { Db } from "../../src/db/client.ts";
 import type { TestApp, TestClient } from "./test-app.ts";
+import type { Database } from "bun:sqlite";
+import { expect } from "bun:test";
 
 export type Sheet = unknown[][];
 
@@ -210,4 +212,33 @@ export function typeIntoExport(xlsx: Uint8Array, edits: Record<string, TypedCell
   }
   entries["xl/worksheets/sheet1.xml"] = strToU8(xml);
   return new Uint8Array(zipSync(entries));
+}
+
+/** The dashboards' kept counts equal a count of the enrollments and trainees themselves, none negative. */
+export function expectCountsKept(db: Db) {
+  const { all, one } = queries(db);
+  const kept = all(
+    `SELECT year, agency_id, project_id, homogeneous, fascia, enrollments, placed FROM enrollment_counts
+     WHERE enrollments > 0 ORDER BY 1, 2, 3, 4, 5`,
+  );
+  const counted = all(
+    `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, '') AS fascia, count(*) AS enrollments,
+            sum(counts_as_placed) AS placed
+     FROM enrollments GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
+  );
+  expect(kept).toEqual(counted);
+  expect(all("SELECT year, agency_id, trainees FROM trainee_counts WHERE trainees > 0 ORDER BY 1, 2")).toEqual(
+    all("SELECT year, agency_id, count(DISTINCT participant_id) AS trainees FROM enrollments GROUP BY 1, 2 ORDER BY 1, 2"),
+  );
+  expect(one<{ n: number }>("SELECT count(*) AS n FROM enrollment_counts WHERE enrollments < 0 OR placed < 0 OR placed > enrollments").n).toBe(0);
+  expect(one<{ n: number }>("SELECT count(*) AS n FROM trainee_counts WHERE trainees < 0").n).toBe(0);
+}
+
+/** Every row of a table in a stable order: by rowid, or by its key for a table without rowid. */
+export function rowsInOrder(sqlite: Database, table: string): unknown[] {
+  const { wr } = sqlite.query("SELECT wr FROM pragma_table_list(?)").get(table) as { wr: number };
+  const key = wr
+    ? (sqlite.query("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk").all(table) as { name: string }[]).map((c) => `"${c.name}"`).join(", ")
+    : "rowid";
+  return sqlite.query(`SELECT * FROM "${table}" ORDER BY ${key}`).all();
 }

@@ -1,6 +1,7 @@
 // Access checks as tables, in the style of PocketBase's ApiScenario: who asks, what, and
 // the status they must get; a refused POST must leave every business table as it was.
 import { describe, expect, test } from "bun:test";
+import { rowsInOrder } from "./flows.ts";
 import type { TestApp, TestClient } from "./test-app.ts";
 
 export type Scenario<Who extends string> = {
@@ -23,7 +24,7 @@ const VOLATILE = new Set(["sessions", "login_throttle", "audit_log", "__drizzle_
 /** Every row of every business table: what a refused request must not change. */
 export function snapshot(t: TestApp): string {
   const tables = t.db.$client.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
-  return JSON.stringify(tables.filter((table) => !VOLATILE.has(table.name)).map((table) => [table.name, t.db.$client.query(`SELECT * FROM "${table.name}" ORDER BY rowid`).all()]));
+  return JSON.stringify(tables.filter((table) => !VOLATILE.has(table.name)).map((table) => [table.name, rowsInOrder(t.db.$client, table.name)]));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as XLSX from "xlsx";
 import { drainUploads } from "../../src/jobs/uploads.ts";
-import { bookAndUploadBack, isoPlusDays, rowUrl, saveEdit, signedIn, tables, type Queries } from "../helpers/flows.ts";
+import { bookAndUploadBack, expectCountsKept, isoPlusDays, rowUrl, saveEdit, signedIn, tables, type Queries } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Jobs start a worker thread and, for uploads, a child process.
@@ -116,6 +116,23 @@ describe("agency dashboard", () => {
     expectFiguresMatch(html, rawEnrollments(f.agencyB.id));
     const agencyUser = await signedIn(t, f.rpaA, { page: null });
     expect((await agencyUser.get(`/fondo/agenzie/${f.agencyB.id}`)).status).toBe(404);
+  });
+
+  test("a project's code and title written as markup are shown as text, in the rows and their bars", async () => {
+    const project = one<{ id: number; code: string; title: string }>("SELECT id, code, title FROM projects WHERE agency_id = ? ORDER BY code LIMIT 1", f.agencyA.id);
+    const hostile = { code: `X"><img src=x onerror=alert(1)>`, title: `<script>alert('t')</script> & "co"` };
+    t.db.$client.run("UPDATE projects SET code = ?, title = ? WHERE id = ?", [hostile.code, hostile.title, project.id]);
+    try {
+      const client = await signedIn(t, f.rpaA, { page: null });
+      const html = await (await client.get("/placement")).text();
+      expect(html).not.toContain("<img src=x");
+      expect(html).not.toContain("<script>alert");
+      expect(html).toContain("&lt;script&gt;alert(&#x27;t&#x27;)&lt;/script&gt; &amp; &quot;co&quot;");
+      expect(html).toContain(`data-project="X&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"`);
+      expect(html).toContain(`title="Placement X&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"`);
+    } finally {
+      t.db.$client.run("UPDATE projects SET code = ?, title = ? WHERE id = ?", [project.code, project.title, project.id]);
+    }
   });
 });
 
@@ -282,3 +299,5 @@ describe("editing one trainee on the class page", () => {
     expect(one("SELECT * FROM enrollments WHERE id = ?", line.id)).toEqual(before);
   });
 });
+
+test("after every upload and edit above, the dashboards' counts are the enrollments'", () => expectCountsKept(t.db));

@@ -4,7 +4,7 @@ import { drainMasterData } from "../../src/jobs/master-data.ts";
 import { buildCodiceFiscale } from "../../src/services/codice-fiscale.ts";
 import { recountPlaced } from "../../src/services/minimums.ts";
 import { MASTER_COLUMNS } from "../../src/sheets/master-columns.ts";
-import { signedIn, tables, uploadMasterData, type Queries } from "../helpers/flows.ts";
+import { expectCountsKept, signedIn, tables, uploadMasterData, type Queries } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp, type TestClient } from "../helpers/test-app.ts";
 
 // Loads start a worker thread and a child process.
@@ -200,3 +200,5 @@ describe("master data", () => {
     expect((await agency.get("/amministrazione/anagrafiche/modello")).status).toBe(404);
   });
 });
+
+test("after every load above, the dashboards' counts are the enrollments'", () => expectCountsKept(t.db));

@@ -7,7 +7,7 @@ import { agencyFigures, fundFigures } from "../../src/services/dashboard.ts";
 import { closingReport } from "../../src/services/report.ts";
 import { keptUntil } from "../../src/services/retention.ts";
 import { getCampaign } from "../../src/services/campaigns.ts";
-import { bookAndDownload, col, readRows, signedIn, tables, uploadAndRun, withRows } from "../helpers/flows.ts";
+import { bookAndDownload, col, expectCountsKept, readRows, signedIn, tables, uploadAndRun, withRows } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 setDefaultTimeout(60_000);
@@ -113,6 +113,7 @@ describe("retention: the maintenance job anonymises a campaign past its time", (
     expect(agencyFigures(t.db, f.agencyA.id, 2019, null)).toEqual(before.agency);
     expect(fundFigures(t.db, 2019)).toEqual(before.fund);
     expect(closingReport(t.db, 2019)).toEqual(before.report);
+    expectCountsKept(t.db);
     const page = await signedIn(t, f.rpaA, { page: null });
     expect((await page.get("/placement?anno=2019")).status).toBe(200);
     expect((await page.get("/placement/riepilogo?anno=2019")).status).toBe(200);

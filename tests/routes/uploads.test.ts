@@ -12,6 +12,7 @@ import {
   bookAndDownload,
   col,
   enrollmentOfRow,
+  expectCountsKept,
   isoPlusDays,
   italianDate,
   readRows,
@@ -388,3 +389,5 @@ describe("rights", () => {
     expect(one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before + 1);
   });
 });
+
+test("after every upload above, the dashboards' counts are the enrollments'", () => expectCountsKept(t.db));

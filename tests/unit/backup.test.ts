@@ -9,7 +9,7 @@ import { drainUploads } from "../../src/jobs/uploads.ts";
 import { backupDatabase, backupPath, pruneBackups, restoreDatabase, sweepBackupParts } from "../../src/services/backup.ts";
 import { holdInstanceLock } from "../../src/services/instance.ts";
 import { keyOf, keyRingOf, newKeyText, unsealWhole } from "../../src/services/sealed-files.ts";
-import { bookAndUploadBack, signedIn } from "../helpers/flows.ts";
+import { bookAndUploadBack, rowsInOrder, signedIn } from "../helpers/flows.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Imports start a worker and a child process; `bun src/main.ts` starts another bun.
@@ -33,7 +33,7 @@ function fingerprint(path: string): Record<string, { rows: number; sha256: strin
     const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
     return Object.fromEntries(
       tables.map(({ name }) => {
-        const rows = db.query(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+        const rows = rowsInOrder(db, name);
         return [name, { rows: rows.length, sha256: new Bun.CryptoHasher("sha256").update(JSON.stringify(rows)).digest("hex") }];
       }),
     );
