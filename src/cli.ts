@@ -20,6 +20,7 @@ import { systemClock } from "./services/clock.ts";
 import { adoptKeys, generatedKeyPath, resealInPlace, resolveKeys, retireOlderKeys, SealError, sealInPlace, type Key, type KeyRing } from "./services/sealed-files.ts";
 import { DatasetError, DEMO_DATASET, generateDataset } from "./services/demo-data.ts";
 import { recordAudit } from "./services/audit.ts";
+import { recountFigures } from "./services/dashboard.ts";
 import { resetSecondFactor } from "./services/two-factor.ts";
 
 const embeddedMigrationCount = embeddedMigrations.length;
@@ -51,6 +52,8 @@ Commands:
                                 print a new API token of an agency user with the Placement
                                 permission, valid N days (default ${DEFAULT_TOKEN_DAYS}, at most ${MAX_TOKEN_DAYS})
   token revoke --id N           revoke an API token for good (ids are on the fund's Token API page)
+  recount                       count the dashboards' figures again from the enrollments and
+                                put right the kept counts that differ, also while serving
   key rotate                    seal every file again with the newest data key (DATA_KEY or
                                 DATA_KEY_FILE, newest first), also while the program serves
 
@@ -387,6 +390,7 @@ async function main(args: string[]): Promise<void> {
     "user reset-password": ["--email"],
     "user reset-2fa": ["--email"],
     "key rotate": [],
+    recount: [],
     "token create": ["--email", "--name", "--days"],
     "token revoke": ["--id"],
   };
@@ -402,6 +406,16 @@ async function main(args: string[]): Promise<void> {
     return console.log("database is up to date");
   }
   if (command === "seed") return seed(config, flags);
+  if (command === "recount") {
+    const db = openExisting(config);
+    try {
+      if (pendingMigrations(db) > 0) throw new StartupError("the database has migrations to apply first; run placement migrate");
+      const wrong = recountFigures(db);
+      return console.log(wrong ? `${wrong} kept count rows differed from the enrollments and were counted again` : "the kept counts match the enrollments");
+    } finally {
+      db.$client.close();
+    }
+  }
   if (command === "backup") {
     const db = openExisting(config);
     try {

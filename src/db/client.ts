@@ -31,6 +31,8 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
       sqlite.exec("PRAGMA journal_mode = WAL");
       sqlite.exec("PRAGMA synchronous = NORMAL");
       sqlite.exec("PRAGMA foreign_keys = ON");
+      // A row a REPLACE removes runs its delete triggers, which keep the dashboards' counts.
+      sqlite.exec("PRAGMA recursive_triggers = ON");
     }
   } catch (error) {
     sqlite.close();

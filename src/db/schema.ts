@@ -311,13 +311,14 @@ export const enrollments = sqliteTable(
     // exported row, so that an upload knows how old each of its rows is.
     revision: integer("revision").notNull().default(0),
     // The placement rule's outcome (services/minimums.ts), kept with the row by its writers
-    // so that the dashboards count it from the index alone.
+    // so that every count of placements (the dashboards' kept counts, the fund's file, the
+    // closing report) reads it without looking up the project.
     countsAsPlaced: integer("counts_as_placed", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     uniqueIndex("enrollments_class_participant_idx").on(t.classId, t.participantId),
-    // Covering indexes: the dashboards aggregate from the index alone, never the table.
-    // Covers every dashboard figure.
+    // Covering indexes: aggregates over an agency's year read the index alone, never the
+    // table (the kept counts' recount, a training type's trainees, the report).
     index("enrollments_dashboard_idx").on(t.agencyId, t.year, t.projectId, t.homogeneous, t.fasciaDebole, t.countsAsPlaced),
     index("enrollments_trainees_idx").on(t.agencyId, t.year, t.participantId),
     index("enrollments_project_idx").on(t.projectId),

@@ -133,6 +133,45 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
   return figures;
 }
 
+const COUNTED = {
+  enrollments: {
+    kept: "SELECT year, agency_id, project_id, homogeneous, fascia, enrollments, placed FROM enrollment_counts WHERE enrollments > 0",
+    fresh: `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, ''), count(*), sum(counts_as_placed)
+            FROM enrollments GROUP BY 1, 2, 3, 4, 5`,
+    columns: "year, agency_id, project_id, homogeneous, fascia, enrollments, placed",
+    table: "enrollment_counts",
+  },
+  trainees: {
+    kept: "SELECT year, agency_id, trainees FROM trainee_counts WHERE trainees > 0",
+    fresh: "SELECT year, agency_id, count(DISTINCT participant_id) FROM enrollments GROUP BY 1, 2",
+    columns: "year, agency_id, trainees",
+    table: "trainee_counts",
+  },
+};
+
+/**
+ * Counts the dashboards' figures again from the enrollments and puts right the kept counts
+ * that differ, in one transaction (`placement recount`, for a database edited by hand);
+ * how many kept rows were wrong or missing.
+ */
+export function recountFigures(db: Db): number {
+  const sqlite = db.$client;
+  return sqlite
+    .transaction(() => {
+      let wrong = 0;
+      for (const { kept, fresh, columns, table } of Object.values(COUNTED)) {
+        const differing = (a: string, b: string) => (sqlite.query(`SELECT count(*) AS n FROM (${a} EXCEPT ${b})`).get() as { n: number }).n;
+        const rows = differing(kept, fresh) + differing(fresh, kept);
+        if (rows === 0) continue;
+        wrong += rows;
+        sqlite.run(`DELETE FROM ${table}`);
+        sqlite.run(`INSERT INTO ${table} (${columns}) ${fresh}`);
+      }
+      return wrong;
+    })
+    .immediate();
+}
+
 export type AgencyRow = {
   id: number;
   code: string;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { MigrationMeta } from "drizzle-orm/migrator";
 import { openDatabase, type Db } from "../../src/db/client.ts";
 import { migrate, migrationsMeta } from "../../src/db/migrate.ts";
-import { agencyFigures, fundFigures } from "../../src/services/dashboard.ts";
+import { agencyFigures, fundFigures, recountFigures } from "../../src/services/dashboard.ts";
 import { systemClock } from "../../src/services/clock.ts";
 import { generateDataset } from "../../src/services/demo-data.ts";
 import { expectCountsKept, queries } from "../helpers/flows.ts";
@@ -73,8 +73,30 @@ describe("the enrollments' counts", () => {
       )
       .get(person.id, mixed.id) as { id: number };
     expectCountsKept(t.db);
-    sqlite.run("DELETE FROM enrollments WHERE id = ?", [inserted.id]);
+    // A REPLACE removes the row it replaces: its delete triggers run too.
+    sqlite.run(
+      `INSERT OR REPLACE INTO enrollments (class_id, participant_id, project_id, agency_id, year, homogeneous, fascia_debole, counts_as_placed)
+       SELECT class_id, participant_id, project_id, agency_id, year, homogeneous, 'NO', 0 FROM enrollments WHERE id = ?`,
+      [inserted.id],
+    );
     expectCountsKept(t.db);
+    sqlite.run("DELETE FROM enrollments WHERE participant_id = ?", [person.id]);
+    expectCountsKept(t.db);
+  });
+
+  test("counted again from the enrollments by `placement recount`, which puts right only what differs", () => {
+    const sqlite = t.db.$client;
+    const recount = () => {
+      const run = Bun.spawnSync(["bun", join(import.meta.dir, "../../src/main.ts"), "recount"], { env: { ...process.env, DATA_DIR: t.dir } });
+      expect(run.exitCode).toBe(0);
+      return run.stdout.toString();
+    };
+    expect(recount()).toContain("the kept counts match the enrollments");
+    sqlite.run("UPDATE enrollment_counts SET enrollments = enrollments + 5 WHERE project_id = (SELECT min(project_id) FROM enrollment_counts)");
+    sqlite.run("DELETE FROM trainee_counts WHERE agency_id = (SELECT min(agency_id) FROM trainee_counts)");
+    expect(recount()).toMatch(/^\d+ kept count rows differed from the enrollments and were counted again/);
+    expectCountsKept(t.db);
+    expect(recountFigures(t.db)).toBe(0);
   });
 
   test("the dashboards' figures equal those counted from the enrollments", () => {

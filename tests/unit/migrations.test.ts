@@ -55,12 +55,29 @@ describe("migrations", () => {
     });
   });
 
-  test("the database runs in WAL mode with foreign keys and a busy timeout", () => {
+  test("the database runs in WAL mode with foreign keys, triggers run for rows a REPLACE removes, and a busy timeout", () => {
     withDatabase((path) => {
       const db = openDatabase(path);
       expect(db.$client.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
       expect(db.$client.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+      expect(db.$client.query("PRAGMA recursive_triggers").get()).toEqual({ recursive_triggers: 1 });
       expect((db.$client.query("PRAGMA busy_timeout").get() as Record<string, number>)).toEqual({ timeout: 5000 });
+      db.$client.close();
+    });
+  });
+
+  // drizzle-kit knows nothing of triggers: a migration that rebuilds enrollments (as it does
+  // to change a column) drops them, and the dashboards' counts would silently stop.
+  test("after every migration the triggers that keep the dashboards' counts are on enrollments", () => {
+    withDatabase((path) => {
+      const db = openDatabase(path);
+      migrate(db);
+      const triggers = db.$client.query("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all();
+      expect(triggers).toEqual(
+        ["enrollment_counts_delete", "enrollment_counts_insert", "enrollment_counts_update", "trainee_counts_delete", "trainee_counts_insert", "trainee_counts_update"].map(
+          (name) => ({ name, tbl_name: "enrollments" }),
+        ),
+      );
       db.$client.close();
     });
   });
