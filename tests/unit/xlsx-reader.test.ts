@@ -1,0 +1,50 @@
+import { expect, test } from "bun:test";
+import { strToU8, zipSync } from "fflate";
+import { XlsxBook } from "../../src/sheets/xlsx-reader.ts";
+import { ZipArchive } from "../../src/sheets/zip-guard.ts";
+
+/** A book of one sheet "Allievi" with the given rows' XML and shared strings. */
+function book(rows: string, shared: string[] = []): XlsxBook {
+  const zip = zipSync({
+    "xl/workbook.xml": strToU8(`<workbook><sheets><sheet name="Allievi" sheetId="1" r:id="rId1"/></sheets></workbook>`),
+    "xl/_rels/workbook.xml.rels": strToU8(`<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>`),
+    "xl/worksheets/sheet1.xml": strToU8(`<worksheet><sheetData>${rows}</sheetData></worksheet>`),
+    "xl/sharedStrings.xml": strToU8(`<sst>${shared.map((s) => `<si>${s}</si>`).join("")}</sst>`),
+  });
+  return new XlsxBook(new ZipArchive(zip));
+}
+
+const cellsOf = (b: XlsxBook) => [...b.rows("Allievi", { maxRows: 100, maxColumns: 20 })!].map((r) => [r.line, r.cells]);
+const inline = (ref: string, content: string) => `<c r="${ref}" t="inlineStr">${content}</c>`;
+
+test("texts are read whatever their runs: plain, with entities, kept spaces, rich runs, phonetic hints, empty", () => {
+  const row = [
+    inline("A1", "<is><t>plain</t></is>"),
+    inline("B1", "<is><t>D&apos;Amico &amp; figli &lt;srl&gt;</t></is>"),
+    inline("C1", '<is><t xml:space="preserve">  spazi  </t></is>'),
+    inline("D1", "<is><r><t>ri</t></r><r><rPr><b/></rPr><t>cco</t></r></is>"),
+    inline("E1", "<is><t>漢字</t><rPh sb=\"0\" eb=\"1\"><t>かんじ</t></rPh></is>"),
+    inline("F1", "<is><t></t></is>"),
+    inline("G1", "<is><t/></is>"),
+    inline("H1", "<is><t>a</t><t>b</t></is>"),
+    inline("I1", "<is><t>&#x41;&#66;</t></is>"),
+  ].join("");
+  expect(cellsOf(book(`<row r="1">${row}</row>`))).toEqual([[1, ["plain", "D'Amico & figli <srl>", "  spazi  ", "ricco", "漢字", "", "", "ab", "AB"]]]);
+});
+
+test("shared strings are read the same ways", () => {
+  const shared = ["<t>plain</t>", "<t>a&amp;b</t>", '<t xml:space="preserve"> x </t>', "<r><t>ri</t></r><r><t>cco</t></r>", "<t>漢</t><rPh><t>かん</t></rPh>", "<t/>"];
+  const row = shared.map((_, i) => `<c r="${String.fromCharCode(65 + i)}2" t="s"><v>${i}</v></c>`).join("");
+  expect(cellsOf(book(`<row r="2">${row}</row>`, shared))).toEqual([[2, ["plain", "a&b", " x ", "ricco", "漢", ""]]]);
+});
+
+test("cells are placed by their reference in any attribute order, or one after another without it", () => {
+  const rows = [
+    `<row r="3"><c t="inlineStr" s="1" r="C3"><is><t>terza</t></is></c><c s="2" r="E3"><v>42</v></c></row>`,
+    `<row><c t="inlineStr"><is><t>prima</t></is></c><c><v>7</v></c><c t="b"><v>1</v></c></row>`,
+  ].join("");
+  expect(cellsOf(book(rows))).toEqual([
+    [3, [null, null, "terza", null, 42]],
+    [4, ["prima", 7, "TRUE"]],
+  ]);
+});
