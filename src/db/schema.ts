@@ -135,8 +135,10 @@ export const reminders = sqliteTable(
     agencyId: agencyOf(),
     deadline: text("deadline").notNull(),
     days: integer("days").notNull(),
-    // sent; complete (nothing to remind); passed (a later reminder was due when it was decided).
-    outcome: text("outcome", { enum: ["sent", "complete", "passed"] }).notNull(),
+    // sent; complete (nothing to remind); unreachable (data missing, but nobody of the agency
+    // to tell: no enabled Responsabile or Referente with the permission); passed (a later
+    // reminder was due when it was decided).
+    outcome: text("outcome", { enum: ["sent", "complete", "unreachable", "passed"] }).notNull(),
     decidedAt: integer("decided_at", { mode: "timestamp_ms" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.year, t.agencyId, t.deadline, t.days] })],

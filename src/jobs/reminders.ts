@@ -15,13 +15,15 @@ export const reminderJob: Job = {
     for (const due of remindersDue(db, clock)) {
       const { campaign, gaps } = due;
       const incomplete = isIncomplete(gaps);
+      const to = incomplete ? agencyRecipients(db, due.agencyId, null) : [];
       db.transaction(() => {
-        if (!recordReminder(db, clock, due, incomplete ? "sent" : "complete") || !incomplete) return;
+        const outcome = !incomplete ? "complete" : to.length ? "sent" : "unreachable";
+        if (!recordReminder(db, clock, due, outcome) || outcome !== "sent") return;
         queueMail(
           db,
           clock,
           reminderMail({
-            to: agencyRecipients(db, due.agencyId, null),
+            to,
             year: campaign.year,
             deadline: campaign.deadline,
             extended: campaign.extension !== null,

@@ -123,7 +123,15 @@ export function incompleteListMail(input: {
   to: string[];
   year: number;
   deadline: string;
-  agencies: { code: string; name: string; undeclared: number; placementIncomplete: number; extendedTo: string | null; reminded: number }[];
+  agencies: {
+    code: string;
+    name: string;
+    undeclared: number;
+    placementIncomplete: number;
+    extendedTo: string | null;
+    reminded: number;
+    unreachable: number;
+  }[];
   fundUrl: string;
 }): OutgoingMail {
   const n = input.agencies.length;
@@ -131,6 +139,7 @@ export function incompleteListMail(input: {
     (a) =>
       `- ${a.code} ${a.name}: ${a.undeclared} senza fascia debole, ${a.placementIncomplete} placement incompleti, ` +
       `${a.reminded === 1 ? "1 promemoria inviato" : `${a.reminded} promemoria inviati`}` +
+      (a.unreachable ? `, ${a.unreachable} non inviati perché l'agenzia non ha un Responsabile o un Referente abilitato a riceverli` : "") +
       (a.extendedTo ? ` (proroga fino al ${formatDate(a.extendedTo)})` : ""),
   );
   return {

@@ -70,13 +70,15 @@ export function remindersDue(db: Db, clock: Clock): ReminderDue[] {
   return due;
 }
 
-/** How many reminders an agency was sent for a campaign, whatever deadline they counted from. */
-const remindersSent = (db: Db, year: number, agencyId: number) =>
-  db
-    .select({ days: reminders.days })
+/** How many reminders an agency was sent for a campaign, and how many found nobody to tell, whatever deadline they counted from. */
+function remindersOf(db: Db, year: number, agencyId: number): { reminded: number; unreachable: number } {
+  const outcomes = db
+    .select({ outcome: reminders.outcome })
     .from(reminders)
-    .where(and(eq(reminders.year, year), eq(reminders.agencyId, agencyId), eq(reminders.outcome, "sent")))
-    .all().length;
+    .where(and(eq(reminders.year, year), eq(reminders.agencyId, agencyId)))
+    .all();
+  return { reminded: outcomes.filter((r) => r.outcome === "sent").length, unreachable: outcomes.filter((r) => r.outcome === "unreachable").length };
+}
 
 const decided = (db: Db, year: number, agencyId: number, deadline: string, days: number) =>
   !!db
@@ -86,10 +88,11 @@ const decided = (db: Db, year: number, agencyId: number, deadline: string, days:
     .get();
 
 /**
- * Records the decision on a due reminder (sent, or nothing to remind) and the earlier ones
- * it passed, inside the caller's transaction with its mail. False when it was decided meanwhile.
+ * Records the decision on a due reminder (sent, nothing to remind, or nobody to tell) and the
+ * earlier ones it passed, inside the caller's transaction with its mail. False when it was
+ * decided meanwhile.
  */
-export function recordReminder(db: Db, clock: Clock, due: ReminderDue, outcome: "sent" | "complete"): boolean {
+export function recordReminder(db: Db, clock: Clock, due: ReminderDue, outcome: "sent" | "complete" | "unreachable"): boolean {
   const { campaign, agencyId } = due;
   const base = { year: campaign.year, agencyId, deadline: campaign.deadline, decidedAt: clock.now() };
   const inserted = db.insert(reminders).values({ ...base, days: due.days, outcome }).onConflictDoNothing().returning().all();
@@ -101,7 +104,7 @@ export function recordReminder(db: Db, clock: Clock, due: ReminderDue, outcome: 
 export type IncompleteList = {
   year: number;
   deadline: string;
-  agencies: { code: string; name: string; gaps: Gaps; extendedTo: string | null; reminded: number }[];
+  agencies: { code: string; name: string; gaps: Gaps; extendedTo: string | null; reminded: number; unreachable: number }[];
 };
 
 /** The campaigns whose fund's list is due: the morning after the campaign's deadline, once. */
@@ -120,7 +123,7 @@ export function incompleteListsDue(db: Db, clock: Clock): IncompleteList[] {
         const g = gaps.get(a.id);
         if (!g || !isIncomplete(g)) return [];
         const extendedTo = campaignFor(db, campaign.year, a.id)!.extension?.deadline ?? null;
-        return [{ code: a.code, name: a.name, gaps: g, extendedTo, reminded: remindersSent(db, campaign.year, a.id) }];
+        return [{ code: a.code, name: a.name, gaps: g, extendedTo, ...remindersOf(db, campaign.year, a.id) }];
       }),
     });
   }

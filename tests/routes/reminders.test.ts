@@ -127,6 +127,32 @@ describe("deadline reminders", () => {
   });
 });
 
+describe("an incomplete agency with nobody to remind", () => {
+  let app: Awaited<ReturnType<typeof campaignApp>>;
+  afterAll(() => app.t.close());
+
+  test("is recorded as such, not as sent, and the fund's list says why it had none", async () => {
+    app = await campaignApp();
+    const { t, f, all } = app;
+    // Its Responsabile disabled, its Referenti without the permission: nobody may receive it.
+    t.db.$client.run("UPDATE users SET disabled = 1 WHERE agency_id = ? AND role = 'rpa'", [f.agencyB.id]);
+    t.db.$client.run("UPDATE users SET placement_permission = 0 WHERE agency_id = ? AND role = 'referent'", [f.agencyB.id]);
+    expect(recipientsOf(t, f.agencyB.id)).toEqual([]);
+    await run(t, "2020-10-23T06:00:00Z");
+    expect(remindersOf(t).map((m) => people(m.recipients))).toEqual([recipientsOf(t, f.agencyA.id)]);
+    expect(all("SELECT agency_id, outcome FROM reminders WHERE days = 14 ORDER BY agency_id")).toEqual([
+      { agency_id: f.agencyA.id, outcome: "sent" },
+      { agency_id: f.agencyB.id, outcome: "unreachable" },
+    ]);
+    await run(t, "2020-11-07T07:00:00Z");
+    const list = t.db.$client.query("SELECT text_body AS text FROM mail_outbox WHERE subject LIKE '%agenzie incomplete%'").get() as { text: string };
+    expect(list.text).toMatch(new RegExp(`${f.agencyA.code} .*, 1 promemoria inviato\n`));
+    expect(list.text).toMatch(
+      new RegExp(`${f.agencyB.code} .*, 0 promemoria inviati, 1 non inviati perché l'agenzia non ha un Responsabile o un Referente abilitato a riceverli`),
+    );
+  });
+});
+
 describe("reminders across a stop, a disabled agency, a proroga, and a campaign without reminders", () => {
   let app: Awaited<ReturnType<typeof campaignApp>>;
   afterAll(() => app.t.close());
