@@ -135,35 +135,39 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
 
 const COUNTED = {
   enrollments: {
-    kept: "SELECT year, agency_id, project_id, homogeneous, fascia, enrollments, placed FROM enrollment_counts WHERE enrollments > 0",
-    fresh: `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, ''), count(*), sum(counts_as_placed)
-            FROM enrollments GROUP BY 1, 2, 3, 4, 5`,
-    columns: "year, agency_id, project_id, homogeneous, fascia, enrollments, placed",
     table: "enrollment_counts",
+    key: "year, agency_id, project_id, homogeneous, fascia",
+    columns: "year, agency_id, project_id, homogeneous, fascia, enrollments, placed",
+    kept: "SELECT year, agency_id, project_id, homogeneous, fascia, enrollments, placed FROM enrollment_counts WHERE enrollments > 0",
+    fresh: `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, '') AS fascia, count(*) AS enrollments,
+              sum(counts_as_placed) AS placed
+            FROM enrollments GROUP BY 1, 2, 3, 4, 5`,
   },
   trainees: {
-    kept: "SELECT year, agency_id, trainees FROM trainee_counts WHERE trainees > 0",
-    fresh: "SELECT year, agency_id, count(DISTINCT participant_id) FROM enrollments GROUP BY 1, 2",
-    columns: "year, agency_id, trainees",
     table: "trainee_counts",
+    key: "year, agency_id",
+    columns: "year, agency_id, trainees",
+    kept: "SELECT year, agency_id, trainees FROM trainee_counts WHERE trainees > 0",
+    fresh: "SELECT year, agency_id, count(DISTINCT participant_id) AS trainees FROM enrollments GROUP BY 1, 2",
   },
 };
 
 /**
  * Counts the dashboards' figures again from the enrollments and puts right the kept counts
  * that differ, in one transaction (`placement recount`, for a database edited by hand);
- * how many kept rows were wrong or missing.
+ * how many kept rows were wrong, missing or left over.
  */
 export function recountFigures(db: Db): number {
   const sqlite = db.$client;
   return sqlite
     .transaction(() => {
       let wrong = 0;
-      for (const { kept, fresh, columns, table } of Object.values(COUNTED)) {
-        const differing = (a: string, b: string) => (sqlite.query(`SELECT count(*) AS n FROM (${a} EXCEPT ${b})`).get() as { n: number }).n;
-        const rows = differing(kept, fresh) + differing(fresh, kept);
-        if (rows === 0) continue;
-        wrong += rows;
+      for (const { table, key, columns, kept, fresh } of Object.values(COUNTED)) {
+        const differing = sqlite
+          .query(`SELECT count(*) AS n FROM (SELECT ${key} FROM (${kept} EXCEPT ${fresh}) UNION SELECT ${key} FROM (${fresh} EXCEPT ${kept}))`)
+          .get() as { n: number };
+        if (differing.n === 0) continue;
+        wrong += differing.n;
         sqlite.run(`DELETE FROM ${table}`);
         sqlite.run(`INSERT INTO ${table} (${columns}) ${fresh}`);
       }
