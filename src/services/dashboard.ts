@@ -133,47 +133,52 @@ export function agencyFigures(db: Db, agencyId: number, year: number, trainingTy
   return figures;
 }
 
-const COUNTED = {
-  enrollments: {
+const COUNTED = [
+  {
     table: "enrollment_counts",
     key: "year, agency_id, project_id, homogeneous, fascia",
     columns: "year, agency_id, project_id, homogeneous, fascia, enrollments, placed",
     kept: "SELECT year, agency_id, project_id, homogeneous, fascia, enrollments, placed FROM enrollment_counts WHERE enrollments > 0",
-    fresh: `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, '') AS fascia, count(*) AS enrollments,
+    fresh: (where: string) => `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, '') AS fascia, count(*) AS enrollments,
               sum(counts_as_placed) AS placed
-            FROM enrollments GROUP BY 1, 2, 3, 4, 5`,
+            FROM enrollments ${where} GROUP BY 1, 2, 3, 4, 5`,
   },
-  trainees: {
+  {
     table: "trainee_counts",
     key: "year, agency_id",
     columns: "year, agency_id, trainees",
     kept: "SELECT year, agency_id, trainees FROM trainee_counts WHERE trainees > 0",
-    fresh: "SELECT year, agency_id, count(DISTINCT participant_id) AS trainees FROM enrollments GROUP BY 1, 2",
+    fresh: (where: string) => `SELECT year, agency_id, count(DISTINCT participant_id) AS trainees FROM enrollments ${where} GROUP BY 1, 2`,
   },
-};
+];
 
 /**
  * Counts the dashboards' figures again from the enrollments and puts right the kept counts
- * that differ, in one transaction (`placement recount`, for a database edited by hand);
- * how many kept rows were wrong, missing or left over.
+ * that differ (`placement recount`, for a database edited by hand); how many kept rows
+ * were wrong, missing or left over. The comparison reads a snapshot and holds no writer
+ * up (seconds for millions of enrollments); each agency's year that differs is then
+ * counted again from the enrollments in a short transaction of its own.
  */
 export function recountFigures(db: Db): number {
   const sqlite = db.$client;
-  return sqlite
-    .transaction(() => {
-      let wrong = 0;
-      for (const { table, key, columns, kept, fresh } of Object.values(COUNTED)) {
-        const differing = sqlite
-          .query(`SELECT count(*) AS n FROM (SELECT ${key} FROM (${kept} EXCEPT ${fresh}) UNION SELECT ${key} FROM (${fresh} EXCEPT ${kept}))`)
-          .get() as { n: number };
-        if (differing.n === 0) continue;
-        wrong += differing.n;
-        sqlite.run(`DELETE FROM ${table}`);
-        sqlite.run(`INSERT INTO ${table} (${columns}) ${fresh}`);
-      }
-      return wrong;
-    })
-    .immediate();
+  let wrong = 0;
+  for (const { table, key, columns, kept, fresh } of COUNTED) {
+    const all = fresh("");
+    const differing = sqlite
+      .query(`SELECT year, agency_id AS agencyId FROM (SELECT ${key} FROM (${kept} EXCEPT ${all}) UNION SELECT ${key} FROM (${all} EXCEPT ${kept}))`)
+      .all() as { year: number; agencyId: number }[];
+    wrong += differing.length;
+    const scopes = new Map(differing.map((d) => [`${d.year} ${d.agencyId}`, d]));
+    for (const { year, agencyId } of scopes.values()) {
+      sqlite
+        .transaction(() => {
+          sqlite.run(`DELETE FROM ${table} WHERE year = ? AND agency_id = ?`, [year, agencyId]);
+          sqlite.run(`INSERT INTO ${table} (${columns}) ${fresh("WHERE year = ?1 AND agency_id = ?2")}`, [year, agencyId]);
+        })
+        .immediate();
+    }
+  }
+  return wrong;
 }
 
 export type AgencyRow = {
