@@ -149,6 +149,31 @@ const COLUMN: Record<DeclarationField, string> = {
   employerName: "employer_name",
 };
 
+const RECORD_CHANGE = `INSERT INTO enrollment_changes (enrollment_id, revision, at, user_id, source, import_job_id, master_data_job_id, field, old_value, new_value)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+// One text per set of fields, built once: an upload writes tens of thousands of rows, and
+// building the text for each was garbage the size of the sheet (bench:import).
+const updateTexts = new Map<string, string>();
+
+/** The UPDATE of those fields; its parameters are their values, then who, when, the id and the revision. */
+function updateText(fields: readonly DeclarationField[]): string {
+  const key = fields.join();
+  let text = updateTexts.get(key);
+  if (text === undefined) {
+    // An UPDATE's expressions read the row as it was: the rule is given the new values.
+    const recount = fields.includes("placed") || fields.includes("hireDate");
+    const newValue = (field: "placed" | "hireDate") => (fields.includes(field) ? `?${fields.indexOf(field) + 1}` : COLUMN[field]);
+    const rest = fields.length + 1;
+    text = `UPDATE enrollments SET ${fields.map((f, i) => `${COLUMN[f]} = ?${i + 1}`).join(", ")}, revision = revision + 1,
+            ${recount ? `counts_as_placed = ${countsAsPlaced(newValue("placed"), newValue("hireDate"), "enrollments.project_id")},` : ""}
+            updated_by_user_id = ?${rest}, updated_by_import_job_id = ?${rest + 1}, updated_at = ?${rest + 2}
+     WHERE id = ?${rest + 3} AND revision = ?${rest + 4}`;
+    updateTexts.set(key, text);
+  }
+  return text;
+}
+
 /**
  * The one writer of declarations: sets `set` on the enrollment, moves its revision on and
  * records the history of each field. Call it inside a transaction. False, and nothing
@@ -169,22 +194,10 @@ export function writeDeclaration(
     const value = set[f]!;
     return typeof value === "boolean" ? (value ? 1 : 0) : value;
   });
-  // An UPDATE's expressions read the row as it was: the rule is given the new values.
-  const recount = "placed" in set || "hireDate" in set;
-  const newValue = (field: "placed" | "hireDate") => (field in set ? `?${fields.indexOf(field) + 1}` : COLUMN[field]);
-  const rest = fields.length + 1;
-  const update = sqlite.query(
-    `UPDATE enrollments SET ${fields.map((f, i) => `${COLUMN[f]} = ?${i + 1}`).join(", ")}, revision = revision + 1,
-            ${recount ? `counts_as_placed = ${countsAsPlaced(newValue("placed"), newValue("hireDate"), "enrollments.project_id")},` : ""}
-            updated_by_user_id = ?${rest}, updated_by_import_job_id = ?${rest + 1}, updated_at = ?${rest + 2}
-     WHERE id = ?${rest + 3} AND revision = ?${rest + 4}`,
-  );
+  const update = sqlite.query(updateText(fields));
   const result = update.run(...values, by.userId, by.uploadJobId ?? null, by.at, enrollment.id, enrollment.revision);
   if (result.changes !== 1) return false;
-  const record = sqlite.query(
-    `INSERT INTO enrollment_changes (enrollment_id, revision, at, user_id, source, import_job_id, master_data_job_id, field, old_value, new_value)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const record = sqlite.query(RECORD_CHANGE);
   for (const field of fields) {
     record.run(
       enrollment.id,

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { uploadQueue } from "../../src/jobs/uploads.ts";
+import { dataPaths } from "../../src/config.ts";
+import { drainUploads, uploadQueue } from "../../src/jobs/uploads.ts";
+import { dataFile, storedName } from "../../src/services/data-files.ts";
+import { writeSealed } from "../../src/services/sealed-files.ts";
 import { JobPool } from "../../src/jobs/pool.ts";
 import { claimNext, completeJob, runClaimed, type Claim, type QueueKind } from "../../src/jobs/queue.ts";
 import { bookAndDownload, signedIn, tables, upload } from "../helpers/flows.ts";
@@ -105,6 +108,20 @@ describe("the pool of job runners", () => {
     expect(tables(t).all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);
     const outcomes = join(t.dir, "outcomes");
     expect(existsSync(outcomes) ? readdirSync(outcomes).filter((n) => n.startsWith(`${claim.id}-`)) : []).toEqual([]);
+    expect(childProcesses().filter((p) => p.command.includes("parse-upload"))).toEqual([]);
+  });
+
+  test("a file the job refuses at its header stops its reading child at once, however much of the file is left", async () => {
+    // A header without the required columns and rows enough to fill the pipe to the job.
+    const lines = ["Codice progetto;Cognome", ...Array.from({ length: 30_000 }, (_, i) => `P${i};${"ROSSI".repeat(20)}`)];
+    const stored = storedName("uploads", "senza-colonne.csv");
+    mkdirSync(dataPaths(t.deps.config).uploads, { recursive: true });
+    writeSealed(dataFile(t.deps.config, stored), t.deps.keys[0]!, new TextEncoder().encode(`\ufeff${lines.join("\r\n")}\r\n`));
+    const id = queueUpload(f.agencyA.id);
+    t.db.$client.query("UPDATE import_jobs SET file_path = ?, file_format = 'csv' WHERE id = ?").run(stored, id);
+    await drainUploads(t.deps);
+    expect(statusOf(id).status).toBe("failed");
+    expect(statusOf(id).error).toContain("Mancano le colonne");
     expect(childProcesses().filter((p) => p.command.includes("parse-upload"))).toEqual([]);
   });
 
