@@ -14,8 +14,7 @@ export type ChildMessage =
       /** At upload: the first line with a month-first text date, if any. */
       monthFirstLine: number | null;
     }
-  /** `text`: the batch as the child wrote it, checked, to read its rows again later. */
-  | { t: "rows"; rows: SheetRow[]; text: string }
+  | { t: "rows"; rows: SheetRow[] }
   /** The child's own time and peak memory, for the log. */
   | { t: "end"; rows: number; peakMb: number; ms: number }
   | { t: "error"; message: string };

@@ -78,7 +78,7 @@ export async function writeOutcome<R extends OutcomeRow>(
   key: Key,
   job: { fileFormat: string },
   layout: OutcomeLayout<R>,
-  rows: Iterable<R>,
+  rows: readonly R[],
 ): Promise<void> {
   const partPath = `${path}.part`;
   try {

@@ -7,7 +7,6 @@ import { MasterEvaluator } from "../services/master-data.ts";
 import { missingColumns, workerClock, writeOutcome, type FileWorkerInput } from "./file-jobs.ts";
 import { finishMasterData } from "./master-data.ts";
 import { MASTER_COLUMNS, MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
-import { outcomeWidth } from "../sheets/outcome-file.ts";
 import { parseInChild } from "./parse-runner.ts";
 import { JobError, serveWorker } from "./worker-runner.ts";
 
@@ -38,7 +37,7 @@ serveWorker<FileWorkerInput, MasterWorkerResult>(async (input, progress, signal)
     }
     if (!evaluator) throw new JobError("Il file non contiene la riga di intestazione.", true);
 
-    await writeOutcome(input.outcomePath, input.keys[0]!, job, { sheet: MASTER_SHEET, header, width: outcomeWidth(evaluator.rows, header.length), dateColumns, metadata: null }, evaluator.rows);
+    await writeOutcome(input.outcomePath, input.keys[0]!, job, { sheet: MASTER_SHEET, header, dateColumns, metadata: null }, evaluator.rows);
     signal.throwIfAborted();
     const applied = finishMasterData(db, clock.now(), { id: job.id, attempt: input.attempt }, job.userId, evaluator, input.outcomeName);
     return { applied, ...evaluator.counts() };

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { join } from "node:path";
 import { isCompiled } from "../config.ts";
 import { SealError, unsealFile, type KeyRing } from "../services/sealed-files.ts";
@@ -124,39 +123,6 @@ class OutputTooLarge extends Error {}
 
 const LONG_TEXT = 256;
 
-/**
- * A batch's rows as the sheet's rows. A file may repeat one long text in many cells (a
- * shared string): `texts` keeps it once, not per cell.
- */
-function sheetRows(message: Extract<WireMessage, { t: "rows" }>, texts: Map<string, string>): SheetRow[] {
-  const rows: SheetRow[] = [];
-  for (const [number, cells] of message.rows) {
-    for (let i = 0; i < cells.length; i++) {
-      const cell = cells[i];
-      if (typeof cell !== "string" || cell.length < LONG_TEXT) continue;
-      const kept = texts.get(cell);
-      if (kept === undefined) texts.set(cell, cell);
-      else cells[i] = kept;
-    }
-    rows.push({ line: number, cells });
-  }
-  return rows;
-}
-
-/**
- * A batch of rows kept for later (to judge them again, or to write the outcome file), as
- * its text deflated: a fifth of the text, and a file that repeats one long text in every
- * cell, which the child writes out in full each time, stays small.
- */
-export const packBatch = (text: string): Uint8Array => deflateRawSync(Buffer.from(text), { level: 1 });
-
-/** The rows of a batch that packBatch kept. */
-export function rowsOfBatch(packed: Uint8Array, texts = new Map<string, string>()): SheetRow[] {
-  const message = messageOf(Buffer.from(inflateRawSync(packed)).toString("utf8"));
-  if (message?.t !== "rows") throw new Error("not a batch of rows");
-  return sheetRows(message, texts);
-}
-
 const ALTERED_AT_REST =
   "Il file caricato non si può più leggere: sul server risulta alterato o incompleto. Caricalo di nuovo; se si ripete, avvisa il Fondo.";
 const COLLECT_EVERY = 1024 * 1024;
@@ -213,6 +179,7 @@ export async function* parseInChild(
     }
   }, 50);
   let ended = false;
+  // A file may repeat one long text in many cells (a shared string): kept once, not per cell.
   const texts = new Map<string, string>();
   try {
     let headerSeen = false;
@@ -230,7 +197,18 @@ export async function* parseInChild(
       if (message.t === "header") headerSeen = true;
       if (message.t === "rows") {
         // One message per batch: a yield per row through the async readers cost more than the rows' checks.
-        yield { t: "rows", rows: sheetRows(message, texts), text: line };
+        const rows: SheetRow[] = [];
+        for (const [number, cells] of message.rows) {
+          for (let i = 0; i < cells.length; i++) {
+            const cell = cells[i];
+            if (typeof cell !== "string" || cell.length < LONG_TEXT) continue;
+            const kept = texts.get(cell);
+            if (kept === undefined) texts.set(cell, cell);
+            else cells[i] = kept;
+          }
+          rows.push({ line: number, cells });
+        }
+        yield { t: "rows", rows };
         continue;
       }
       if (message.t === "end" || message.t === "error") ended = true;

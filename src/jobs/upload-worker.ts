@@ -3,24 +3,22 @@
 import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { uploadJobs } from "../db/schema.ts";
-import { missingColumns, workerClock, type FileWorkerInput } from "./file-jobs.ts";
+import { missingColumns, workerClock, writeOutcome, type FileWorkerInput } from "./file-jobs.ts";
 import { finishUpload, queueUploadNotice } from "./uploads.ts";
 import { localDate } from "../format.ts";
 import { sinceVersion } from "../services/enrollments.ts";
 import { appliedVersion, loadEnrollmentFacts, RowEvaluator, type EnrollmentIndex } from "../services/uploads.ts";
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
-import { outcomeWidth } from "../sheets/outcome-file.ts";
-import type { OutcomeWorkerInput, OutcomeWorkerResult } from "./outcome-worker.ts";
-import { packBatch, parseInChild, rowsOfBatch } from "./parse-runner.ts";
-import { JobError, serveWorker, WorkerThreads } from "./worker-runner.ts";
+import { parseInChild } from "./parse-runner.ts";
+import { JobError, serveWorker } from "./worker-runner.ts";
+import type { SheetRow } from "../sheets/xlsx-reader.ts";
 
 export type UploadWorkerInput = FileWorkerInput & { placementUrl: string };
 /**
  * Milliseconds of each step, for the log and the benchmark: the child's own reading, then
  * the rules, the outcome file and the apply, summed over the rounds. The first round's
- * judging runs while the child reads, and the outcome file is written while the rows are
- * applied (the apply lasts until both are done), so the steps add up to more than the job.
+ * judging runs while the child reads, so the steps add up to more than the job.
  */
 export type UploadStages = { parse: number; judge: number; outcome: number; apply: number };
 export type UploadWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number; stages: UploadStages };
@@ -28,9 +26,6 @@ export type UploadWorkerResult = { applied: boolean; total: number; ok: number; 
 const PROGRESS_EVERY = 2000;
 // Judging again is needed only when a page edit lands during the job; it cannot go on for ever.
 const MAX_ROUNDS = 3;
-
-// This thread's own: the outcome file is written on another thread while this one applies the rows.
-const threads = new WorkerThreads();
 
 serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
@@ -63,11 +58,9 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
         today: localDate(job.createdAt, "Europe/Rome"),
         since: (facts, version) => sinceVersion(db.$client, facts, version),
       });
-    // The rows are kept packed, a fraction of their cells' memory.
-    const batches: Uint8Array[] = [];
+    const rows: SheetRow[] = [];
     let layout: { header: string[]; sheet: string; metadata: Record<string, string> | null; positions: Map<keyof TraineeRow, number> } | null = null;
     let evaluator: RowEvaluator | null = null;
-    let width = 0;
     let parsePeakMb = 0;
     try {
       facts = timed("judge", load);
@@ -79,20 +72,20 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
           const match = matchHeader(message.header);
           if (match.missing.length) throw new JobError(missingColumns(match.missing), true);
           layout = { header: message.header, sheet: message.sheet, metadata: message.metadata, positions: match.positions };
-          width = message.header.length;
           evaluator = timed("judge", () => judge(match.positions));
         } else if (message.t === "end") {
           parsePeakMb = message.peakMb;
           stages.parse = message.ms;
         } else if (message.t === "rows" && evaluator) {
           const current = evaluator;
-          const before = current.size;
-          batches.push(packBatch(message.text));
-          width = outcomeWidth(message.rows, width);
+          const before = rows.length;
           timed("judge", () => {
-            for (const row of message.rows) current.add(row);
+            for (const row of message.rows) {
+              rows.push(row);
+              current.add(row);
+            }
           });
-          if (Math.floor(current.size / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) progress(current.size, 0);
+          if (Math.floor(rows.length / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) progress(rows.length, 0);
         }
       }
     } finally {
@@ -103,14 +96,14 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
 
     const { header, sheet, metadata, positions } = layout;
     const column = (key: keyof TraineeRow) => positions.get(key) ?? -1;
-    const dateColumns = TRAINEE_COLUMNS.filter((c) => c.kind === "date").map((c) => column(c.key));
-    const versionColumn = positions.get("version") ?? null;
+    const dateColumns = new Set(TRAINEE_COLUMNS.filter((c) => c.kind === "date").map((c) => column(c.key)));
+    const versionColumn = column("version");
     for (let round = 1; ; round++) {
       if (round > 1) {
         evaluator = timed("judge", () => {
           facts = load();
           const again = judge(positions);
-          for (const batch of batches) for (const row of rowsOfBatch(batch)) again.add(row);
+          for (const row of rows) again.add(row);
           return again;
         });
       }
@@ -118,39 +111,19 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       const problem = judged.dateOrderProblem();
       if (problem) throw new JobError(problem, true);
 
-      const rows = judged.rows;
-      signal.throwIfAborted();
       // Applied rows carry their new version, so that uploading this file again reverts nothing.
-      const writing = threads.run<OutcomeWorkerInput, OutcomeWorkerResult>(
-        "outcome-worker",
-        {
-          path: input.outcomePath,
-          key: input.keys[0]!,
-          fileFormat: job.fileFormat,
-          layout: { sheet, header, width, dateColumns, metadata, versionColumn },
-          batches,
-          outcomes: rows.map((row) => row.outcome),
-          messages: rows.map((row) => row.message),
-          versions: versionColumn === null ? [] : rows.map(appliedVersion),
-        },
-        () => {},
-        signal,
-      );
-      const written = writing.then(({ ms }) => void (stages.outcome += ms));
+      const replaced = versionColumn >= 0 ? { column: versionColumn, value: appliedVersion } : undefined;
+      const started = performance.now();
+      await writeOutcome(input.outcomePath, input.keys[0]!, job, { sheet, header, dateColumns, metadata, replaced }, judged.rows);
+      stages.outcome += performance.now() - started;
 
       const counts = judged.counts();
-      const started = performance.now();
-      const result = await finishUpload(
-        db,
-        clock,
-        { id: job.id, attempt: input.attempt },
-        job.userId,
-        judged,
-        input.outcomeName,
-        () => queueUploadNotice(db, clock, job, input.placementUrl, { counts, reasons: judged.topReasons() }),
-        written,
+      signal.throwIfAborted();
+      const result = timed("apply", () =>
+        finishUpload(db, clock, { id: job.id, attempt: input.attempt }, job.userId, judged, input.outcomeName, () =>
+          queueUploadNotice(db, clock, job, input.placementUrl, { counts, reasons: judged.topReasons() }),
+        ),
       );
-      stages.apply += performance.now() - started;
       if (result !== "stale") {
         const ms = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v)])) as UploadStages;
         return { applied: result === "done", ...counts, parsePeakMb, stages: ms };

@@ -60,14 +60,14 @@ async function runUpload(deps: Deps, claim: Claim, signal: AbortSignal): Promise
   deps.log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
 }
 
+const STALE = new Error("an enrollment changed while the upload was judged");
+
 /**
  * Closes the job, applies its rows and queues its notice in one transaction that first
  * checks the job is still this runner's: "lost" when it was not, "stale" (nothing written)
  * when an enrollment changed after its row was judged, so that the rows are judged again.
- * It commits only once `written` (the outcome file, written meanwhile by another thread)
- * has succeeded, and returns only once it has settled, so that no file is left half written.
  */
-export async function finishUpload(
+export function finishUpload(
   db: Db,
   clock: Clock,
   claim: Claim,
@@ -75,37 +75,20 @@ export async function finishUpload(
   evaluator: RowEvaluator,
   outcomeName: string,
   notify: () => void,
-  written: Promise<unknown> = Promise.resolve(),
-): Promise<"done" | "stale" | "lost"> {
-  const failure = written.then(
-    () => null,
-    (error: unknown) => error ?? new Error("the outcome file was not written"),
-  );
+): "done" | "stale" | "lost" {
   const counts = evaluator.counts();
-  const sqlite = db.$client;
-  // Begun by hand, not with transaction(): the commit waits for the outcome file.
-  sqlite.exec("BEGIN IMMEDIATE");
-  let result: "done" | "stale" | "lost";
   try {
-    const now = clock.now();
-    if (!completeRead(db, "import_jobs", claim, now, counts, outcomeName)) result = "lost";
-    else {
+    return db.$client.transaction(() => {
+      const now = clock.now();
+      const owned = completeRead(db, "import_jobs", claim, now, counts, outcomeName);
+      if (!owned) return "lost" as const;
       db.update(uploadJobs).set({ topReasons: evaluator.topReasons() }).where(eq(uploadJobs.id, claim.id)).run();
-      result = applyUploadRows(sqlite, { id: claim.id, userId }, evaluator.rows, now.getTime()) ? "done" : "stale";
-      if (result === "done") notify();
-    }
+      if (!applyUploadRows(db.$client, { id: claim.id, userId }, evaluator.rows, now.getTime())) throw STALE;
+      notify();
+      return "done" as const;
+    })();
   } catch (error) {
-    // A failed write may have ended the transaction already.
-    if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
-    await failure;
+    if (error === STALE) return "stale";
     throw error;
   }
-  const error = await failure;
-  if (result !== "done" || error) {
-    sqlite.exec("ROLLBACK");
-    if (error && result === "done") throw error;
-    return result;
-  }
-  sqlite.exec("COMMIT");
-  return result;
 }

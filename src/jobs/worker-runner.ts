@@ -2,7 +2,7 @@ import { isCompiled } from "../config.ts";
 import { lowerPriority } from "./priority.ts";
 
 /** Every worker, each a separate entry point of the executable (src/build.ts). */
-export const WORKER_NAMES = ["export-worker", "upload-worker", "outcome-worker", "master-data-worker", "upload-check-worker"] as const;
+export const WORKER_NAMES = ["export-worker", "upload-worker", "master-data-worker", "upload-check-worker"] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 export type WorkerMessage<Result> =

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Db } from "../db/client.ts";
 import { MASTER_COLUMNS, type MasterRowValues } from "../sheets/master-columns.ts";
-import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
+import type { SheetRow } from "../sheets/xlsx-reader.ts";
 import { validateCodiceFiscale } from "./codice-fiscale.ts";
 import { parseItalianDate, readCell, readingOf } from "../sheets/cells.ts";
 import { ENROLLMENT_SQL, toEnrollment, writeDeclaration } from "./enrollments.ts";
@@ -62,7 +62,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 export class MasterEvaluator {
   private state: ReturnType<typeof snapshot>;
-  readonly rows: (RowOutcome & { cells: RawCell[]; plan: MasterPlanRow | null })[] = [];
+  readonly rows: (RowOutcome & { plan: MasterPlanRow | null })[] = [];
   // Values set by earlier rows of this file, with the line that set them.
   private seen = new Map<string, { value: unknown; line: number }>();
 

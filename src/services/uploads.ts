@@ -122,6 +122,7 @@ export function loadEnrollmentFacts(sqlite: Database, agencyId: number, year: nu
 
 export type RowOutcome = {
   line: number;
+  cells: RawCell[];
   outcome: "OK" | "KO" | "INVARIATO";
   message: string | null;
   enrollmentId: number | null;
@@ -188,7 +189,7 @@ export class RowEvaluator {
     const input = {} as DeclarationInput;
     for (const field of DECLARATION_FIELDS) input[field] = this.text(cells, field, errors);
     const versionCell = this.text(cells, "version", errors);
-    const outcome: RowOutcome = { line: row.line, outcome: "KO", message: null, enrollmentId: null, change: null };
+    const outcome: RowOutcome = { line: row.line, cells, outcome: "KO", message: null, enrollmentId: null, change: null };
     this.outcomes.push(outcome);
 
     if (projectCode === "") errors.push("Codice progetto: mancante.");

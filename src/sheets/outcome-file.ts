@@ -10,20 +10,10 @@ export type OutcomeRow = { cells: readonly RawCell[]; outcome: string; message: 
 export type OutcomeLayout<R extends OutcomeRow> = {
   sheet: string;
   header: readonly string[];
-  /** How many of the upload's columns the file keeps (outcomeWidth), before "Esito" and "Messaggio". */
-  width: number;
   dateColumns: ReadonlySet<number>;
   metadata: Record<string, string> | null;
   replaced?: { column: number; value: (row: R) => string | null };
 };
-
-/** The columns of the upload the outcome file keeps: the header's (or more), or as many as the widest row has. */
-export function outcomeWidth(rows: Iterable<{ cells: readonly RawCell[] }>, header: number): number {
-  // A loop, not Math.max(...rows): a spread of 200,000 arguments overflows the stack.
-  let width = header;
-  for (const row of rows) width = Math.max(width, row.cells.length);
-  return width;
-}
 
 /**
  * The uploaded rows, in their order, with "Esito" and "Messaggio" added: the clerk fixes
@@ -33,10 +23,12 @@ export function outcomeWidth(rows: Iterable<{ cells: readonly RawCell[] }>, head
 export async function writeOutcomeFile<R extends OutcomeRow>(
   format: "xlsx" | "csv",
   upload: OutcomeLayout<R>,
-  rows: Iterable<R>,
+  rows: readonly R[],
   sink: (chunk: Uint8Array) => void,
 ): Promise<void> {
-  const width = upload.width;
+  // A loop, not Math.max(...rows): a spread of 200,000 arguments overflows the stack.
+  let width = upload.header.length;
+  for (const row of rows) width = Math.max(width, row.cells.length);
   const header = [...upload.header, ...Array(width - upload.header.length).fill(""), "Esito", "Messaggio"];
   const value = (cell: RawCell | undefined, index: number): CellValue => {
     if (cell === null || cell === undefined || typeof cell === "object") return null;

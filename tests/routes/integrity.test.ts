@@ -366,7 +366,7 @@ describe("a stale file never reverts a newer change", () => {
     }, () => {});
     expect(edit.ok).toBe(true);
 
-    expect(await finishUpload(t.db, t.clock, claim, user.id, evaluator, "/nowhere", () => {})).toBe("stale");
+    expect(finishUpload(t.db, t.clock, claim, user.id, evaluator, "/nowhere", () => {})).toBe("stale");
     expect(enrollment(target.id).fascia_debole).toBe(theirs);
     expect(q.one<{ status: string }>("SELECT status FROM import_jobs WHERE id = ?", claim.id).status).toBe("running");
 

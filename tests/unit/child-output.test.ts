@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BATCH_CHARS } from "../../src/jobs/child-protocol.ts";
-import { inTurn, messageOf, packBatch, rowsOfBatch } from "../../src/jobs/parse-runner.ts";
+import { inTurn, messageOf } from "../../src/jobs/parse-runner.ts";
 import { TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import { csvLine } from "../../src/sheets/trainee-file.ts";
 
@@ -80,18 +80,4 @@ test("the child sends rows in batches, no line longer than a batch or one row", 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test("a batch kept packed gives back its rows, one long text repeated in every cell kept once, in a fraction of the text", () => {
-  const long = "è".repeat(5_000);
-  const text = JSON.stringify({ t: "rows", rows: Array.from({ length: 200 }, (_, i) => [i + 2, [`P${i}`, long, 3.5, null, { formula: true }, "🙂"]]) });
-  const packed = packBatch(text);
-  expect(packed.length).toBeLessThan(text.length / 20);
-  const rows = rowsOfBatch(packed);
-  expect(rows.map((r) => [r.line, r.cells])).toEqual(JSON.parse(text).rows);
-  const texts = new Map<string, string>();
-  const again = rowsOfBatch(packed, texts);
-  expect(texts.size).toBe(1);
-  expect(again.every((r) => r.cells[1] === texts.get(long))).toBe(true);
-  expect(() => rowsOfBatch(packBatch('{"t":"end","rows":1,"peakMb":1,"ms":1}'))).toThrow();
 });
