@@ -48,8 +48,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     const first = reading.next();
     // Awaited below; a failure before that is not left unhandled.
     first.catch(() => {});
-    let facts: EnrollmentIndex;
-    const judge = (positions: Map<keyof TraineeRow, number>) =>
+    const judge = (positions: Map<keyof TraineeRow, number>, facts: EnrollmentIndex) =>
       new RowEvaluator({
         positions,
         facts,
@@ -63,7 +62,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     let evaluator: RowEvaluator | null = null;
     let parsePeakMb = 0;
     try {
-      facts = timed("judge", load);
+      const facts = timed("judge", load);
       // The first round judges each row as it arrives, while the child reads the next ones.
       for (let next = await first; !next.done; next = await reading.next()) {
         const message = next.value;
@@ -72,7 +71,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
           const match = matchHeader(message.header);
           if (match.missing.length) throw new JobError(missingColumns(match.missing), true);
           layout = { header: message.header, sheet: message.sheet, metadata: message.metadata, positions: match.positions };
-          evaluator = timed("judge", () => judge(match.positions));
+          evaluator = timed("judge", () => judge(match.positions, facts));
         } else if (message.t === "end") {
           parsePeakMb = message.peakMb;
           stages.parse = message.ms;
@@ -101,8 +100,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     for (let round = 1; ; round++) {
       if (round > 1) {
         evaluator = timed("judge", () => {
-          facts = load();
-          const again = judge(positions);
+          const again = judge(positions, load());
           for (const row of rows) again.add(row);
           return again;
         });

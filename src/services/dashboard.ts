@@ -138,7 +138,7 @@ const COUNTED = [
     table: "enrollment_counts",
     key: "year, agency_id, project_id, homogeneous, fascia",
     columns: "year, agency_id, project_id, homogeneous, fascia, enrollments, placed",
-    kept: "SELECT year, agency_id, project_id, homogeneous, fascia, enrollments, placed FROM enrollment_counts WHERE enrollments > 0",
+    count: "enrollments",
     fresh: (where: string) => `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, '') AS fascia, count(*) AS enrollments,
               sum(counts_as_placed) AS placed
             FROM enrollments ${where} GROUP BY 1, 2, 3, 4, 5`,
@@ -147,7 +147,7 @@ const COUNTED = [
     table: "trainee_counts",
     key: "year, agency_id",
     columns: "year, agency_id, trainees",
-    kept: "SELECT year, agency_id, trainees FROM trainee_counts WHERE trainees > 0",
+    count: "trainees",
     fresh: (where: string) => `SELECT year, agency_id, count(DISTINCT participant_id) AS trainees FROM enrollments ${where} GROUP BY 1, 2`,
   },
 ];
@@ -162,10 +162,15 @@ const COUNTED = [
 export function recountFigures(db: Db): number {
   const sqlite = db.$client;
   let wrong = 0;
-  for (const { table, key, columns, kept, fresh } of COUNTED) {
-    const all = fresh("");
+  for (const { table, key, columns, count, fresh } of COUNTED) {
+    // Each side counted once (MATERIALIZED), then compared both ways; rows counting nothing are no rows.
     const differing = sqlite
-      .query(`SELECT year, agency_id AS agencyId FROM (SELECT ${key} FROM (${kept} EXCEPT ${all}) UNION SELECT ${key} FROM (${all} EXCEPT ${kept}))`)
+      .query(
+        `WITH kept AS MATERIALIZED (SELECT ${columns} FROM ${table} WHERE ${count} > 0), counted AS MATERIALIZED (${fresh("")})
+         SELECT year, agency_id AS agencyId FROM (
+           SELECT ${key} FROM (SELECT * FROM kept EXCEPT SELECT * FROM counted)
+           UNION SELECT ${key} FROM (SELECT * FROM counted EXCEPT SELECT * FROM kept))`,
+      )
       .all() as { year: number; agencyId: number }[];
     wrong += differing.length;
     const scopes = new Map(differing.map((d) => [`${d.year} ${d.agencyId}`, d]));
