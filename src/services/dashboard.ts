@@ -138,7 +138,7 @@ const COUNTED = [
     table: "enrollment_counts",
     key: "year, agency_id, project_id, homogeneous, fascia",
     columns: "year, agency_id, project_id, homogeneous, fascia, enrollments, placed",
-    count: "enrollments",
+    counts: "enrollments <> 0 OR placed <> 0",
     fresh: (where: string) => `SELECT year, agency_id, project_id, homogeneous, coalesce(fascia_debole, '') AS fascia, count(*) AS enrollments,
               sum(counts_as_placed) AS placed
             FROM enrollments ${where} GROUP BY 1, 2, 3, 4, 5`,
@@ -147,7 +147,7 @@ const COUNTED = [
     table: "trainee_counts",
     key: "year, agency_id",
     columns: "year, agency_id, trainees",
-    count: "trainees",
+    counts: "trainees <> 0",
     fresh: (where: string) => `SELECT year, agency_id, count(DISTINCT participant_id) AS trainees FROM enrollments ${where} GROUP BY 1, 2`,
   },
 ];
@@ -162,11 +162,12 @@ const COUNTED = [
 export function recountFigures(db: Db): number {
   const sqlite = db.$client;
   let wrong = 0;
-  for (const { table, key, columns, count, fresh } of COUNTED) {
-    // Each side counted once (MATERIALIZED), then compared both ways; rows counting nothing are no rows.
+  for (const { table, key, columns, counts, fresh } of COUNTED) {
+    // Each side counted once (MATERIALIZED), then compared both ways. A kept row of zeros
+    // is no row; one that counts anything, even below zero, must be a counted one.
     const differing = sqlite
       .query(
-        `WITH kept AS MATERIALIZED (SELECT ${columns} FROM ${table} WHERE ${count} > 0), counted AS MATERIALIZED (${fresh("")})
+        `WITH kept AS MATERIALIZED (SELECT ${columns} FROM ${table} WHERE ${counts}), counted AS MATERIALIZED (${fresh("")})
          SELECT year, agency_id AS agencyId FROM (
            SELECT ${key} FROM (SELECT * FROM kept EXCEPT SELECT * FROM counted)
            UNION SELECT ${key} FROM (SELECT * FROM counted EXCEPT SELECT * FROM kept))`,

@@ -71,14 +71,17 @@ function attribute(tag: string, name: string): string | undefined {
 
 /**
  * The value of the attribute whose ` name="` is `key`, in the tag between `from` and `to`
- * of the sheet's text: cells are read in place, without a string for each tag.
+ * of the sheet's text. Searched within the tag only: a search of the sheet from the tag on
+ * ran to the next cell that has the attribute, and a sheet of numbers without ` t="` (as
+ * Excel writes them) or of cells without ` r="` took time as the square of its size.
  */
 function attributeIn(xml: string, key: string, from: number, to: number): string | undefined {
-  const at = xml.indexOf(key, from);
-  if (at === -1 || at >= to) return undefined;
+  const tag = xml.slice(from, to);
+  const at = tag.indexOf(key);
+  if (at === -1) return undefined;
   const start = at + key.length;
-  const end = xml.indexOf('"', start);
-  return end === -1 || end > to ? undefined : xml.slice(start, end);
+  const end = tag.indexOf('"', start);
+  return end === -1 ? undefined : tag.slice(start, end);
 }
 
 const REF = ' r="';

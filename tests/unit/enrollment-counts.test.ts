@@ -102,7 +102,18 @@ describe("the enrollments' counts", () => {
     );
     sqlite.run("DELETE FROM trainee_counts WHERE agency_id = (SELECT min(agency_id) FROM trainee_counts)");
     sqlite.run("INSERT INTO trainee_counts (year, agency_id, trainees) VALUES (1999, 1, 7)");
-    expect(recount()).toContain("3 kept count rows differed from the enrollments and were counted again");
+    // Placed without enrollments, and fewer than none: the fund's table would add them in.
+    sqlite.run("INSERT INTO enrollment_counts (year, agency_id, project_id, homogeneous, fascia, enrollments, placed) VALUES (?, ?, ?, 0, 'ZZZ', 0, 3)", [
+      row.year,
+      row.agency_id,
+      row.project_id,
+    ]);
+    sqlite.run("INSERT INTO enrollment_counts (year, agency_id, project_id, homogeneous, fascia, enrollments, placed) VALUES (?, ?, ?, 0, 'YYY', -2, 0)", [
+      row.year,
+      row.agency_id,
+      row.project_id,
+    ]);
+    expect(recount()).toContain("5 kept count rows differed from the enrollments and were counted again");
     expectCountsKept(t.db);
     expect(recountFigures(t.db)).toBe(0);
   });
