@@ -1,4 +1,5 @@
 // Shared pieces of the benchmarks: the filled file, timing requests, printing tables.
+import { join } from "node:path";
 import type { Db } from "../src/db/client.ts";
 import { traineeFileContext, traineeRows } from "../src/services/exports.ts";
 import { writeTraineeFile } from "../src/sheets/trainee-file.ts";
@@ -24,7 +25,8 @@ export async function writeFilledFile(db: Db, agencyId: number, path: string): P
 /**
  * Times sequential GETs of one page: `count` of them, or as many as fit until `until`
  * settles (at least `minCount`), `pauseMs` apart so that the probe itself does not load the
- * server. Returns the durations in milliseconds.
+ * server. The requests are made by a process of their own (bench/probe.ts), as a clerk's
+ * browser is not the program that loads the server. Returns the durations in milliseconds.
  */
 export async function latencyRun(
   base: string,
@@ -32,17 +34,31 @@ export async function latencyRun(
   cookie: string,
   options: ({ count: number } | { until: Promise<unknown>; minCount: number }) & { pauseMs?: number },
 ): Promise<number[]> {
+  const count = "count" in options ? options.count : 0;
+  const minCount = "minCount" in options ? options.minCount : 0;
+  let answer!: (durations: number[]) => void;
+  const answered = new Promise<number[]>((resolve) => (answer = resolve));
+  const probe = Bun.spawn(["bun", join(import.meta.dir, "probe.ts"), base, path, cookie, String(options.pauseMs ?? 0), String(count), String(minCount)], {
+    stdout: "inherit",
+    stderr: "inherit",
+    ipc: (message) => answer(message as number[]),
+  });
+  if ("until" in options) void options.until.finally(() => probe.send("stop"));
+  const result = await Promise.race([answered, probe.exited]);
+  if (typeof result === "number") throw new Error(`the latency probe stopped (exit ${result}) before its figures`);
+  return result;
+}
+
+/** The probe's loop: `pauseMs` apart until `stop()` says so, at least `minCount` of them. */
+export async function timedRequests(base: string, path: string, cookie: string, pauseMs: number, stop: () => boolean, minCount: number): Promise<number[]> {
   const durations: number[] = [];
-  let settled = false;
-  if ("until" in options) void options.until.finally(() => (settled = true));
-  const more = () => ("count" in options ? durations.length < options.count : !settled || durations.length < options.minCount);
-  while (more()) {
+  while (durations.length < minCount || !stop()) {
     const started = performance.now();
     const response = await fetch(`${base}${path}`, { headers: { Cookie: cookie } });
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`${path} answered ${response.status}`);
     durations.push(performance.now() - started);
-    if (options.pauseMs) await Bun.sleep(options.pauseMs);
+    if (pauseMs) await Bun.sleep(pauseMs);
   }
   return durations;
 }

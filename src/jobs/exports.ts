@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { exportFailedMail, exportReadyMail } from "../mail/notices.ts";
 import { dataPaths } from "../config.ts";
-import type { Db } from "../db/client.ts";
+import { writeYielding, type Db } from "../db/client.ts";
 import { exportJobs } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
@@ -12,7 +12,7 @@ import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { countExportRows, fundFileRowBound } from "../services/consolidated.ts";
 import { agencyRecipients, bookerRecipients } from "../services/notifications.ts";
 import type { ExportWorkerInput, ExportWorkerResult } from "./export-worker.ts";
-import { completeJob, drainQueue, recordProgress, type Claim, type QueueKind } from "./queue.ts";
+import { completeJob, drainQueue, progressRecorder, type Claim, type QueueKind } from "./queue.ts";
 
 const jobOf = (db: Db, claim: Claim) => db.select().from(exportJobs).where(eq(exportJobs.id, claim.id)).get()!;
 
@@ -66,11 +66,11 @@ async function runExport(deps: Deps, claim: Claim, signal: AbortSignal): Promise
     const result = await deps.workers.run<ExportWorkerInput, ExportWorkerResult>(
       "export-worker",
       { databasePath: dataPaths(config).database, jobId: job.id, outputPath: partPath, generatedAt: clock.now().toISOString(), key: deps.keys[0]! },
-      (done, total) => recordProgress(db, "export_jobs", claim, done, total),
+      progressRecorder(db, "export_jobs", claim, log),
       signal,
     );
     renameSync(partPath, finalPath);
-    const completed = db.transaction(() => {
+    const completed = await writeYielding(db, () => {
       const owned = completeJob(db, "export_jobs", claim, clock.now(), "ready", {
         file_path: finalName,
         file_size: result.bytes,

@@ -8,7 +8,7 @@ import { dataFile, removeQuietly, storedName } from "../services/data-files.ts";
 import { writeOutcomeFile, type OutcomeLayout, type OutcomeRow } from "../sheets/outcome-file.ts";
 import { checkedWriter, sealer, type Key, type KeyRing } from "../services/sealed-files.ts";
 import { PARSE_LIMITS, type ChildLimits } from "./parse-runner.ts";
-import { recordProgress, type Claim, type QueueTable } from "./queue.ts";
+import { progressRecorder, type Claim, type QueueTable } from "./queue.ts";
 import type { WorkerName } from "./worker-runner.ts";
 
 /** What every file worker is given. */
@@ -58,7 +58,7 @@ export async function runFileWorker<Extra, Result extends { applied: boolean }>(
     const result = await deps.workers.run<FileWorkerInput & Extra, Result>(
       spec.worker,
       { ...input, ...spec.extra },
-      (done, total) => recordProgress(db, spec.table, claim, done, total),
+      progressRecorder(db, spec.table, claim, deps.log),
       signal,
     );
     if (!result.applied) removeQuietly(outcomePath);

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { dataPaths, type Config } from "../config.ts";
-import type { Db } from "../db/client.ts";
+import { writeYielding, type Db } from "../db/client.ts";
 import { masterDataJobs } from "../db/schema.ts";
 import { removeQuietly, storedName } from "../services/data-files.ts";
 import { MASTER_SHEET, matchMasterHeader } from "../sheets/master-columns.ts";
@@ -89,7 +89,7 @@ async function receiveUpload(
   kind: UploadKind,
   limits: ChildLimits,
   check: HeaderCheck,
-  queue: (file: StoredFile) => number,
+  queue: (file: StoredFile) => Promise<number>,
 ): Promise<UploadResult> {
   try {
     sniffFormat(input.bytes);
@@ -114,7 +114,7 @@ async function receiveUpload(
     const stored = join(config.DATA_DIR, name);
     renameSync(pending, stored);
     try {
-      const id = queue({
+      const id = await queue({
         filePath: name,
         fileSha256: new Bun.CryptoHasher("sha256").update(input.bytes).digest("hex"),
         fileFormat: format,
@@ -133,15 +133,16 @@ async function receiveUpload(
   }
 }
 
-/** Queues the job and records it (the audit entry) in one transaction: never one without the other. */
-function queuedWith(db: Db, onQueued: (id: number) => void, queue: () => number): number {
-  return db.$client
-    .transaction(() => {
-      const id = queue();
-      onQueued(id);
-      return id;
-    })
-    .immediate();
+/**
+ * Queues the job and records it (the audit entry) in one transaction: never one without the
+ * other. The pages are not held meanwhile when a running job is writing.
+ */
+function queuedWith(db: Db, onQueued: (id: number) => void, queue: () => number): Promise<number> {
+  return writeYielding(db, () => {
+    const id = queue();
+    onQueued(id);
+    return id;
+  });
 }
 
 /** An agency's filled file: the campaign must be open, the metadata of this agency and year. */

@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.ts";
+import { writeYielding } from "../db/client.ts";
 import { claimNext, runClaimed, type QueueKind } from "./queue.ts";
 
 /*
@@ -11,6 +12,9 @@ export class JobPool {
   private running = new Set<Promise<void>>();
   private next = 0;
   private stopping = false;
+  // The claims under way, and whether a wake came meanwhile: one at a time, none lost.
+  private filling: Promise<void> | null = null;
+  private again = false;
 
   constructor(
     private deps: Deps,
@@ -20,9 +24,23 @@ export class JobPool {
 
   /** Starts due jobs while there is a free runner. */
   wake(): void {
+    if (this.filling) {
+      this.again = true;
+      return;
+    }
+    this.filling = this.fill().finally(() => {
+      this.filling = null;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async fill(): Promise<void> {
     try {
       while (!this.stopping && this.running.size < this.size) {
-        const started = this.startOne();
+        const started = await this.startOne();
         if (!started) return;
       }
     } catch (error) {
@@ -32,11 +50,12 @@ export class JobPool {
   }
 
   /** Claims the oldest due job of the next queue that has one, and runs it. */
-  private startOne(): boolean {
+  private async startOne(): Promise<boolean> {
     for (let tried = 0; tried < this.queues.length; tried++) {
       const kind = this.queues[this.next]!;
       this.next = (this.next + 1) % this.queues.length;
-      const claim = claimNext(this.deps.db, kind.table, this.deps.clock.now(), kind.serial);
+      // Claimed without holding the pages while a running job writes.
+      const claim = await writeYielding(this.deps.db, () => claimNext(this.deps.db, kind.table, this.deps.clock.now(), kind.serial));
       if (!claim) continue;
       const run: Promise<void> = runClaimed(this.deps, kind, claim)
         .catch((error) => this.deps.log.error("job runner failed", { table: kind.table, job: claim.id, error: String(error) }))
@@ -58,6 +77,8 @@ export class JobPool {
   /** Starts nothing more and waits for the jobs running to finish. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // A claim under way still starts its job, which is then waited for below.
+    await this.filling;
     while (this.running.size) await Promise.all(this.running);
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import { writeYielding, type Db } from "../db/client.ts";
 import type { Deps } from "../deps.ts";
 import { isStorageFull, STORAGE_FULL_MESSAGE } from "../services/storage.ts";
 import { JobError } from "./worker-runner.ts";
@@ -85,10 +85,37 @@ export function renewLease(db: Db, table: QueueTable, claim: Claim, now: Date): 
   return result.changes === 1;
 }
 
-export function recordProgress(db: Db, table: QueueTable, claim: Claim, done: number, total: number): void {
-  db.$client
-    .query(`UPDATE ${table} SET progress_done = $done, progress_total = $total WHERE ${OWNED}`)
-    .run({ id: claim.id, attempt: claim.attempt, done, total });
+/**
+ * Records a running job's progress as its worker reports it, from the server's thread
+ * without waiting there for the job's own writes: while one report waits its turn, later
+ * ones replace it, so the last one is always recorded and never an older one after it.
+ */
+export function progressRecorder(db: Db, table: QueueTable, claim: Claim, log: Deps["log"]): (done: number, total: number) => void {
+  let latest: { done: number; total: number } | null = null;
+  let writing = false;
+  const write = async () => {
+    writing = true;
+    try {
+      while (latest) {
+        const { done, total } = latest;
+        latest = null;
+        await writeYielding(db, () =>
+          db.$client
+            .query(`UPDATE ${table} SET progress_done = $done, progress_total = $total WHERE ${OWNED}`)
+            .run({ id: claim.id, attempt: claim.attempt, done, total }),
+        );
+      }
+    } catch (error) {
+      // The job goes on; its end records its counts whatever the progress says.
+      log.error("progress not recorded", { table, job: claim.id, error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      writing = false;
+    }
+  };
+  return (done, total) => {
+    latest = { done, total };
+    if (!writing) void write();
+  };
 }
 
 /** Marks the job finished with `status` and `fields`; false when the claim is stale. */
@@ -197,7 +224,11 @@ export async function runClaimed(deps: Deps, kind: QueueKind, claim: Claim): Pro
   try {
     // A timer cannot wait longer than 2^31 - 1 ms: past that it would fire at once.
     const budget = Math.min(kind.budgetMs(deps, claim), MAX_TIMER_MS);
-    heartbeat = setInterval(() => renewLease(db, table, claim, clock.now()), HEARTBEAT_MS);
+    heartbeat = setInterval(() => {
+      writeYielding(db, () => renewLease(db, table, claim, clock.now())).catch((error) =>
+        log.error("lease not renewed", { table, job: claim.id, error: error instanceof Error ? error.message : String(error) }),
+      );
+    }, HEARTBEAT_MS);
     timer = setTimeout(() => stop.abort(overBudget(budget)), budget);
     await kind.run(deps, claim, stop.signal);
     metrics.observeJob(table, "done", (performance.now() - started) / 1000);
@@ -205,7 +236,7 @@ export async function runClaimed(deps: Deps, kind: QueueKind, claim: Claim): Pro
     const error = stop.signal.aborted ? stop.signal.reason : thrown;
     const reason = error instanceof JobError ? error.message : isStorageFull(error) ? STORAGE_FULL_MESSAGE : INTERNAL_ERROR;
     const final = error instanceof JobError && error.final;
-    const outcome = db.transaction(() => {
+    const outcome = await writeYielding(db, () => {
       const what = failAttempt(db, table, claim, clock.now(), reason, final);
       if (what === "failed") kind.onFailed(deps, claim, reason);
       return what;

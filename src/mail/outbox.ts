@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, isNull, lte, or } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { writeYielding, type Db } from "../db/client.ts";
 import { mailOutbox } from "../db/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../services/clock.ts";
@@ -35,13 +35,17 @@ type Outcome = Partial<Pick<OutboxRow, "status" | "sentAt" | "lastError" | "next
 /**
  * Records what came of attempt `attempt` of message `id`, unless another round has claimed
  * it since. A refused write is logged: the claim's lease then decides what happens next.
+ * The rounds run on the server's thread, so their writes do not wait there for a job's.
  */
-function recordOutcome(db: Db, log: Logger, id: number, attempt: number, outcome: Outcome): void {
+async function recordOutcome(db: Db, log: Logger, id: number, attempt: number, outcome: Outcome): Promise<void> {
   try {
-    db.update(mailOutbox)
-      .set(outcome)
-      .where(and(eq(mailOutbox.id, id), eq(mailOutbox.attempts, attempt)))
-      .run();
+    await writeYielding(db, () =>
+      db
+        .update(mailOutbox)
+        .set(outcome)
+        .where(and(eq(mailOutbox.id, id), eq(mailOutbox.attempts, attempt)))
+        .run(),
+    );
   } catch (error) {
     log.error("mail outcome not recorded", { outbox_id: id, attempt, error: errorText(error) });
   }
@@ -77,17 +81,19 @@ export async function sendPendingMail(
   for (const mail of due) {
     const attempt = mail.attempts + 1;
     if (mail.status === "sending" && mail.attempts >= MAX_ATTEMPTS) {
-      recordOutcome(db, log, mail.id, mail.attempts, { status: "failed", lastError: UNRECORDED });
+      await recordOutcome(db, log, mail.id, mail.attempts, { status: "failed", lastError: UNRECORDED });
       continue;
     }
     let claimed: { id: number }[];
     try {
-      claimed = db
-        .update(mailOutbox)
-        .set({ status: "sending", attempts: attempt, nextAttemptAt: new Date(clock.now().getTime() + SEND_LEASE_MS) })
-        .where(and(eq(mailOutbox.id, mail.id), eq(mailOutbox.attempts, mail.attempts)))
-        .returning({ id: mailOutbox.id })
-        .all();
+      claimed = await writeYielding(db, () =>
+        db
+          .update(mailOutbox)
+          .set({ status: "sending", attempts: attempt, nextAttemptAt: new Date(clock.now().getTime() + SEND_LEASE_MS) })
+          .where(and(eq(mailOutbox.id, mail.id), eq(mailOutbox.attempts, mail.attempts)))
+          .returning({ id: mailOutbox.id })
+          .all(),
+      );
     } catch (error) {
       // Sending now could not be recorded either, and would be repeated at every round.
       log.error("mail not sent: the outbox cannot be written", { outbox_id: mail.id, error: errorText(error) });
@@ -100,7 +106,7 @@ export async function sendPendingMail(
       failed++;
       const message = errorText(error);
       log.warn("mail not sent", { outbox_id: mail.id, attempt, error: message });
-      recordOutcome(db, log, mail.id, attempt, {
+      await recordOutcome(db, log, mail.id, attempt, {
         lastError: message,
         status: attempt >= MAX_ATTEMPTS ? "failed" : "pending",
         nextAttemptAt: new Date(now.getTime() + Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS)),
@@ -108,7 +114,7 @@ export async function sendPendingMail(
       continue;
     }
     sent++;
-    recordOutcome(db, log, mail.id, attempt, { status: "sent", sentAt: clock.now(), lastError: null, nextAttemptAt: null });
+    await recordOutcome(db, log, mail.id, attempt, { status: "sent", sentAt: clock.now(), lastError: null, nextAttemptAt: null });
   }
   return { sent, failed };
 }
@@ -155,9 +161,9 @@ export async function sendTestMail(
     await transport.send({ id: row.id, from, to: [to], subject: row.subject, text: row.textBody });
   } catch (error) {
     const message = errorText(error);
-    recordOutcome(db, log, row.id, 1, { status: "failed", lastError: message, nextAttemptAt: null });
+    await recordOutcome(db, log, row.id, 1, { status: "failed", lastError: message, nextAttemptAt: null });
     return { ok: false, error: message };
   }
-  recordOutcome(db, log, row.id, 1, { status: "sent", sentAt: clock.now(), nextAttemptAt: null });
+  await recordOutcome(db, log, row.id, 1, { status: "sent", sentAt: clock.now(), nextAttemptAt: null });
   return { ok: true };
 }

@@ -1,4 +1,6 @@
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { dataPaths } from "../../src/config.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
 
 // Each sign-in verifies an argon2id hash, on purpose slow: a test of many sign-ins takes seconds.
@@ -147,6 +149,28 @@ describe("sign-in", () => {
     }
     t.clock.advance(25 * 60_000);
     expect((await client.get("/progetti")).status).toBe(303);
+  });
+
+  test("a page opened while a job holds the write lock answers at once; its session is touched at a later request", async () => {
+    const client = t.client("198.51.100.8");
+    await client.login(f.rpaA);
+    const lastSeen = () =>
+      t.db.$client.query("SELECT max(s.last_seen_at) AS at FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?").get(f.rpaA) as { at: number };
+    const before = lastSeen().at;
+    t.clock.advance(2 * 60_000);
+    const other = new Database(dataPaths(t.deps.config).database);
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      // A touch that waited for the lock would hold this thread, and so the lock, for 5 s and fail the page.
+      expect((await client.get("/progetti")).status).toBe(200);
+      expect(lastSeen().at).toBe(before);
+      other.exec("COMMIT");
+    } finally {
+      if (other.inTransaction) other.exec("ROLLBACK");
+      other.close();
+    }
+    expect((await client.get("/progetti")).status).toBe(200);
+    expect(lastSeen().at).toBe(t.clock.now().getTime());
   });
 
   const hostileNext = [

@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -6,7 +7,8 @@ import { drainUploads, uploadQueue } from "../../src/jobs/uploads.ts";
 import { dataFile, storedName } from "../../src/services/data-files.ts";
 import { writeSealed } from "../../src/services/sealed-files.ts";
 import { JobPool } from "../../src/jobs/pool.ts";
-import { claimNext, completeJob, runClaimed, type Claim, type QueueKind } from "../../src/jobs/queue.ts";
+import { claimNext, completeJob, progressRecorder, runClaimed, type Claim, type QueueKind } from "../../src/jobs/queue.ts";
+import { silentLogger } from "../../src/log.ts";
 import { bookAndDownload, signedIn, tables, upload } from "../helpers/flows.ts";
 import { childProcesses } from "../helpers/processes.ts";
 import { createTestApp, fixtures, type TestApp } from "../helpers/test-app.ts";
@@ -139,5 +141,71 @@ describe("the pool of job runners", () => {
     } finally {
       t.deps.jobs.wake = wake;
     }
+  });
+});
+
+/**
+ * Runs `work` while another connection holds the database's write lock, as a worker's apply
+ * does, and checks that the thread stayed free meanwhile: a write that waited in SQLite's
+ * busy handler would hold this very thread, and so the lock, until its 5 s timeout failed it.
+ */
+async function whileAnotherWrites<T>(work: () => Promise<T>): Promise<T> {
+  const other = new Database(dataPaths(t.deps.config).database);
+  other.exec("BEGIN IMMEDIATE");
+  let open = true;
+  try {
+    let settled = false;
+    const pending = work().finally(() => (settled = true));
+    await Bun.sleep(100);
+    expect(settled).toBe(false);
+    other.exec("COMMIT");
+    open = false;
+    return await pending;
+  } finally {
+    if (open) other.exec("ROLLBACK");
+    other.close();
+  }
+}
+
+describe("the server's thread while a job holds the write lock", () => {
+  test("claiming the next job waits without holding the thread, then starts it", async () => {
+    const script = scriptedQueue(60_000);
+    const pool = new JobPool(t.deps, [script.kind], 1);
+    const id = queueUpload(f.agencyA.id);
+    await whileAnotherWrites(async () => {
+      pool.wake();
+      await until(() => script.started.length === 1);
+    });
+    expect(script.started).toEqual([id]);
+    script.go(id);
+    await pool.stop();
+    expect(statusOf(id).status).toBe("done");
+  });
+
+  test("a job's progress is recorded once the lock is free, the last report and not an older one", async () => {
+    const id = queueUpload(f.agencyB.id);
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
+    expect(claim.id).toBe(id);
+    const record = progressRecorder(t.db, "import_jobs", claim, silentLogger);
+    const progress = () => tables(t).one<{ progress_done: number; progress_total: number }>("SELECT progress_done, progress_total FROM import_jobs WHERE id = ?", id);
+    await whileAnotherWrites(async () => {
+      record(1, 10);
+      record(5, 10);
+      record(7, 10);
+      await until(() => progress().progress_done === 7);
+    });
+    await Bun.sleep(50);
+    expect(progress()).toEqual({ progress_done: 7, progress_total: 10 });
+    completeJob(t.db, "import_jobs", claim, t.clock.now(), "done", {});
+  });
+
+  test("an upload is queued once the lock is free, its answer as usual", async () => {
+    const clerk = await signedIn(t, f.rpaA);
+    const exported = await bookAndDownload(t, clerk);
+    const before = tables(t).one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
+    const answer = await whileAnotherWrites(() => upload(clerk, exported));
+    expect(answer.status).toBe(200);
+    expect(tables(t).one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before + 1);
+    await drainUploads(t.deps);
   });
 });

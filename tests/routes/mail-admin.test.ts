@@ -1,4 +1,6 @@
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { dataPaths } from "../../src/config.ts";
 import { silentLogger } from "../../src/log.ts";
 import { queueMail, sendPendingMail } from "../../src/mail/outbox.ts";
 import { smtpTransport, type MailTransport } from "../../src/mail/transport.ts";
@@ -114,6 +116,28 @@ describe("the outbox", () => {
       }
       expect(deliveredTo("una.volta@agenzia.example")).toBe(1);
       expect(t.db.$client.query("SELECT status, attempts FROM mail_outbox").get()).toEqual({ status: "sent", attempts: 1 });
+    }));
+
+  test("a round while a job holds the write lock sends once the lock is free, without holding the server's thread", () =>
+    withApp(async (t) => {
+      queueMail(t.db, t.clock, { to: ["mentre.scrive@agenzia.example"], subject: "Mentre scrive", text: "Mentre scrive" });
+      const other = new Database(dataPaths(t.deps.config).database);
+      try {
+        other.exec("BEGIN IMMEDIATE");
+        let settled = false;
+        const sending = round(t).finally(() => (settled = true));
+        // A claim that waited in SQLite's busy handler would hold this thread, and so the lock, for its 5 s timeout.
+        await Bun.sleep(100);
+        expect(settled).toBe(false);
+        expect(deliveredTo("mentre.scrive@agenzia.example")).toBe(0);
+        other.exec("COMMIT");
+        expect(await sending).toEqual({ sent: 1, failed: 0 });
+      } finally {
+        if (other.inTransaction) other.exec("ROLLBACK");
+        other.close();
+      }
+      expect(deliveredTo("mentre.scrive@agenzia.example")).toBe(1);
+      expect(t.db.$client.query("SELECT status FROM mail_outbox").get()).toEqual({ status: "sent" });
     }));
 
   test("sends nothing while the outbox cannot be written, then sends once", () =>
