@@ -47,7 +47,8 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   return drizzle({ client: sqlite, schema }) as Db;
 }
 
-const isBusy = (error: unknown) => (error as { code?: unknown } | null)?.code === "SQLITE_BUSY";
+// SQLITE_BUSY and its extended codes (a WAL being recovered, a snapshot overtaken).
+const isBusy = (error: unknown) => (Number((error as { errno?: unknown } | null)?.errno) & 0xff) === 5;
 
 /**
  * Runs `write` in an immediate transaction without holding the thread while another
@@ -55,6 +56,7 @@ const isBusy = (error: unknown) => (error as { code?: unknown } | null)?.code ==
  * sleeps the calling thread; on the server's own thread that held every page for as long
  * as the job's transaction lasted (bench/burst.ts: the pages' p99 at 13× idle). This tries
  * at once, then again after a few milliseconds at a time, up to the same busy timeout.
+ * `write` may run more than once: it only reads and writes the database.
  */
 export async function writeYielding<T>(db: Db, write: () => T): Promise<T> {
   const deadline = performance.now() + BUSY_TIMEOUT_MS;
@@ -72,6 +74,8 @@ export async function writeYielding<T>(db: Db, write: () => T): Promise<T> {
  */
 export function writeIfFree<T>(db: Db, write: () => T): { done: true; value: T } | { done: false; error: unknown } {
   const sqlite = db.$client;
+  // Inside a transaction the write would be a savepoint: refused, the outer one would commit without it.
+  if (sqlite.inTransaction) throw new Error("writeIfFree and writeYielding start their own transaction: call them outside one");
   sqlite.exec("PRAGMA busy_timeout = 0");
   try {
     return { done: true, value: sqlite.transaction(write).immediate() };

@@ -99,6 +99,11 @@ async function receiveUpload(
   }
   const turns = turnsFor(config);
   if (!(await turns.take(CHECK_WAIT_MS))) return { ok: false, error: BUSY };
+  let turnHeld = true;
+  const giveTurn = () => {
+    if (turnHeld) turns.give();
+    turnHeld = false;
+  };
   const dir = dataPaths(config).uploads;
   const pending = join(dir, `incoming-${crypto.randomUUID()}`);
   try {
@@ -113,6 +118,8 @@ async function receiveUpload(
     const name = storedName("uploads", `${crypto.randomUUID()}.${format}`);
     const stored = join(config.DATA_DIR, name);
     renameSync(pending, stored);
+    // Checked: the next upload's check need not wait for this one's queueing.
+    giveTurn();
     try {
       const id = await queue({
         filePath: name,
@@ -129,7 +136,7 @@ async function receiveUpload(
     }
   } finally {
     removeQuietly(pending);
-    turns.give();
+    giveTurn();
   }
 }
 

@@ -110,6 +110,8 @@ export function progressRecorder(db: Db, table: QueueTable, claim: Claim, log: D
       log.error("progress not recorded", { table, job: claim.id, error: error instanceof Error ? error.message : String(error) });
     } finally {
       writing = false;
+      // A report that came while a write failed is still the last one.
+      if (latest) void write();
     }
   };
   return (done, total) => {

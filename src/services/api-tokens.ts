@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNull, not, sql, type SQL } from "drizzle-orm";
-import { preparedPerDatabase, writeIfFree, type Db } from "../db/client.ts";
+import { preparedPerDatabase, writeIfFree, writeYielding, type Db } from "../db/client.ts";
 import { agencies, apiTokens, users } from "../db/schema.ts";
 import { hasPlacementPermission, type User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
@@ -167,8 +167,9 @@ export function tokenCaller(db: Db, clock: Clock, bearer: string): TokenCaller |
   const now = clock.now();
   if (!row || row.token.revokedAt || row.token.expiresAt <= now || row.agencyDisabled !== false || tokenRefusal(row.user, row.twoFactorRequired === true)) return null;
   if (!row.token.lastUsedAt || now.getTime() - row.token.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
-    // Not while a job writes: the call would wait for it, and the next call records it.
-    writeIfFree(db, () => db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.token.id)).run());
+    // Not while a job writes, which the call would wait for: then soon after, or at the next call.
+    const touch = () => db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.token.id)).run();
+    if (!writeIfFree(db, touch).done) writeYielding(db, touch).catch(() => {});
   }
   return { token: { id: row.token.id, name: row.token.name }, user: row.user, agencyName: row.agencyName };
 }

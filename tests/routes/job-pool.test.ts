@@ -146,22 +146,29 @@ describe("the pool of job runners", () => {
 
 /**
  * Runs `work` while another connection holds the database's write lock, as a worker's apply
- * does, and checks that the thread stayed free meanwhile: a write that waited in SQLite's
- * busy handler would hold this very thread, and so the lock, until its 5 s timeout failed it.
+ * does, until `reached` says the work is at its write, and checks that the thread stayed
+ * free meanwhile: a write that waited in SQLite's busy handler would hold this very thread,
+ * and so the lock, until its 5 s timeout failed it.
  */
-async function whileAnotherWrites<T>(work: () => Promise<T>): Promise<T> {
+async function whileAnotherWrites<T>(work: () => Promise<T>, reached: () => boolean = () => true): Promise<T> {
   const other = new Database(dataPaths(t.deps.config).database);
   other.exec("BEGIN IMMEDIATE");
   let open = true;
+  let ticks = 0;
+  const ticking = setInterval(() => ticks++, 5);
   try {
     let settled = false;
     const pending = work().finally(() => (settled = true));
+    await until(reached);
+    const before = ticks;
     await Bun.sleep(100);
+    expect(ticks).toBeGreaterThan(before);
     expect(settled).toBe(false);
     other.exec("COMMIT");
     open = false;
     return await pending;
   } finally {
+    clearInterval(ticking);
     if (open) other.exec("ROLLBACK");
     other.close();
   }
@@ -203,7 +210,11 @@ describe("the server's thread while a job holds the write lock", () => {
     const clerk = await signedIn(t, f.rpaA);
     const exported = await bookAndDownload(t, clerk);
     const before = tables(t).one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n;
-    const answer = await whileAnotherWrites(() => upload(clerk, exported));
+    const uploads = dataPaths(t.deps.config).uploads;
+    const stored = () => (existsSync(uploads) ? readdirSync(uploads).filter((n) => !n.startsWith("incoming-")).length : 0);
+    const storedBefore = stored();
+    // Held until the file is checked and stored: the job's row is written next.
+    const answer = await whileAnotherWrites(() => upload(clerk, exported), () => stored() > storedBefore);
     expect(answer.status).toBe(200);
     expect(tables(t).one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before + 1);
     await drainUploads(t.deps);
