@@ -38,7 +38,9 @@ export async function latencyRun(
   const minCount = "minCount" in options ? options.minCount : 0;
   let answer!: (durations: number[]) => void;
   const answered = new Promise<number[]>((resolve) => (answer = resolve));
-  const probe = Bun.spawn(["bun", join(import.meta.dir, "probe.ts"), base, path, cookie, String(options.pauseMs ?? 0), String(count), String(minCount)], {
+  // The session's cookie in the environment, not on the command line that every user can list.
+  const probe = Bun.spawn(["bun", join(import.meta.dir, "probe.ts"), base, path, String(options.pauseMs ?? 0), String(count), String(minCount)], {
+    env: { ...process.env, PROBE_COOKIE: cookie },
     stdout: "inherit",
     stderr: "inherit",
     ipc: (message) => answer(message as number[]),

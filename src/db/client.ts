@@ -68,11 +68,8 @@ export async function writeYielding<T>(db: Db, write: () => T): Promise<T> {
   }
 }
 
-/**
- * Runs `write` in an immediate transaction if no other connection is writing, without
- * waiting: for what can as well be written at the next request (a session's last use).
- */
-export function writeIfFree<T>(db: Db, write: () => T): { done: true; value: T } | { done: false; error: unknown } {
+/** Runs `write` in an immediate transaction if no other connection is writing, without waiting. */
+function writeIfFree<T>(db: Db, write: () => T): { done: true; value: T } | { done: false; error: unknown } {
   const sqlite = db.$client;
   // Inside a transaction the write would be a savepoint: refused, the outer one would commit without it.
   if (sqlite.inTransaction) throw new Error("writeIfFree and writeYielding start their own transaction: call them outside one");

@@ -99,18 +99,19 @@ async function receiveUpload(
   }
   const turns = turnsFor(config);
   if (!(await turns.take(CHECK_WAIT_MS))) return { ok: false, error: BUSY };
-  let turnHeld = true;
-  const giveTurn = () => {
-    if (turnHeld) turns.give();
-    turnHeld = false;
-  };
   const dir = dataPaths(config).uploads;
   const pending = join(dir, `incoming-${crypto.randomUUID()}`);
   try {
-    mkdirSync(dir, { recursive: true });
-    // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
-    writeSealed(pending, keys[0]!, input.bytes);
-    const found = await workers.run<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits, keys }, () => {});
+    let found: HeaderWorkerResult;
+    // The turn is the check's alone: the next upload's check need not wait for this one's queueing.
+    try {
+      mkdirSync(dir, { recursive: true });
+      // Inside the try: a write cut short (a full disk) leaves no part of the file behind.
+      writeSealed(pending, keys[0]!, input.bytes);
+      found = await workers.run<HeaderWorkerInput, HeaderWorkerResult>("upload-check-worker", { path: pending, kind, limits, keys }, () => {});
+    } finally {
+      turns.give();
+    }
     const problem = found.ok ? check(found) : found.error;
     const format = found.ok ? found.format : "csv";
     const sheetName = !found.ok || format === "csv" || found.sheet === sheetOf(kind) ? null : found.sheet;
@@ -118,8 +119,6 @@ async function receiveUpload(
     const name = storedName("uploads", `${crypto.randomUUID()}.${format}`);
     const stored = join(config.DATA_DIR, name);
     renameSync(pending, stored);
-    // Checked: the next upload's check need not wait for this one's queueing.
-    giveTurn();
     try {
       const id = await queue({
         filePath: name,
@@ -136,7 +135,6 @@ async function receiveUpload(
     }
   } finally {
     removeQuietly(pending);
-    giveTurn();
   }
 }
 

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNull, not, sql, type SQL } from "drizzle-orm";
-import { preparedPerDatabase, writeIfFree, writeYielding, type Db } from "../db/client.ts";
+import { preparedPerDatabase, writeYielding, type Db } from "../db/client.ts";
 import { agencies, apiTokens, users } from "../db/schema.ts";
 import { hasPlacementPermission, type User } from "./auth.ts";
 import type { Clock } from "./clock.ts";
@@ -169,7 +169,7 @@ export function tokenCaller(db: Db, clock: Clock, bearer: string): TokenCaller |
   if (!row.token.lastUsedAt || now.getTime() - row.token.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
     // Not while a job writes, which the call would wait for: then soon after, or at the next call.
     const touch = () => db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.token.id)).run();
-    if (!writeIfFree(db, touch).done) writeYielding(db, touch).catch(() => {});
+    writeYielding(db, touch).catch(() => {});
   }
   return { token: { id: row.token.id, name: row.token.name }, user: row.user, agencyName: row.agencyName };
 }

@@ -1,6 +1,6 @@
 import { eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import { preparedPerDatabase, writeIfFree, writeYielding, type Db } from "../db/client.ts";
+import { preparedPerDatabase, writeYielding, type Db } from "../db/client.ts";
 import { agencies, loginThrottle, sessions, users, type Role } from "../db/schema.ts";
 import { revokeTokensOf } from "./api-tokens.ts";
 import type { Clock } from "./clock.ts";
@@ -166,7 +166,7 @@ export function loadSession(db: Db, clock: Clock, token: string, timeouts: Sessi
   if (now - row.session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
     // Not while a job writes, which the page would wait for: then soon after, or at the next request.
     const touch = () => db.update(sessions).set({ lastSeenAt: new Date(now) }).where(eq(sessions.idHash, idHash)).run();
-    if (!writeIfFree(db, touch).done) writeYielding(db, touch).catch(() => {});
+    writeYielding(db, touch).catch(() => {});
   }
   return {
     idHash,

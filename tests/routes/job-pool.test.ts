@@ -219,4 +219,19 @@ describe("the server's thread while a job holds the write lock", () => {
     expect(tables(t).one<{ n: number }>("SELECT count(*) AS n FROM import_jobs").n).toBe(before + 1);
     await drainUploads(t.deps);
   });
+
+  test("uploads waiting to be queued do not hold the next upload's check", async () => {
+    const clerk = await signedIn(t, f.rpaA);
+    const exported = await bookAndDownload(t, clerk);
+    const uploads = dataPaths(t.deps.config).uploads;
+    const stored = () => (existsSync(uploads) ? readdirSync(uploads).filter((n) => !n.startsWith("incoming-")).length : 0);
+    const storedBefore = stored();
+    // Two files are checked at a time: the third is checked only if the first two gave their turn back.
+    const answers = await whileAnotherWrites(
+      () => Promise.all([1, 2, 3].map(() => upload(clerk, exported))),
+      () => stored() === storedBefore + 3,
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    await drainUploads(t.deps);
+  });
 });
