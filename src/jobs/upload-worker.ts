@@ -43,11 +43,10 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     const job = db.select().from(uploadJobs).where(eq(uploadJobs.id, input.jobId)).get();
     if (!job) throw new Error(`import job ${input.jobId} not found`);
     const load = () => loadEnrollmentFacts(db.$client, job.agencyId, job.year);
+    // The campaign's enrollments load before the child starts: the loading holds this thread,
+    // which also feeds the child its file, and a child started first waited for it (bench:import).
+    const facts = timed("judge", load);
     const reading = parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, keys: input.keys, signal });
-    // The child starts here and reads the file while the campaign's enrollments load.
-    const first = reading.next();
-    // Awaited below; a failure before that is not left unhandled.
-    first.catch(() => {});
     const judge = (positions: Map<keyof TraineeRow, number>, facts: EnrollmentIndex) =>
       new RowEvaluator({
         positions,
@@ -62,9 +61,8 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     let evaluator: RowEvaluator | null = null;
     let parsePeakMb = 0;
     try {
-      const facts = timed("judge", load);
       // The first round judges each row as it arrives, while the child reads the next ones.
-      for (let next = await first; !next.done; next = await reading.next()) {
+      for (let next = await reading.next(); !next.done; next = await reading.next()) {
         const message = next.value;
         if (message.t === "error") throw new JobError(message.message, true);
         if (message.t === "header") {

@@ -21,8 +21,11 @@ function charIndex(ch: string): number {
   return -1;
 }
 
+// A code as it is usually written: nothing to take away or to raise to upper case.
+const WRITTEN_AS_STORED = /^[A-Z0-9]{16}$/;
+
 export function normalizeCodiceFiscale(input: string): string {
-  return input.replace(/\s+/g, "").toUpperCase();
+  return WRITTEN_AS_STORED.test(input) ? input : input.replace(/\s+/g, "").toUpperCase();
 }
 
 export function codiceFiscaleCheckChar(first15: string): string {
@@ -31,14 +34,22 @@ export function codiceFiscaleCheckChar(first15: string): string {
       "Per calcolare il carattere di controllo servono esattamente 15 lettere maiuscole o cifre.",
     );
   }
+  return checkChar(first15);
+}
+
+/** The check character of the first 15 characters, known to be capital letters or digits. */
+function checkChar(code: string): string {
   let sum = 0;
   for (let i = 0; i < 15; i++) {
-    const idx = charIndex(first15[i]!);
+    const idx = charIndex(code[i]!);
     // Position 1 (1-based) is odd, i.e. even 0-based index.
     sum += i % 2 === 0 ? ODD_VALUES[idx]! : idx;
   }
   return String.fromCharCode(65 + (sum % 26));
 }
+
+// Every character where it belongs: the checks one by one below, each with its sentence, all pass.
+const PERSONAL_SHAPE = /^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/;
 
 function digitAt(cf: string, pos: number): number {
   const ch = cf[pos]!;
@@ -61,6 +72,11 @@ function resolveCentury(yy: number): number {
 }
 
 function validatePersonal(value: string): string | null {
+  return PERSONAL_SHAPE.test(value) ? birthAndCheckProblem(value) : shapeProblem(value) ?? birthAndCheckProblem(value);
+}
+
+/** Which character of a 16-character code is out of place, or null when none is. */
+function shapeProblem(value: string): string | null {
   if (!/^[A-Z0-9]+$/.test(value)) {
     return "Il codice fiscale può contenere solo lettere e cifre.";
   }
@@ -83,20 +99,27 @@ function validatePersonal(value: string): string | null {
   if (!/[A-Z]/.test(value[15]!)) {
     return "L'ultimo carattere del codice fiscale deve essere una lettera.";
   }
+  return null;
+}
+
+/** Whether the birth date exists and the check character is right, in a code of the right shape. */
+function birthAndCheckProblem(value: string): string | null {
+  const month = MONTH_LETTERS.indexOf(value[8]!) + 1;
   const rawDay = digitAt(value, 9) * 10 + digitAt(value, 10);
   const day = rawDay > 40 ? rawDay - 40 : rawDay;
   if (rawDay < 1 || (rawDay > 31 && rawDay < 41) || rawDay > 71) {
     return "Il giorno di nascita nel codice fiscale non è valido: deve essere tra 01 e 31 per gli uomini o tra 41 e 71 per le donne.";
   }
   const yy = digitAt(value, 6) * 10 + digitAt(value, 7);
-  // 29 February with yy = 00 is valid for 2000; other centuries agree on leap years.
-  const maxDay = month === 2 && yy % 4 === 0 ? 29 : daysInMonth(month, resolveCentury(yy));
+  // 29 February with yy = 00 is valid for 2000; the centuries a code can mean agree on
+  // every other year, so the century is not needed here.
+  const maxDay = month === 2 ? (yy % 4 === 0 ? 29 : 28) : daysInMonth(month, 2001);
   if (day > maxDay) {
     const dd = String(day).padStart(2, "0");
     const mm = String(month).padStart(2, "0");
     return `La data di nascita indicata nel codice fiscale non esiste (${dd}/${mm}).`;
   }
-  if (codiceFiscaleCheckChar(value.slice(0, 15)) !== value[15]) {
+  if (checkChar(value) !== value[15]) {
     return "Il carattere di controllo del codice fiscale è errato: verifica di averlo trascritto correttamente.";
   }
   return null;

@@ -16,12 +16,15 @@ export function excelSerial(isoDate: string): number {
 // Serials between 1 (1900-01-01) and 9999-12-31.
 const MAX_SERIAL = 2_958_466;
 
+/** Whether an Excel serial is a day of the calendar (see isoFromSerial). */
+export const isDateSerial = (serial: number) => Number.isFinite(serial) && serial >= 1 && serial < MAX_SERIAL;
+
 /**
  * The calendar date of an Excel serial, or null outside the calendar. A fraction is a time
  * of that day: it is dropped, never rounded up to the next day.
  */
 export function isoFromSerial(serial: number): string | null {
-  if (!Number.isFinite(serial) || serial < 1 || serial >= MAX_SERIAL) return null;
+  if (!isDateSerial(serial)) return null;
   return new Date(EXCEL_EPOCH + Math.floor(serial) * DAY_MS).toISOString().slice(0, 10);
 }
 

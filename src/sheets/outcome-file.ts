@@ -1,7 +1,7 @@
-import { isoFromSerial, neutralizeFormula } from "./cells.ts";
+import { isDateSerial, isoFromSerial, neutralizeFormula } from "./cells.ts";
 import { SHEET_NAMES } from "./columns.ts";
 import type { RawCell } from "./xlsx-reader.ts";
-import { Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
+import { DRAIN_EVERY, Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
 import { csvLine, csvSink } from "./trainee-file.ts";
 
 export type OutcomeRow = { cells: readonly RawCell[]; outcome: string; message: string | null };
@@ -33,8 +33,10 @@ export async function writeOutcomeFile<R extends OutcomeRow>(
   const value = (cell: RawCell | undefined, index: number): CellValue => {
     if (cell === null || cell === undefined || typeof cell === "object") return null;
     if (typeof cell === "number") {
-      const date = upload.dateColumns.has(index) ? isoFromSerial(cell) : null;
-      return date ? { date } : cell;
+      if (!upload.dateColumns.has(index) || !isDateSerial(cell)) return cell;
+      // In a sheet the day's serial is written as it is, in the column's date style: the
+      // same cell as its date, without turning each one into text and back (bench:import).
+      return format === "xlsx" ? Math.floor(cell) : { date: isoFromSerial(cell)! };
     }
     return cell;
   };
@@ -79,10 +81,11 @@ export async function writeOutcomeFile<R extends OutcomeRow>(
   ]);
   writer.startSheet(upload.sheet);
   writer.row(header.map(neutralizeFormula), header.map(() => Style.header));
-  for (const row of rows) {
-    const cells = line(row);
+  for (let r = 0; r < rows.length; r++) {
+    const cells = line(rows[r]!);
     for (let i = 0; i < cells.length; i++) if (typeof cells[i] === "string") cells[i] = neutralizeFormula(cells[i] as string);
     writer.row(cells);
+    if ((r + 1) % DRAIN_EVERY === 0) await writer.drained();
   }
   writer.endSheet();
   if (metadata.length) {
@@ -90,5 +93,5 @@ export async function writeOutcomeFile<R extends OutcomeRow>(
     for (const [key, value] of metadata) writer.row([key, value]);
     writer.endSheet();
   }
-  writer.finish();
+  await writer.finish();
 }
