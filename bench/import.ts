@@ -4,24 +4,20 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ExcelJS from "exceljs";
-import * as XLSX from "xlsx";
 import { createApp } from "../src/app.tsx";
 import { createDeps } from "../src/deps.ts";
-import { resolveKeys, seal, unsealWhole, writeSealed } from "../src/services/sealed-files.ts";
+import { resolveKeys, writeSealed } from "../src/services/sealed-files.ts";
 import { dataPaths, loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { drainUploads } from "../src/jobs/uploads.ts";
-import { silentLogger, type Logger } from "../src/log.ts";
+import { silentLogger } from "../src/log.ts";
 import { systemClock } from "../src/services/clock.ts";
 import { generateDataset } from "../src/services/demo-data.ts";
 import { dataFile, storedName } from "../src/services/data-files.ts";
 import { queueUpload } from "../src/services/uploads.ts";
-import { ZipArchive } from "../src/sheets/zip-guard.ts";
-import type { UploadStages } from "../src/jobs/upload-worker.ts";
+import type { RunResult } from "./import-run.ts";
 import { signIn } from "../tests/helpers/http.ts";
-import { peakResidentMb } from "../src/jobs/priority.ts";
 import { latencyRun, percentile, table, writeFilledFile } from "./lib.ts";
 
 const ENROLLMENTS = Number(process.env.BENCH_ENROLLMENTS ?? 100_000);
@@ -34,64 +30,8 @@ const KINDS = {
   ours: "ours: parse, validate, apply, outcome rows and file (the upload unsealed, the outcome sealed)",
 } as const;
 type Kind = keyof typeof KINDS;
-type RunResult = { ms: number; peakMb: number; rows: number; stages?: UploadStages };
-
-/** The floor: the sheet inflated natively, then its rows and cells found in one pass. */
-function floor(bytes: Uint8Array): number {
-  const xml = Buffer.from(new ZipArchive(bytes).read("xl/worksheets/sheet1.xml")!).toString("utf8");
-  let rows = 0;
-  let cells = 0;
-  for (let at = xml.indexOf("<row"); at !== -1; at = xml.indexOf("<row", at + 4)) {
-    const end = xml.indexOf("</row>", at);
-    for (let c = xml.indexOf("<c ", at); c !== -1 && c < end; c = xml.indexOf("<c ", c + 3)) cells++;
-    rows++;
-  }
-  if (cells < rows) throw new Error("the floor found no cells");
-  return rows - 1;
-}
-
-async function exceljs(filePath: string): Promise<number> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(filePath, { sharedStrings: "cache", hyperlinks: "ignore", styles: "ignore", worksheets: "emit", entries: "ignore" });
-  let rows = 0;
-  let sheet = 0;
-  for await (const worksheet of reader) {
-    sheet++;
-    for await (const row of worksheet) if (sheet === 1 && (row.values as unknown[]).length) rows++;
-  }
-  return rows - 1;
-}
-
-/** Child mode: one run in a fresh process, so that its peak memory is its own. */
-async function runOne(kind: Kind, dataDir: string, filePath: string): Promise<RunResult> {
-  const started = performance.now();
-  const done = (rows: number) => ({ ms: performance.now() - started, peakMb: peakResidentMb(), rows });
-  if (kind === "sheetjs") {
-    const workbook = XLSX.read(await Bun.file(filePath).arrayBuffer(), { dense: true });
-    return done(XLSX.utils.sheet_to_json(workbook.Sheets["Allievi"]!, { header: 1 }).length - 1);
-  }
-  if (kind === "exceljs") return done(await exceljs(filePath));
-  if (kind === "floor") return done(floor(new Uint8Array(await Bun.file(filePath).arrayBuffer())));
-  if (kind === "sealing") {
-    const keys = resolveKeys({ DATA_DIR: dataDir, DATA_KEY: "" }, false).keys;
-    const plain = await unsealWhole(join(dataDir, storedName("uploads", "filled.sealed")), keys);
-    seal(keys[0]!, plain);
-    // Timed to here; the rows are counted after, for the check that every side read them all.
-    const ms = performance.now() - started;
-    return { ms, peakMb: peakResidentMb(), rows: floor(plain) };
-  }
-  const config = loadConfig({ DATA_DIR: dataDir });
-  const db = openDatabase(dataPaths(config).database);
-  let result: { total?: number; parsePeakMb?: number; stages?: UploadStages } = {};
-  const log: Logger = { ...silentLogger, info: (message, fields) => void (message === "import finished" && (result = fields as typeof result)) };
-  await drainUploads(createDeps({ db, config, log, keys: resolveKeys(config, false).keys }));
-  const ms = performance.now() - started;
-  // Peaks of this process (job thread and worker) and of the parsing child, which overlap in time.
-  const peakMb = peakResidentMb() + (result.parsePeakMb ?? 0);
-  return { ms, peakMb, rows: result.total ?? 0, stages: result.stages };
-}
-
 function measure(kind: Kind, dataDir: string, filePath: string): RunResult {
-  const child = Bun.spawnSync(["bun", import.meta.path, "--child", kind, dataDir, filePath], { stderr: "inherit" });
+  const child = Bun.spawnSync(["bun", join(import.meta.dir, "import-run.ts"), kind, dataDir, filePath], { stderr: "inherit" });
   if (child.exitCode !== 0) throw new Error(`${kind} run failed`);
   return JSON.parse(child.stdout.toString()) as RunResult;
 }
@@ -191,9 +131,4 @@ async function main() {
   }
 }
 
-if (process.argv[2] === "--child") {
-  const [, , , kind, dataDir, filePath] = process.argv;
-  console.log(JSON.stringify(await runOne(kind as Kind, dataDir!, filePath!)));
-} else {
-  await main();
-}
+await main();
