@@ -40,6 +40,7 @@ export class ZipWriter {
   private offset = 0;
   private open: ZipEntry | null = null;
   private entries: Written[] = [];
+  private started = 0;
   private time: number;
   private date: number;
   // Every write waits for those before it; `pending` counts the ones not yet done.
@@ -61,7 +62,8 @@ export class ZipWriter {
   /** Starts an entry; the previous one must have ended. */
   entry(name: string): ZipEntry {
     if (this.open) throw new Error("the previous zip entry is still open");
-    if (this.entries.length >= 0xffff) throw new Error("too many zip entries");
+    // Counted here, not from the entries written: those wait for any chunk still being deflated.
+    if (++this.started > 0xffff) throw new Error("too many zip entries");
     const encoded = new TextEncoder().encode(name);
     const header = new DataView(new ArrayBuffer(30 + encoded.length));
     header.setUint32(0, LOCAL_HEADER, true);

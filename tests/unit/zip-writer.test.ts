@@ -87,4 +87,15 @@ describe("the zip writer", () => {
     await expect(zip.finish()).rejects.toThrow("disco pieno");
     expect(calls).toBe(3);
   });
+
+  test("no more entries than a zip without zip64 holds, even while a large one is still being deflated", async () => {
+    const zip = new ZipWriter(() => {});
+    const big = zip.entry("big.bin");
+    big.write(new Uint8Array(randomBytes(1024 * 1024)));
+    big.end();
+    const one = new Uint8Array([1]);
+    for (let i = 1; i < 0xffff; i++) zip.file(`f${i}`, one);
+    expect(() => zip.file("in-troppo", one)).toThrow("too many zip entries");
+    await zip.finish();
+  });
 });
