@@ -14,7 +14,8 @@ export type ParsedUpload = {
   sheet: string;
   header: string[];
   metadata: Record<string, string> | null;
-  rows: Iterable<ParsedRow>;
+  /** The data rows, read as they are taken: a large .xlsx sheet is inflated as it goes. */
+  rows: AsyncIterable<ParsedRow>;
 };
 
 /** What an upload is for: its sheet, how to recognise its header, which columns hold dates. */
@@ -72,7 +73,7 @@ function fail(message: string): never {
  * Reads one sheet (the trainees, unless told) and the metadata of an upload. With
  * `headerOnly`, .xls and .ods are read no further than their first row.
  */
-export function parseUpload(bytes: Uint8Array, options: { headerOnly?: boolean; kind?: UploadKind } = {}): ParsedUpload {
+export async function parseUpload(bytes: Uint8Array, options: { headerOnly?: boolean; kind?: UploadKind } = {}): Promise<ParsedUpload> {
   const headerOnly = options.headerOnly ?? false;
   const kind = KINDS[options.kind ?? "trainees"];
   const family = sniffFormat(bytes);
@@ -123,11 +124,11 @@ const headerTexts = (row: ParsedRow) => row.cells.map((c) => (typeof c === "stri
  * The first line whose date column holds a text date that reads only month-first
  * (10/24/2019), as a spreadsheet in an English locale writes it; null when there is none.
  */
-export function firstMonthFirstLine(parsed: ParsedUpload, kind: UploadKind = "trainees"): number | null {
+export async function firstMonthFirstLine(parsed: ParsedUpload, kind: UploadKind = "trainees"): Promise<number | null> {
   const wanted = new Set(KINDS[kind].dateHeaders.map(normalizeHeader));
   const columns = parsed.header.flatMap((h, i) => (wanted.has(normalizeHeader(h)) ? [i] : []));
   if (columns.length === 0) return null;
-  for (const row of parsed.rows) {
+  for await (const row of parsed.rows) {
     for (const column of columns) {
       const cell = row.cells[column];
       if (typeof cell !== "string") continue;
@@ -138,16 +139,27 @@ export function firstMonthFirstLine(parsed: ParsedUpload, kind: UploadKind = "tr
   return null;
 }
 
+const filled = (row: ParsedRow) => row.cells.some((c) => c !== null && c !== "");
+
 /** Splits header and data rows; skips blank rows. */
 function* dataRows(rows: Iterable<ParsedRow>): Generator<ParsedRow> {
-  for (const row of rows) if (row.cells.some((c) => c !== null && c !== "")) yield row;
+  for (const row of rows) if (filled(row)) yield row;
 }
 
-function withHeader(format: UploadFormat, sheet: string, rows: Iterable<ParsedRow>, metadata: Record<string, string> | null): ParsedUpload {
-  const iterator = dataRows(rows)[Symbol.iterator]();
-  const first = iterator.next();
+async function* filledRows(rows: Iterable<ParsedRow> | AsyncIterable<ParsedRow>): AsyncGenerator<ParsedRow> {
+  for await (const row of rows) if (filled(row)) yield row;
+}
+
+async function withHeader(
+  format: UploadFormat,
+  sheet: string,
+  rows: Iterable<ParsedRow> | AsyncIterable<ParsedRow>,
+  metadata: Record<string, string> | null,
+): Promise<ParsedUpload> {
+  const iterator = filledRows(rows);
+  const first = await iterator.next();
   if (first.done) throw new UploadError(`Il foglio "${sheet}" è vuoto: manca anche la riga di intestazione.`);
-  return { format, sheet, header: headerTexts(first.value), metadata, rows: { [Symbol.iterator]: () => iterator } };
+  return { format, sheet, header: headerTexts(first.value), metadata, rows: { [Symbol.asyncIterator]: () => iterator } };
 }
 
 function metadataOf(rows: Iterable<SheetRow> | null): Record<string, string> | null {
@@ -160,18 +172,18 @@ function metadataOf(rows: Iterable<SheetRow> | null): Record<string, string> | n
   return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(metadata));
 }
 
-function parseXlsx(zip: ZipArchive, kind: (typeof KINDS)[UploadKind]): ParsedUpload {
+function parseXlsx(zip: ZipArchive, kind: (typeof KINDS)[UploadKind]): Promise<ParsedUpload> {
   const book = new XlsxBook(zip);
   const metadata = metadataOf(book.rows(SHEET_NAMES.metadata, { maxRows: 50, maxColumns: 2 }));
   const sheet = chooseSheet(book.sheetNames, kind, (name) => headerOfRows(book.rows(name, UPLOAD_LIMITS)));
-  return withHeader("xlsx", sheet, book.rows(sheet, UPLOAD_LIMITS) ?? fail(DAMAGED), metadata);
+  return withHeader("xlsx", sheet, book.streamRows(sheet, UPLOAD_LIMITS) ?? fail(DAMAGED), metadata);
 }
 
 // Loaded only for .xls and .ods: it is a third of the reading child's start-up.
 const sheetJs = (): typeof XLSX => require("xlsx");
 
 /** .xls and .ods: SheetJS with everything off that a hostile file could abuse. */
-function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean, kind: (typeof KINDS)[UploadKind]): ParsedUpload {
+function parseWithSheetJs(bytes: Uint8Array, format: "xls" | "ods", headerOnly: boolean, kind: (typeof KINDS)[UploadKind]): Promise<ParsedUpload> {
   let book: XLSX.WorkBook;
   try {
     book = sheetJs().read(bytes, {
@@ -305,7 +317,7 @@ export function* csvRecords(text: string, delimiter: string): Generator<string[]
   }
 }
 
-function parseCsv(bytes: Uint8Array, sheet: string): ParsedUpload {
+function parseCsv(bytes: Uint8Array, sheet: string): Promise<ParsedUpload> {
   const text = decodeText(bytes);
   const delimiter = detectDelimiter(text.slice(0, text.search(/\r|\n|$/)));
   function* rows(): Generator<ParsedRow> {

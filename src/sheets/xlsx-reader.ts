@@ -161,11 +161,37 @@ export class XlsxBook {
 
   /** The rows of a sheet by name (case-insensitive), or null when there is no such sheet. */
   rows(sheetName: string, limits: SheetLimits): Iterable<SheetRow> | null {
+    const path = this.pathOf(sheetName);
+    const bytes = path === undefined ? null : this.zip.read(path);
+    if (bytes === null) return null;
+    const slicer = new SheetSlicer(this.sharedStrings(), limits);
+    return (function* () {
+      for (let at = 0; at < bytes.length && !slicer.done; at += SLICE_BYTES) yield* slicer.push(bytes.subarray(at, at + SLICE_BYTES));
+      yield* slicer.end();
+    })();
+  }
+
+  /**
+   * The same rows, the sheet inflated as they are read: what a large sheet holds in memory
+   * is a slice of it, not all of it. Null when there is no such sheet.
+   */
+  streamRows(sheetName: string, limits: SheetLimits): AsyncIterable<SheetRow> | null {
+    const path = this.pathOf(sheetName);
+    if (path === undefined || !this.zip.names.includes(path)) return null;
+    const slicer = new SheetSlicer(this.sharedStrings(), limits);
+    const pieces = this.zip.stream(path);
+    return (async function* () {
+      for await (const piece of pieces) {
+        yield* slicer.push(piece);
+        if (slicer.done) break;
+      }
+      yield* slicer.end();
+    })();
+  }
+
+  private pathOf(sheetName: string): string | undefined {
     const name = this.sheetNames.find((n) => n.toLowerCase() === sheetName.toLowerCase());
-    const path = name === undefined ? undefined : this.sheetPaths.get(name);
-    if (path === undefined) return null;
-    const bytes = this.zip.read(path);
-    return bytes === null ? null : this.scanRows(bytes, limits);
+    return name === undefined ? undefined : this.sheetPaths.get(name);
   }
 
   private sharedStrings(): string[] {
@@ -189,87 +215,138 @@ export class XlsxBook {
     }
     return this.shared;
   }
+}
 
-  /**
-   * Decodes the sheet a slice at a time, each ending on a row boundary, so that the
-   * 60 MB of XML of a large sheet never becomes one string.
-   */
-  private *scanRows(bytes: Uint8Array, limits: SheetLimits): Generator<SheetRow> {
-    const shared = this.sharedStrings();
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const dataStart = buffer.indexOf("<sheetData");
-    let dataEnd = buffer.lastIndexOf("</sheetData>");
-    if (dataStart === -1) return;
-    if (dataEnd === -1) dataEnd = buffer.length;
-    let count = 0;
-    let line = 0;
-    for (let from = dataStart; from < dataEnd; ) {
-      let to = Math.min(dataEnd, from + SLICE_BYTES);
-      if (to < dataEnd) {
-        const boundary = buffer.lastIndexOf("</row>", to);
-        to = boundary > from ? boundary + 6 : buffer.indexOf("</row>", to) + 6;
-        if (to < 6) to = dataEnd;
-      }
-      const xml = buffer.toString("utf8", from, to);
-      from = to;
-      let at = nextTag(xml, "<row", 0);
-      while (at !== -1) {
-        const tagEnd = xml.indexOf(">", at);
-        if (tagEnd === -1) break;
-        const number = Number(attributeIn(xml, REF, at, tagEnd));
-        line = Number.isInteger(number) && number > line ? number : line + 1;
-        if (xml[tagEnd - 1] === "/") {
-          at = nextTag(xml, "<row", tagEnd);
-          continue;
-        }
-        const rowEnd = xml.indexOf("</row>", tagEnd);
-        if (rowEnd === -1) break;
-        const cells = this.scanCells(xml, tagEnd + 1, rowEnd, shared, limits.maxColumns, line);
-        at = nextTag(xml, "<row", rowEnd);
-        if (!cells) continue;
-        if (++count > limits.maxRows) {
-          throw new UploadError(`Il foglio ha più di ${limits.maxRows - 1} righe: dividilo in più file e caricali uno alla volta.`);
-        }
-        yield { line, cells };
-      }
-    }
+/**
+ * Turns a sheet's bytes, given a piece at a time, into its rows: each slice decoded ends on
+ * a row boundary, so that the 80 MB of XML of a large sheet never becomes one string, and
+ * the reading child can inflate the sheet as it goes instead of holding all of it (one
+ * slicer serves the sheet read whole and the sheet read as a stream). A row that runs past
+ * a slice waits for more bytes; the wait doubles each time, so that a long row costs time
+ * in proportion to its size.
+ */
+class SheetSlicer {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private wanted = SLICE_BYTES;
+  private started = false;
+  private line = 0;
+  private count = 0;
+  /** Past the end of the sheet's data: what follows is not read. */
+  done = false;
+
+  constructor(
+    private shared: string[],
+    private limits: SheetLimits,
+  ) {}
+
+  *push(piece: Uint8Array): Generator<SheetRow> {
+    if (this.done || piece.length === 0) return;
+    this.pending.push(piece);
+    this.pendingBytes += piece.length;
+    if (this.pendingBytes >= this.wanted) yield* this.take(false);
   }
 
-  /**
-   * The cells between `from` and `to` (the row's end), or null when none holds a value. A
-   * cell that is not closed within its row makes the file unreadable: every step of the loop
-   * moves forward, and never past the row.
-   */
-  private scanCells(xml: string, from: number, to: number, shared: string[], maxColumns: number, line: number): RawCell[] | null {
-    const cells: RawCell[] = [];
-    let filled = false;
-    let next = 0;
-    let at = nextTag(xml, "<c", from);
-    while (at !== -1 && at < to) {
+  *end(): Generator<SheetRow> {
+    if (!this.done) yield* this.take(true);
+    this.done = true;
+  }
+
+  private *take(last: boolean): Generator<SheetRow> {
+    const [only] = this.pending;
+    let buffer = this.pending.length === 1 ? Buffer.from(only!.buffer, only!.byteOffset, only!.byteLength) : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.started) {
+      const at = buffer.indexOf("<sheetData");
+      // Kept: the start of "<sheetData" may be at the end of this piece.
+      if (at === -1) return this.keep(buffer.subarray(Math.max(0, buffer.length - 9)), false);
+      buffer = buffer.subarray(at);
+      this.started = true;
+    }
+    const end = buffer.indexOf("</sheetData>");
+    if (end !== -1) {
+      buffer = buffer.subarray(0, end);
+      this.done = true;
+    }
+    let to = buffer.length;
+    if (!this.done && !last) {
+      const boundary = buffer.lastIndexOf("</row>");
+      if (boundary === -1) return this.keep(buffer, true);
+      to = boundary + 6;
+    }
+    this.keep(buffer.subarray(to), false);
+    yield* this.scan(buffer.toString("utf8", 0, to));
+  }
+
+  private keep(rest: Buffer, waitLonger: boolean): void {
+    if (rest.length) {
+      this.pending = [rest];
+      this.pendingBytes = rest.length;
+    }
+    this.wanted = waitLonger ? rest.length * 2 : SLICE_BYTES;
+  }
+
+  /** The rows of one slice, which ends on a row boundary. */
+  private *scan(xml: string): Generator<SheetRow> {
+    const { maxRows, maxColumns } = this.limits;
+    let at = nextTag(xml, "<row", 0);
+    while (at !== -1) {
       const tagEnd = xml.indexOf(">", at);
-      if (tagEnd === -1 || tagEnd > to) throw unclosedCell(line);
-      const index = columnIn(xml, at, tagEnd) ?? next;
-      next = index + 1;
-      let content = "";
-      let after = tagEnd + 1;
-      if (xml[tagEnd - 1] !== "/") {
-        const close = xml.indexOf("</c>", tagEnd);
-        if (close === -1 || close > to) throw unclosedCell(line);
-        content = xml.slice(tagEnd + 1, close);
-        after = close + 4;
+      if (tagEnd === -1) break;
+      const number = Number(attributeIn(xml, REF, at, tagEnd));
+      this.line = Number.isInteger(number) && number > this.line ? number : this.line + 1;
+      if (xml[tagEnd - 1] === "/") {
+        at = nextTag(xml, "<row", tagEnd);
+        continue;
       }
-      if (index >= 0 && index < maxColumns) {
-        const value = cellValue(attributeIn(xml, TYPE, at, tagEnd), content, shared);
-        if (value !== null) {
-          while (cells.length < index) cells.push(null);
-          cells[index] = value;
-          filled = true;
-        }
+      const rowEnd = xml.indexOf("</row>", tagEnd);
+      if (rowEnd === -1) break;
+      const cells = scanCells(xml, tagEnd + 1, rowEnd, this.shared, maxColumns, this.line);
+      at = nextTag(xml, "<row", rowEnd);
+      if (!cells) continue;
+      if (++this.count > maxRows) {
+        throw new UploadError(`Il foglio ha più di ${maxRows - 1} righe: dividilo in più file e caricali uno alla volta.`);
       }
-      at = nextTag(xml, "<c", after);
+      yield { line: this.line, cells };
     }
-    return filled ? cells : null;
   }
+}
+
+/**
+ * The cells between `from` and `to` (the row's end), or null when none holds a value. A
+ * cell that is not closed within its row makes the file unreadable: every step of the loop
+ * moves forward, and never past the row.
+ */
+function scanCells(xml: string, from: number, to: number, shared: string[], maxColumns: number, line: number): RawCell[] | null {
+  const cells: RawCell[] = [];
+  let filled = false;
+  let next = 0;
+  let at = nextTag(xml, "<c", from);
+  while (at !== -1 && at < to) {
+    const tagEnd = xml.indexOf(">", at);
+    if (tagEnd === -1 || tagEnd > to) throw unclosedCell(line);
+    const index = columnIn(xml, at, tagEnd) ?? next;
+    next = index + 1;
+    let content = "";
+    let after = tagEnd + 1;
+    if (xml[tagEnd - 1] !== "/") {
+      const close = xml.indexOf("</c>", tagEnd);
+      if (close === -1 || close > to) throw unclosedCell(line);
+      content = xml.slice(tagEnd + 1, close);
+      after = close + 4;
+    }
+    if (index >= 0 && index < maxColumns) {
+      const value = cellValue(attributeIn(xml, TYPE, at, tagEnd), content, shared);
+      if (value !== null) {
+        while (cells.length < index) cells.push(null);
+        cells[index] = value;
+        filled = true;
+      }
+    }
+    at = nextTag(xml, "<c", after);
+  }
+  return filled ? cells : null;
 }
 
 const unclosedCell = (line: number) =>

@@ -1,4 +1,4 @@
-import { inflateRawSync } from "node:zlib";
+import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { UploadError } from "./upload-error.ts";
 
 /*
@@ -15,6 +15,9 @@ export const ZIP_LIMITS: ZipLimits = { maxEntries: 2_000, maxTotalBytes: 400 * 1
 // The pieces zlib inflates into, whatever size the directory declares.
 const MIN_PIECE = 64 * 1024;
 const MAX_PIECE = 256 * 1024 * 1024;
+
+// The pieces of an entry read as a stream.
+const STREAM_PIECE = 1024 * 1024;
 
 // Below this much output the ratio says nothing: tiny parts compress very well.
 const RATIO_FLOOR_BYTES = 4 * 1024 * 1024;
@@ -67,21 +70,13 @@ export class ZipArchive {
 
   /** The decompressed bytes of an entry, or null when there is none by that name. */
   read(name: string): Uint8Array | null {
-    const entry = this.entries.get(name);
-    if (!entry) return null;
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    const local = entry.headerOffset;
-    if (local + 30 > this.bytes.length || view.getUint32(local, true) !== 0x04034b50) throw new UploadError(DAMAGED);
-    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-    const end = start + entry.compressedSize;
-    if (end > this.bytes.length) throw new UploadError(DAMAGED);
-    const compressed = this.bytes.subarray(start, end);
-    const remaining = this.limits.maxTotalBytes - this.inflatedTotal;
-    const cap = Math.min(remaining, Math.max(RATIO_FLOOR_BYTES, compressed.length * this.limits.maxRatio));
+    const found = this.locate(name);
+    if (!found) return null;
+    const { entry, compressed, cap } = found;
     let output: Uint8Array;
     if (entry.method === 0) {
       output = compressed;
-    } else if (entry.method === 8) {
+    } else {
       try {
         // Output in pieces of the declared size, within the cap: zlib's default 16 KB pieces,
         // joined at the end, doubled the peak memory of a large sheet and its time. A size
@@ -91,12 +86,61 @@ export class ZipArchive {
       } catch (error) {
         throw new UploadError((error as Error).name === "RangeError" || /maxOutputLength|buffer/i.test(String(error)) ? BOMB : DAMAGED);
       }
-    } else {
-      throw new UploadError("Il file usa una compressione non supportata: salvalo di nuovo in formato .xlsx e ricaricalo.");
     }
     if (output.length > cap) throw new UploadError(BOMB);
     this.inflatedTotal += output.length;
     return output;
+  }
+
+  /**
+   * The decompressed bytes of an entry a piece at a time, inflated on zlib's threads as they
+   * are taken, within the same caps as `read`: what comes out is counted as it comes, and
+   * the inflating stops at the cap. Stopping the iteration stops the inflating.
+   */
+  async *stream(name: string): AsyncGenerator<Uint8Array> {
+    const found = this.locate(name);
+    if (!found) return;
+    const { entry, compressed, cap } = found;
+    if (entry.method === 0) {
+      if (compressed.length > cap) throw new UploadError(BOMB);
+      this.inflatedTotal += compressed.length;
+      for (let at = 0; at < compressed.length; at += STREAM_PIECE) yield compressed.subarray(at, at + STREAM_PIECE);
+      return;
+    }
+    const inflater = createInflateRaw({ chunkSize: STREAM_PIECE });
+    inflater.end(compressed);
+    let total = 0;
+    try {
+      for await (const piece of inflater as AsyncIterable<Buffer>) {
+        total += piece.length;
+        if (total > cap) throw new UploadError(BOMB);
+        yield piece;
+      }
+    } catch (error) {
+      throw error instanceof UploadError ? error : new UploadError(DAMAGED);
+    } finally {
+      inflater.destroy();
+      this.inflatedTotal += total;
+    }
+  }
+
+  /** Where an entry's bytes are, and how much it may inflate to: the rest of the total, and the ratio. */
+  private locate(name: string): { entry: Entry; compressed: Uint8Array; cap: number } | null {
+    const entry = this.entries.get(name);
+    if (!entry) return null;
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    const local = entry.headerOffset;
+    if (local + 30 > this.bytes.length || view.getUint32(local, true) !== 0x04034b50) throw new UploadError(DAMAGED);
+    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    const end = start + entry.compressedSize;
+    if (end > this.bytes.length) throw new UploadError(DAMAGED);
+    if (entry.method !== 0 && entry.method !== 8) {
+      throw new UploadError("Il file usa una compressione non supportata: salvalo di nuovo in formato .xlsx e ricaricalo.");
+    }
+    const compressed = this.bytes.subarray(start, end);
+    const remaining = this.limits.maxTotalBytes - this.inflatedTotal;
+    const cap = Math.min(remaining, Math.max(RATIO_FLOOR_BYTES, compressed.length * this.limits.maxRatio));
+    return { entry, compressed, cap };
   }
 
   /** Inflates every entry once, within the caps: for readers that take the whole file. */

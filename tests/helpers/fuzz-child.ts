@@ -101,10 +101,10 @@ for (let i = 0; i < count; i++) {
   let result: string;
   try {
     // As the child does: the header check at upload, then every row in the job.
-    const header = parseUpload(bytes, { headerOnly: true });
-    firstMonthFirstLine(header);
+    const header = await parseUpload(bytes, { headerOnly: true });
+    await firstMonthFirstLine(header);
     let rows = 0;
-    for (const _ of parseUpload(bytes).rows) rows++;
+    for await (const _ of (await parseUpload(bytes)).rows) rows++;
     result = `accepted ${rows}`;
   } catch (error) {
     result = error instanceof UploadError ? "refused" : `failed ${(error as Error).name}`;

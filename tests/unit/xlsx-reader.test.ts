@@ -60,3 +60,21 @@ test("a large sheet of numbers without a type, in cells and rows without a refer
   expect(read[0]).toEqual({ line: 1, cells: [0, 1, 2, 3, 4, 5, 6, 7] });
   expect(read[1]).toEqual({ line: 2, cells: [7, 7] });
 });
+
+test("a sheet read as a stream gives the same rows as read whole: rows across pieces, a row longer than a slice, the end of the data", async () => {
+  const rows: string[] = [];
+  for (let r = 1; r <= 60_000; r++) rows.push(`<row r="${r}">${inline(`A${r}`, `<is><t>riga ${r} ${"x".repeat(r % 37)}</t></is>`)}<c r="B${r}"><v>${r * 3}</v></c></row>`);
+  // A row of 3 MB: longer than the slices the sheet is read in.
+  rows.splice(30_000, 0, `<row r="30000">${inline("A30000", `<is><t>${"lungo ".repeat(500_000)}</t></is>`)}</row>`);
+  const sheet = book(`${rows.join("")}</sheetData><sheetData><row r="70000"><c r="A70000"><v>1</v></c></row>`);
+  const limits = { maxRows: 100_000, maxColumns: 20 };
+  const streamed = [];
+  for await (const row of sheet.streamRows("Allievi", limits)!) streamed.push(row);
+  const whole = [...sheet.rows("Allievi", limits)!];
+  expect(streamed.length).toBe(60_001);
+  expect(streamed).toEqual(whole);
+  // The long row, after row 30000, repeats its number: it and the rows after it are counted on from there.
+  expect(streamed.at(-1)).toEqual({ line: 60_001, cells: ["riga 60000 " + "x".repeat(60_000 % 37), 180_000] });
+  expect(String(streamed.find((r) => r.line === 30_001)!.cells[0])).toStartWith("lungo lungo");
+  expect(sheet.streamRows("Altro", limits)).toBeNull();
+});

@@ -34,3 +34,40 @@ describe("the inflated size a zip declares is a hint, never trusted", () => {
     expect(() => new ZipArchive(declaring(bomb, 1000)).read("xl/worksheets/sheet1.xml")).toThrow("si espande in modo anomalo");
   });
 });
+
+describe("an entry read as a stream", () => {
+  const all = async (archive: ZipArchive, name: string) => {
+    const pieces: Uint8Array[] = [];
+    for await (const piece of archive.stream(name)) pieces.push(piece);
+    return Buffer.concat(pieces);
+  };
+
+  test("comes out whole and exact, in pieces, whatever size it declares; stored entries too", async () => {
+    for (const size of [sheet.length, 0, 0xffffffff]) {
+      expect((await all(new ZipArchive(declaring(sheet, size)), "xl/worksheets/sheet1.xml")).equals(Buffer.from(sheet))).toBe(true);
+    }
+    const stored = zipSync({ "a.xml": sheet }, { level: 0 });
+    expect((await all(new ZipArchive(stored), "a.xml")).equals(Buffer.from(sheet))).toBe(true);
+    expect(await all(new ZipArchive(stored), "none.xml")).toHaveLength(0);
+  });
+
+  test("a bomb is stopped at the cap, having given out no more than the cap", async () => {
+    const bomb = declaring(new Uint8Array(20 * 1024 * 1024), 1000);
+    let given = 0;
+    const reading = (async () => {
+      for await (const piece of new ZipArchive(bomb).stream("xl/worksheets/sheet1.xml")) given += piece.length;
+    })();
+    await expect(reading).rejects.toThrow("si espande in modo anomalo");
+    expect(given).toBeLessThanOrEqual(4 * 1024 * 1024);
+  });
+
+  test("damaged compressed data is refused as a damaged file", async () => {
+    const name = "xl/worksheets/sheet1.xml";
+    const zip = zipSync({ [name]: sheet }, { level: 6 });
+    // The compressed data starts after the 30 bytes of the local header and the name: a first
+    // block of a type that does not exist.
+    zip.fill(0xff, 30 + name.length, 30 + name.length + 100);
+    await expect(all(new ZipArchive(zip), name)).rejects.toThrow("danneggiato");
+    expect(() => new ZipArchive(zip).read(name)).toThrow("danneggiato");
+  });
+});
