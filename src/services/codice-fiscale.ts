@@ -51,10 +51,16 @@ function checkChar(code: string): string {
 // Every character where it belongs: the checks one by one below, each with its sentence, all pass.
 const PERSONAL_SHAPE = /^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/;
 
+// The digit each character stands for, by its code: 0-9, or an omocodia letter's digit.
+const DIGIT_OF = new Int8Array(128).fill(-1);
+for (let d = 0; d < 10; d++) {
+  DIGIT_OF[48 + d] = d;
+  DIGIT_OF[OMOCODIA_LETTERS.charCodeAt(d)] = d;
+}
+
 function digitAt(cf: string, pos: number): number {
-  const ch = cf[pos]!;
-  const omocodia = OMOCODIA_LETTERS.indexOf(ch);
-  return omocodia >= 0 ? omocodia : ch.charCodeAt(0) - 48;
+  const code = cf.charCodeAt(pos);
+  return code < 128 ? DIGIT_OF[code]! : -1;
 }
 
 function isLeapYear(year: number): boolean {

@@ -150,7 +150,7 @@ export function judgeDeclaration(input: DeclarationInput, facts: EnrollmentFacts
   const atVersion = <F extends DeclarationField>(field: F): Declaration[F] =>
     options.since && field in options.since.before ? (options.since.before[field] as Declaration[F]) : facts[field];
 
-  const decisions = new Map<DeclarationField, Decision>();
+  let placedDecision: Decision | undefined;
   const set: Partial<Declaration> = {};
   const stale: { field: DeclarationField; author: string }[] = [];
   for (const field of DECLARATION_FIELDS) {
@@ -172,7 +172,7 @@ export function judgeDeclaration(input: DeclarationInput, facts: EnrollmentFacts
     else if (same(now, then)) decision = "apply";
     else if (same(value, then)) decision = "stale";
     else decision = "conflict";
-    decisions.set(field, decision);
+    if (field === "placed") placedDecision = decision;
     if (decision === "apply") (set as Record<string, unknown>)[field] = value;
     const author = options.since?.changedBy[field];
     if (decision === "stale" && author) stale.push({ field, author: authorText(author) });
@@ -187,7 +187,7 @@ export function judgeDeclaration(input: DeclarationInput, facts: EnrollmentFacts
   }
 
   // Placement NO takes the hiring away: the details as they were downloaded go with it.
-  if (decisions.get("placed") === "apply" && set.placed === false) {
+  if (placedDecision === "apply" && set.placed === false) {
     for (const field of PLACEMENT_DETAILS) {
       const p = parsed[field];
       const untouched = !("given" in p) || !p.given || same(p.value, facts[field]) || same(p.value, atVersion(field));
@@ -195,7 +195,6 @@ export function judgeDeclaration(input: DeclarationInput, facts: EnrollmentFacts
         errors.push("Placement: con NO lascia vuote data di assunzione, tipo contratto, P.IVA e datore di lavoro.");
         break;
       }
-      decisions.delete(field);
       delete set[field];
       if (facts[field] !== null) (set as Record<string, unknown>)[field] = null;
     }
@@ -238,6 +237,7 @@ export function judgeDeclaration(input: DeclarationInput, facts: EnrollmentFacts
   }
   if (errors.length) return { ok: false, errors };
 
+  if (stale.length === 0) return { ok: true, set, notes: [], unchanged: changed.length === 0 };
   const byAuthor = new Map<string, DeclarationField[]>();
   for (const { field, author } of stale) if (!(field in set)) byAuthor.set(author, [...(byAuthor.get(author) ?? []), field]);
   const notes = [...byAuthor].map(([author, fields]) => {

@@ -25,7 +25,29 @@ export const isDateSerial = (serial: number) => Number.isFinite(serial) && seria
  */
 export function isoFromSerial(serial: number): string | null {
   if (!isDateSerial(serial)) return null;
-  return new Date(EXCEL_EPOCH + Math.floor(serial) * DAY_MS).toISOString().slice(0, 10);
+  return isoOfDay(Math.floor(serial) + EPOCH_DAY);
+}
+
+// Day 0 of the serials (1899-12-30) counted from 1970-01-01.
+const EPOCH_DAY = EXCEL_EPOCH / DAY_MS;
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * YYYY-MM-DD of a day counted from 1970-01-01, in integer arithmetic (H. Hinnant's
+ * civil_from_days): a Date and its ISO text for every date cell of a large upload were a
+ * measurable part of judging it (bench:import).
+ */
+function isoOfDay(day: number): string {
+  const z = day + 719_468;
+  const era = Math.floor(z / 146_097);
+  const ofEra = z - era * 146_097;
+  const yearOfEra = Math.floor((ofEra - Math.floor(ofEra / 1460) + Math.floor(ofEra / 36_524) - Math.floor(ofEra / 146_096)) / 365);
+  const ofYear = ofEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shifted = Math.floor((5 * ofYear + 2) / 153);
+  const dayOfMonth = ofYear - Math.floor((153 * shifted + 2) / 5) + 1;
+  const month = shifted < 10 ? shifted + 3 : shifted - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${two(month)}-${two(dayOfMonth)}`;
 }
 
 function isoOf(year: number, month: number, day: number): string | null {
@@ -103,7 +125,7 @@ function lettersOf(n: number): string {
 
 function numberOf(letters: string): number {
   let n = 0;
-  for (const letter of letters) n = n * DIGITS.length + DIGITS.indexOf(letter);
+  for (let i = 0; i < letters.length; i++) n = n * DIGITS.length + LETTER_VALUES[letters.charCodeAt(i)]!;
   return n;
 }
 

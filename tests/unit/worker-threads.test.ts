@@ -10,9 +10,17 @@ import { childProcesses } from "../helpers/processes.ts";
 
 setDefaultTimeout(30_000);
 
+/** The name of a thread of this process; a thread that ended since it was listed has none. */
+const threadName = (tid: string) => {
+  try {
+    return readFileSync(`/proc/${process.pid}/task/${tid}/comm`, "utf8").trim();
+  } catch {
+    return null;
+  }
+};
+
 /** Worker threads of this process, by thread id. */
-const workerThreads = () =>
-  readdirSync(`/proc/${process.pid}/task`).filter((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/comm`, "utf8").trim() === "Worker");
+const workerThreads = () => readdirSync(`/proc/${process.pid}/task`).filter((tid) => threadName(tid) === "Worker");
 
 async function settled(check: () => boolean) {
   while (!check()) await Bun.sleep(10);
