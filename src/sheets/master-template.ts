@@ -24,5 +24,5 @@ export async function writeMasterTemplate(sink: (chunk: Uint8Array) => void): Pr
   writer.row(["Colonna", "Come compilarla"], [Style.bold, Style.bold]);
   for (const c of MASTER_COLUMNS) writer.row([c.header, c.help]);
   writer.endSheet();
-  await writer.finish();
+  writer.finish();
 }

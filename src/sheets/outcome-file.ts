@@ -1,7 +1,7 @@
 import { isDateSerial, isoFromSerial, neutralizeFormula } from "./cells.ts";
 import { SHEET_NAMES } from "./columns.ts";
 import type { RawCell } from "./xlsx-reader.ts";
-import { DRAIN_EVERY, Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
+import { Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
 import { csvLine, csvSink } from "./trainee-file.ts";
 
 export type OutcomeRow = { cells: readonly RawCell[]; outcome: string; message: string | null };
@@ -81,11 +81,10 @@ export async function writeOutcomeFile<R extends OutcomeRow>(
   ]);
   writer.startSheet(upload.sheet);
   writer.row(header.map(neutralizeFormula), header.map(() => Style.header));
-  for (let r = 0; r < rows.length; r++) {
-    const cells = line(rows[r]!);
+  for (const row of rows) {
+    const cells = line(row);
     for (let i = 0; i < cells.length; i++) if (typeof cells[i] === "string") cells[i] = neutralizeFormula(cells[i] as string);
     writer.row(cells);
-    if ((r + 1) % DRAIN_EVERY === 0) await writer.drained();
   }
   writer.endSheet();
   if (metadata.length) {
@@ -93,5 +92,5 @@ export async function writeOutcomeFile<R extends OutcomeRow>(
     for (const [key, value] of metadata) writer.row([key, value]);
     writer.endSheet();
   }
-  await writer.finish();
+  writer.finish();
 }

@@ -1,6 +1,6 @@
 import { neutralizeFormula } from "./cells.ts";
 import { csvLine, csvSink } from "./trainee-file.ts";
-import { DRAIN_EVERY, Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
+import { Style, XlsxStreamWriter, type CellValue } from "./xlsx-writer.ts";
 
 /** A column of a plain table file: its header, width, and how to read it from a row (a date as `{ date }`). */
 export type TableColumn<Row> = { header: string; width: number; value: (row: Row) => string | number | { date: string } | null };
@@ -60,18 +60,16 @@ export async function writeTableBook(
     sink,
     sheets.map((s) => ({ name: s.name, header: s.header !== undefined, columns: s.widths.map((width) => ({ width })) })),
   );
-  let written = 0;
-  for (const [index, sheet] of sheets.entries()) {
+  sheets.forEach((sheet, index) => {
     writer.startSheet(sheet.name);
     if (sheet.header) writer.row(sheet.header, sheet.header.map(() => Style.header));
     for (const cells of sheet.rows) {
       writer.row(cells, sheet.bold?.(cells) ? cells.map(() => Style.bold) : cells.map((c) => (c !== null && typeof c === "object" ? Style.date : undefined)));
       counted(index);
-      if (++written % DRAIN_EVERY === 0) await writer.drained();
     }
     writer.endSheet();
-  }
-  await writer.finish();
+  });
+  writer.finish();
   onProgress(count);
   return count;
 }

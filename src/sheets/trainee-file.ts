@@ -1,6 +1,6 @@
 import { neutralizeFormula } from "./cells.ts";
 import { cellText, FILE_FORMAT_VERSION, SHEET_NAMES, TRAINEE_COLUMNS, flagText, type TraineeRow } from "./columns.ts";
-import { DRAIN_EVERY, Style, XlsxStreamWriter, type CellValue, type SheetSpec } from "./xlsx-writer.ts";
+import { Style, XlsxStreamWriter, type CellValue, type SheetSpec } from "./xlsx-writer.ts";
 
 type CodeList = { code: string; description: string }[];
 
@@ -124,8 +124,7 @@ async function writeXlsx(
   let count = 0;
   for (const row of rows) {
     writer.row(traineeCells(row), row.homogeneous ? lockedFascia : undefined);
-    if (++count % DRAIN_EVERY === 0) await writer.drained();
-    if (count % PROGRESS_EVERY === 0) onProgress(count);
+    if (++count % PROGRESS_EVERY === 0) onProgress(count);
   }
   writer.endSheet();
 
@@ -138,7 +137,7 @@ async function writeXlsx(
   writer.startSheet(SHEET_NAMES.metadata);
   for (const [key, value] of metadataEntries(ctx)) writer.row([key, value]);
   writer.endSheet();
-  await writer.finish();
+  writer.finish();
   onProgress(count);
   return count;
 }

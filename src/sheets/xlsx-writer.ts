@@ -82,9 +82,6 @@ const TEXT_END = "</t></is></c>";
 /** Whether XML would drop the text's leading or trailing white space. */
 const padded = (text: string) => text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32;
 
-/** How many rows a long sheet writes between two waits for `drained()`. */
-export const DRAIN_EVERY = 500;
-
 export class XlsxStreamWriter {
   private zip: ZipWriter;
   private encoder = new TextEncoder();
@@ -181,13 +178,8 @@ export class XlsxStreamWriter {
     this.sheet = null;
   }
 
-  /** Resolves once the writer may go on without holding too much in flight (see ZipWriter). */
-  drained(): Promise<void> {
-    return this.zip.drained();
-  }
-
-  /** Writes the workbook parts and ends the zip: every byte has reached the sink once it resolves. */
-  finish(): Promise<void> {
+  /** Writes the workbook parts and ends the zip: every byte has reached the sink when it returns. */
+  finish(): void {
     if (this.entry) throw new Error("a sheet is still open");
     if (this.written.length !== this.sheets.length) throw new Error("not every declared sheet was written");
     const sheetsXml = this.written
@@ -213,7 +205,7 @@ export class XlsxStreamWriter {
       `${XML_HEAD}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${rels}\
 <Relationship Id="rId${this.written.length + 1}" Type="${REL_NS}/styles" Target="styles.xml"/></Relationships>`,
     );
-    return this.zip.finish();
+    this.zip.finish();
   }
 
   private contentTypes(): string {
@@ -241,7 +233,6 @@ export class XlsxStreamWriter {
   }
 
   private flush(): void {
-    // A new buffer each time: the zip entry keeps it until it is deflated.
     this.entry!.write(this.encoder.encode(this.parts.join("")));
     this.parts = [];
     this.partsLength = 0;

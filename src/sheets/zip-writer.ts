@@ -1,5 +1,4 @@
-import { promisify } from "node:util";
-import { constants, crc32, deflateRaw, deflateRawSync } from "node:zlib";
+import { constants, crc32, deflateRawSync } from "node:zlib";
 
 /*
  * A streaming zip writer over native deflate. fflate's pure-JS deflate took most of the
@@ -7,11 +6,6 @@ import { constants, crc32, deflateRaw, deflateRawSync } from "node:zlib";
  * each chunk is deflated on its own and ends on a sync flush: independent chunks laid end
  * to end are one valid deflate stream, which an empty final block closes. Entries carry
  * their sizes in a data descriptor, so nothing is held back until the entry ends.
- *
- * Large chunks are deflated on zlib's own threads, so that a job's thread goes on building
- * the next rows meanwhile (a fifth of an import's outcome file, bench/import.ts); what comes
- * back is written in order, and the writer that hands chunks faster than they are deflated
- * waits in `drained()`, so that what is in flight stays bounded.
  */
 
 const LOCAL_HEADER = 0x04034b50;
@@ -30,25 +24,12 @@ export const DEFLATE_LEVEL = 2;
 
 type Written = { name: Uint8Array; crc: number; compressed: number; size: number; offset: number };
 
-const deflateLater = promisify(deflateRaw);
-// Chunks smaller than this are deflated at once: the hop to another thread costs more.
-const LATER_FROM = 64 * 1024;
-// At most this many bytes are handed over and not yet written before `drained()` makes the writer wait.
-const IN_FLIGHT = 2 * 1024 * 1024;
-
 export class ZipWriter {
   private offset = 0;
   private open: ZipEntry | null = null;
   private entries: Written[] = [];
-  private started = 0;
   private time: number;
   private date: number;
-  // Every write waits for those before it; `pending` counts the ones not yet done.
-  private queue: Promise<void> = Promise.resolve();
-  private pending = 0;
-  private inFlight: Promise<void>[] = [];
-  private inFlightBytes = 0;
-  private failure: { error: unknown } | null = null;
 
   constructor(
     private sink: (chunk: Uint8Array) => void,
@@ -62,8 +43,7 @@ export class ZipWriter {
   /** Starts an entry; the previous one must have ended. */
   entry(name: string): ZipEntry {
     if (this.open) throw new Error("the previous zip entry is still open");
-    // Counted here, not from the entries written: those wait for any chunk still being deflated.
-    if (++this.started > 0xffff) throw new Error("too many zip entries");
+    if (this.entries.length >= 0xffff) throw new Error("too many zip entries");
     const encoded = new TextEncoder().encode(name);
     const header = new DataView(new ArrayBuffer(30 + encoded.length));
     header.setUint32(0, LOCAL_HEADER, true);
@@ -74,34 +54,18 @@ export class ZipWriter {
     header.setUint16(12, this.date, true);
     header.setUint16(26, encoded.length, true);
     new Uint8Array(header.buffer).set(encoded, 30);
-    const written: Written = { name: encoded, crc: 0, compressed: 0, size: 0, offset: 0 };
-    this.step(() => {
-      written.offset = this.offset;
-      this.emit(new Uint8Array(header.buffer));
+    const offset = this.offset;
+    this.emit(new Uint8Array(header.buffer));
+    this.open = new ZipEntry(this.level, (bytes) => this.emit(bytes), (crc, compressed, size) => {
+      const descriptor = new DataView(new ArrayBuffer(16));
+      descriptor.setUint32(0, DATA_DESCRIPTOR, true);
+      descriptor.setUint32(4, crc, true);
+      descriptor.setUint32(8, compressed, true);
+      descriptor.setUint32(12, size, true);
+      this.emit(new Uint8Array(descriptor.buffer));
+      this.entries.push({ name: encoded, crc, compressed, size, offset });
+      this.open = null;
     });
-    const data = (bytes: Uint8Array) => {
-      written.compressed += bytes.length;
-      this.emit(bytes);
-    };
-    this.open = new ZipEntry(
-      this.level,
-      (bytes) => this.step(() => data(bytes)),
-      (later, size) => this.later(later, size, data),
-      (crc, size) => {
-        this.open = null;
-        this.step(() => {
-          data(CLOSE);
-          const descriptor = new DataView(new ArrayBuffer(16));
-          descriptor.setUint32(0, DATA_DESCRIPTOR, true);
-          descriptor.setUint32(4, crc, true);
-          descriptor.setUint32(8, written.compressed, true);
-          descriptor.setUint32(12, size, true);
-          this.emit(new Uint8Array(descriptor.buffer));
-          Object.assign(written, { crc, size });
-          this.entries.push(written);
-        });
-      },
-    );
     return this.open;
   }
 
@@ -112,90 +76,34 @@ export class ZipWriter {
     entry.end();
   }
 
-  /** Resolves once little enough is being deflated; a failed write is thrown here. */
-  async drained(): Promise<void> {
-    while (this.inFlightBytes > IN_FLIGHT) await this.inFlight[0];
-    if (this.failure) throw this.failure.error;
-  }
-
-  /** Writes the central directory: the zip is complete, every byte in the sink, once this resolves. */
-  finish(): Promise<void> {
+  /** Writes the central directory: the zip is complete once this returns. */
+  finish(): void {
     if (this.open) throw new Error("a zip entry is still open");
-    this.step(() => {
-      const start = this.offset;
-      for (const entry of this.entries) {
-        const header = new DataView(new ArrayBuffer(46 + entry.name.length));
-        header.setUint32(0, CENTRAL_HEADER, true);
-        header.setUint16(4, VERSION, true);
-        header.setUint16(6, VERSION, true);
-        header.setUint16(8, FLAGS, true);
-        header.setUint16(10, DEFLATE, true);
-        header.setUint16(12, this.time, true);
-        header.setUint16(14, this.date, true);
-        header.setUint32(16, entry.crc, true);
-        header.setUint32(20, entry.compressed, true);
-        header.setUint32(24, entry.size, true);
-        header.setUint16(28, entry.name.length, true);
-        header.setUint32(42, entry.offset, true);
-        new Uint8Array(header.buffer).set(entry.name, 46);
-        this.emit(new Uint8Array(header.buffer));
-      }
-      const end = new DataView(new ArrayBuffer(22));
-      end.setUint32(0, CENTRAL_END, true);
-      end.setUint16(8, this.entries.length, true);
-      end.setUint16(10, this.entries.length, true);
-      end.setUint32(12, this.offset - start, true);
-      end.setUint32(16, start, true);
-      this.emit(new Uint8Array(end.buffer));
-    });
-    return this.queue.then(() => {
-      if (this.failure) throw this.failure.error;
-    });
-  }
-
-  /** Runs `write` after every write before it: at once when none is waiting. */
-  private step(write: () => void): void {
-    if (this.failure) return;
-    if (this.pending === 0) {
-      try {
-        write();
-      } catch (error) {
-        this.failure = { error };
-      }
-      return;
+    const start = this.offset;
+    for (const entry of this.entries) {
+      const header = new DataView(new ArrayBuffer(46 + entry.name.length));
+      header.setUint32(0, CENTRAL_HEADER, true);
+      header.setUint16(4, VERSION, true);
+      header.setUint16(6, VERSION, true);
+      header.setUint16(8, FLAGS, true);
+      header.setUint16(10, DEFLATE, true);
+      header.setUint16(12, this.time, true);
+      header.setUint16(14, this.date, true);
+      header.setUint32(16, entry.crc, true);
+      header.setUint32(20, entry.compressed, true);
+      header.setUint32(24, entry.size, true);
+      header.setUint16(28, entry.name.length, true);
+      header.setUint32(42, entry.offset, true);
+      new Uint8Array(header.buffer).set(entry.name, 46);
+      this.emit(new Uint8Array(header.buffer));
     }
-    this.pending++;
-    this.queue = this.queue
-      .then(() => {
-        try {
-          if (!this.failure) write();
-        } finally {
-          this.pending--;
-        }
-      })
-      .catch((error) => void (this.failure ??= { error }));
-  }
-
-  /** A chunk being deflated elsewhere: written, in its turn, when it comes back. */
-  private later(deflated: Promise<Uint8Array>, size: number, data: (bytes: Uint8Array) => void): void {
-    // Seen by the queue below; without this, a failure before its turn would go unhandled.
-    deflated.catch(() => {});
-    this.pending++;
-    this.inFlightBytes += size;
-    this.queue = this.queue
-      .then(async () => {
-        try {
-          const bytes = await deflated;
-          if (!this.failure) data(bytes);
-        } finally {
-          this.pending--;
-          this.inFlightBytes -= size;
-          this.inFlight.shift();
-        }
-      })
-      .catch((error) => void (this.failure ??= { error }));
-    // In flight until written to the sink: the queue's links end in order, oldest first.
-    this.inFlight.push(this.queue);
+    const end = new DataView(new ArrayBuffer(22));
+    end.setUint32(0, CENTRAL_END, true);
+    end.setUint16(8, this.entries.length, true);
+    end.setUint16(10, this.entries.length, true);
+    end.setUint32(12, this.offset - start, true);
+    end.setUint32(16, start, true);
+    this.emit(new Uint8Array(end.buffer));
   }
 
   private emit(bytes: Uint8Array): void {
@@ -208,31 +116,32 @@ export class ZipWriter {
 
 export class ZipEntry {
   private crc = 0;
+  private compressed = 0;
   private size = 0;
   private ended = false;
 
   constructor(
     private level: number,
-    private now: (deflated: Uint8Array) => void,
-    private later: (deflated: Promise<Uint8Array>, size: number) => void,
-    private close: (crc: number, size: number) => void,
+    private emit: (bytes: Uint8Array) => void,
+    private close: (crc: number, compressed: number, size: number) => void,
   ) {}
 
-  /** Hands the entry its next bytes; they must not change afterwards. */
   write(bytes: Uint8Array): void {
     if (this.ended) throw new Error("the zip entry has ended");
     if (bytes.length === 0) return;
     this.crc = crc32(bytes, this.crc);
     this.size += bytes.length;
     if (this.size > LIMIT) throw new Error("a zip entry would exceed 4 GiB");
-    const options = { level: this.level, finishFlush: constants.Z_SYNC_FLUSH };
-    if (bytes.length < LATER_FROM) this.now(deflateRawSync(bytes, options));
-    else this.later(deflateLater(bytes, options), bytes.length);
+    const deflated = deflateRawSync(bytes, { level: this.level, finishFlush: constants.Z_SYNC_FLUSH });
+    this.compressed += deflated.length;
+    this.emit(deflated);
   }
 
   end(): void {
     if (this.ended) throw new Error("the zip entry has ended");
     this.ended = true;
-    this.close(this.crc >>> 0, this.size);
+    this.compressed += CLOSE.length;
+    this.emit(CLOSE);
+    this.close(this.crc >>> 0, this.compressed, this.size);
   }
 }

@@ -24,7 +24,7 @@ const threads = () =>
     return [{ name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: niceOf(stat) }];
   });
 
-test("a job's worker thread and the process that reads the file run below the pages' priority", async () => {
+test("a job's worker thread and every thread of the process that reads the file run below the pages' priority", async () => {
   const dir = mkdtempSync(join(tmpdir(), "placement-priority-"));
   try {
     // A FIFO holds the reading child until the test has looked at it.
@@ -35,6 +35,17 @@ test("a job's worker thread and the process that reads the file run below the pa
     let reader: { pid: number } | undefined;
     while (!(reader = childProcesses().find((p) => p.command.includes("parse-upload")))) await Bun.sleep(20);
     while (niceOf(readFileSync(`/proc/${reader.pid}/stat`, "utf8")) !== 10) await Bun.sleep(20);
+    // Every thread of the child, the runtime's pool that inflates its file among them: the
+    // child is started from the worker's lowered thread, whose priority it inherits.
+    const childThreads = readdirSync(`/proc/${reader.pid}/task`).flatMap((tid) => {
+      try {
+        return [niceOf(readFileSync(`/proc/${reader!.pid}/task/${tid}/stat`, "utf8"))];
+      } catch {
+        return [];
+      }
+    });
+    expect(childThreads.length).toBeGreaterThan(1);
+    expect(childThreads.filter((nice) => nice !== 10)).toEqual([]);
     expect(threads().filter((t) => t.name === "Worker").map((t) => t.nice)).toContain(10);
     // The server's own thread keeps its priority.
     expect(niceOf(readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, "utf8"))).toBe(0);

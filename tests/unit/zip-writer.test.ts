@@ -1,16 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { ZipWriter } from "../../src/sheets/zip-writer.ts";
 
-async function zipOf(write: (zip: ZipWriter) => void): Promise<Uint8Array> {
+function zipOf(write: (zip: ZipWriter) => void): Uint8Array {
   const chunks: Uint8Array[] = [];
   const zip = new ZipWriter((chunk) => chunks.push(chunk));
   write(zip);
-  await zip.finish();
+  zip.finish();
   return Buffer.concat(chunks);
 }
 
@@ -19,8 +18,8 @@ const text = new TextEncoder().encode(Array.from({ length: 40_000 }, (_, i) => `
 const noise = new Uint8Array(300_000).map((_, i) => (i * 2654435761) >>> 24);
 
 describe("the zip writer", () => {
-  test("an entry written in many chunks reads back whole, in another implementation and in Info-ZIP", async () => {
-    const bytes = await zipOf((zip) => {
+  test("an entry written in many chunks reads back whole, in another implementation and in Info-ZIP", () => {
+    const bytes = zipOf((zip) => {
       const sheet = zip.entry("xl/worksheets/sheet1.xml");
       for (let at = 0; at < text.length; at += 100_000) sheet.write(text.subarray(at, at + 100_000));
       sheet.end();
@@ -58,44 +57,11 @@ describe("the zip writer", () => {
     expect(() => entry.end()).toThrow("has ended");
   });
 
-  test("chunks deflated on other threads reach the sink in order, and a writer ahead of them waits in drained()", async () => {
-    const received: Uint8Array[] = [];
-    const zip = new ZipWriter((chunk) => received.push(chunk));
-    const sheet = zip.entry("big.bin");
-    const parts = Array.from({ length: 20 }, () => new Uint8Array(randomBytes(1024 * 1024)));
-    for (const part of parts) sheet.write(part);
-    await zip.drained();
-    // Bytes that do not compress: what reached the sink is about what was deflated.
-    const sent = received.reduce((sum, chunk) => sum + chunk.length, 0);
-    expect(sent).toBeGreaterThan(17 * 1024 * 1024);
-    sheet.end();
-    zip.file("small.txt", new TextEncoder().encode("dopo"));
-    await zip.finish();
-    const entries = unzipSync(Buffer.concat(received));
-    expect(Buffer.from(entries["big.bin"]!).equals(Buffer.concat(parts))).toBe(true);
-    expect(new TextDecoder().decode(entries["small.txt"])).toBe("dopo");
-  });
-
-  test("a sink that fails makes drained() and finish() fail, and nothing is written after it", async () => {
-    let calls = 0;
-    const zip = new ZipWriter(() => {
-      if (++calls === 3) throw new Error("disco pieno");
-    });
-    const sheet = zip.entry("a.bin");
-    for (let i = 0; i < 4; i++) sheet.write(noise);
-    sheet.end();
-    await expect(zip.finish()).rejects.toThrow("disco pieno");
-    expect(calls).toBe(3);
-  });
-
-  test("no more entries than a zip without zip64 holds, even while a large one is still being deflated", async () => {
+  test("no more entries than a zip without zip64 holds", () => {
     const zip = new ZipWriter(() => {});
-    const big = zip.entry("big.bin");
-    big.write(new Uint8Array(randomBytes(1024 * 1024)));
-    big.end();
     const one = new Uint8Array([1]);
-    for (let i = 1; i < 0xffff; i++) zip.file(`f${i}`, one);
+    for (let i = 0; i < 0xffff; i++) zip.file(`f${i}`, one);
     expect(() => zip.file("in-troppo", one)).toThrow("too many zip entries");
-    await zip.finish();
+    zip.finish();
   });
 });
