@@ -181,10 +181,8 @@ export class XlsxBook {
     const slicer = new SheetSlicer(this.sharedStrings(), limits);
     const pieces = this.zip.stream(path);
     return (async function* () {
-      for await (const piece of pieces) {
-        yield* slicer.push(piece);
-        if (slicer.done) break;
-      }
+      // Read to the end even past the sheet's data: the entry's CRC is checked there.
+      for await (const piece of pieces) yield* slicer.push(piece);
       yield* slicer.end();
     })();
   }

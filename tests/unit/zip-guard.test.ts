@@ -70,4 +70,24 @@ describe("an entry read as a stream", () => {
     await expect(all(new ZipArchive(zip), name)).rejects.toThrow("danneggiato");
     expect(() => new ZipArchive(zip).read(name)).toThrow("danneggiato");
   });
+
+  test("an entry that inflates short without an error, or whose bytes are not those of its CRC, is refused as damaged, whole or as a stream", async () => {
+    const name = "xl/worksheets/sheet1.xml";
+    // Overwritten compressed data that zlib happens to read as a short, complete stream.
+    const short = zipSync({ [name]: sheet }, { level: 6 });
+    short.fill(0xff, 200, 4000);
+    // A central directory whose CRC is not the entry's.
+    const wrongCrc = zipSync({ [name]: sheet }, { level: 6 });
+    const view = new DataView(wrongCrc.buffer, wrongCrc.byteOffset, wrongCrc.byteLength);
+    for (let i = wrongCrc.length - 22; i >= 0; i--) {
+      if (view.getUint32(i, true) !== 0x06054b50) continue;
+      const central = view.getUint32(i + 16, true);
+      view.setUint32(central + 16, view.getUint32(central + 16, true) ^ 1, true);
+      break;
+    }
+    for (const zip of [short, wrongCrc]) {
+      expect(() => new ZipArchive(zip).read(name)).toThrow("danneggiato");
+      await expect(all(new ZipArchive(zip), name)).rejects.toThrow("danneggiato");
+    }
+  });
 });
