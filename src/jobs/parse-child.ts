@@ -8,7 +8,7 @@ import { BATCH_CHARS, type WireMessage } from "./child-protocol.ts";
 import { peakResidentMb } from "./priority.ts";
 import type { RawCell, SheetRow } from "../sheets/xlsx-reader.ts";
 
-
+// How much the child writes between two waits for the server to read it.
 const FLUSH_EVERY = 256 * 1024;
 
 // Excel's own limit for a cell: a longer one was not written by a spreadsheet program.

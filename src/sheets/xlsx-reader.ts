@@ -230,7 +230,7 @@ class SheetSlicer {
   private started = false;
   private line = 0;
   private count = 0;
-  /** Past the end of the sheet's data: what follows is not read. */
+  /** Past the end of the sheet's data: what follows is not scanned. */
   done = false;
 
   constructor(
