@@ -4,21 +4,22 @@ import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
 import { uploadJobs } from "../db/schema.ts";
 import { missingColumns, workerClock, writeOutcome, type FileWorkerInput } from "./file-jobs.ts";
-import { finishUpload, queueUploadNotice } from "./uploads.ts";
 import { localDate } from "../format.ts";
 import { sinceVersion } from "../services/enrollments.ts";
-import { appliedVersion, loadEnrollmentFacts, RowEvaluator, type EnrollmentIndex } from "../services/uploads.ts";
+import { appliedVersion, applyPlan, loadEnrollmentFacts, RowEvaluator, type EnrollmentIndex } from "../services/uploads.ts";
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import { parseInChild } from "./parse-runner.ts";
-import { JobError, serveWorker } from "./worker-runner.ts";
+import { JobError, serveWorker, workerUrl } from "./worker-runner.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
+import type { ApplyReply, ApplyRequest, ApplyVerdict } from "./upload-apply-worker.ts";
 
 export type UploadWorkerInput = FileWorkerInput & { placementUrl: string };
 /**
  * Milliseconds of each step, for the log and the benchmark: the child's own reading, then
  * the rules, the outcome file and the apply, summed over the rounds. The first round's
- * judging runs while the child reads, so the steps add up to more than the job.
+ * judging runs while the child reads and the apply while the outcome file is written, so
+ * the steps add up to more than the job.
  */
 export type UploadStages = { parse: number; judge: number; outcome: number; apply: number };
 export type UploadWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number; parsePeakMb: number; stages: UploadStages };
@@ -26,6 +27,58 @@ export type UploadWorkerResult = { applied: boolean; total: number; ok: number; 
 const PROGRESS_EVERY = 2000;
 // Judging again is needed only when a page edit lands during the job; it cannot go on for ever.
 const MAX_ROUNDS = 3;
+
+// Bun's workers can stop keeping their thread running; its types do not say so.
+type Thread = Worker & { ref(): void; unref(): void };
+
+/**
+ * The thread that applies this worker's uploads (upload-apply-worker.ts): started with the
+ * first upload, so that its modules load while the file is read, and kept for the next
+ * ones. It ends with this worker; one that failed is replaced.
+ */
+class ApplyThread {
+  private worker: Thread | null = null;
+  private waiting: { resolve(reply: ApplyReply & { type: "done" }): void; reject(error: Error): void } | null = null;
+
+  start(): Thread {
+    if (this.worker) return this.worker;
+    const worker = (this.worker = new Worker(workerUrl("upload-apply-worker")) as Thread);
+    worker.unref();
+    const settle = (reply: ApplyReply) => {
+      const waiting = this.waiting;
+      this.waiting = null;
+      worker.unref();
+      if (reply.type === "done") waiting?.resolve(reply);
+      else waiting?.reject(new Error(reply.message));
+    };
+    const lost = (message: string) => {
+      if (this.worker === worker) this.worker = null;
+      worker.terminate();
+      settle({ type: "error", message });
+    };
+    worker.onmessage = (event: MessageEvent<ApplyReply>) => settle(event.data);
+    worker.onerror = (event) => lost(event.message || "the apply thread failed");
+    worker.addEventListener("close", () => lost("the apply thread ended"));
+    return worker;
+  }
+
+  /** Starts applying; `decide` then says whether the outcome file is in place, once. */
+  apply(request: ApplyRequest): { reply: Promise<ApplyReply & { type: "done" }>; decide(written: boolean): void } {
+    const worker = this.start();
+    const reply = new Promise<ApplyReply & { type: "done" }>((resolve, reject) => (this.waiting = { resolve, reject }));
+    worker.ref();
+    worker.postMessage(request);
+    let decided = false;
+    const decide = (written: boolean) => {
+      if (decided) return;
+      decided = true;
+      worker.postMessage({ type: "verdict", written } satisfies ApplyVerdict);
+    };
+    return { reply, decide };
+  }
+}
+
+const applier = new ApplyThread();
 
 serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
@@ -46,6 +99,7 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
     // The campaign's enrollments load before the child starts: the loading holds this thread,
     // which also feeds the child its file, and a child started first waited for it (bench:import).
     const facts = timed("judge", load);
+    applier.start();
     const reading = parseInChild(input.uploadPath, { headerOnly: false, limits: input.limits, keys: input.keys, signal });
     const judge = (positions: Map<keyof TraineeRow, number>, facts: EnrollmentIndex) =>
       new RowEvaluator({
@@ -107,22 +161,39 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
       const problem = judged.dateOrderProblem();
       if (problem) throw new JobError(problem, true);
 
+      // The apply runs in its own thread while this one writes the outcome file; it commits
+      // once told the file is in place.
+      const applying = applier.apply({
+        type: "apply",
+        databasePath: input.databasePath,
+        jobId: job.id,
+        attempt: input.attempt,
+        outcomeName: input.outcomeName,
+        placementUrl: input.placementUrl,
+        now: clock.now().toISOString(),
+        plan: timed("apply", () => JSON.stringify(applyPlan(judged))),
+      });
       // Applied rows carry their new version, so that uploading this file again reverts nothing.
       const replaced = versionColumn >= 0 ? { column: versionColumn, value: appliedVersion } : undefined;
       const started = performance.now();
-      await writeOutcome(input.outcomePath, input.keys[0]!, job, { sheet, header, dateColumns, metadata, replaced }, judged.rows);
-      stages.outcome += performance.now() - started;
-
-      const counts = judged.counts();
-      signal.throwIfAborted();
-      const result = timed("apply", () =>
-        finishUpload(db, clock, { id: job.id, attempt: input.attempt }, job.userId, judged, input.outcomeName, () =>
-          queueUploadNotice(db, clock, job, input.placementUrl, { counts, reasons: judged.topReasons() }),
-        ),
+      const writing = writeOutcome(input.outcomePath, input.keys[0]!, job, { sheet, header, dateColumns, metadata, replaced }, judged.rows);
+      const written = await writing.then(
+        () => true,
+        () => false,
       );
+      stages.outcome += performance.now() - started;
+      applying.decide(written && !signal.aborted);
+      const { result, ms } = await applying.reply;
+      stages.apply += ms;
+      // The outcome file's own error, now that the apply is rolled back.
+      await writing;
+      if (result === "withdrawn") {
+        signal.throwIfAborted();
+        throw new Error("the apply was withdrawn with its outcome file in place");
+      }
       if (result !== "stale") {
-        const ms = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v)])) as UploadStages;
-        return { applied: result === "done", ...counts, parsePeakMb, stages: ms };
+        const rounded = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v)])) as UploadStages;
+        return { applied: result === "done", ...judged.counts(), parsePeakMb, stages: rounded };
       }
       if (round === MAX_ROUNDS) {
         throw new JobError("Le iscrizioni sono cambiate più volte durante l'elaborazione: il caricamento sarà ripreso a breve.", false);

@@ -6,7 +6,7 @@ import type { Deps } from "../deps.ts";
 import { queueMail } from "../mail/outbox.ts";
 import { formatDateTime } from "../format.ts";
 import type { Clock } from "../services/clock.ts";
-import { applyUploadRows, type RowEvaluator, type UploadJob } from "../services/uploads.ts";
+import { applyUploadRows, type ApplyPlan, type UploadJob } from "../services/uploads.ts";
 import { agencyRecipients } from "../services/notifications.ts";
 import type { UploadWorkerResult } from "./upload-worker.ts";
 import { runFileWorker } from "./file-jobs.ts";
@@ -60,35 +60,38 @@ async function runUpload(deps: Deps, claim: Claim, signal: AbortSignal): Promise
   deps.log.info("import finished", { job: job.id, ...result, ms: Math.round(performance.now() - started) });
 }
 
-const STALE = new Error("an enrollment changed while the upload was judged");
-
 /**
  * Closes the job, applies its rows and queues its notice in one transaction that first
- * checks the job is still this runner's: "lost" when it was not, "stale" (nothing written)
- * when an enrollment changed after its row was judged, so that the rows are judged again.
+ * checks the job is still this runner's: "lost" when it was not, "stale" when an enrollment
+ * changed after its row was judged, so that the rows are judged again. The transaction
+ * commits once `written` says the outcome file is in place (another thread writes it
+ * meanwhile), "withdrawn" when it is not: nothing is written unless the result is "done".
  */
-export function finishUpload(
+export async function finishUpload(
   db: Db,
   clock: Clock,
   claim: Claim,
   userId: number,
-  evaluator: RowEvaluator,
+  plan: ApplyPlan,
   outcomeName: string,
   notify: () => void,
-): "done" | "stale" | "lost" {
-  const counts = evaluator.counts();
+  written: () => Promise<boolean>,
+): Promise<"done" | "stale" | "lost" | "withdrawn"> {
+  const sqlite = db.$client;
+  sqlite.exec("BEGIN IMMEDIATE");
+  let commit = false;
   try {
-    return db.$client.transaction(() => {
-      const now = clock.now();
-      const owned = completeRead(db, "import_jobs", claim, now, counts, outcomeName);
-      if (!owned) return "lost" as const;
-      db.update(uploadJobs).set({ topReasons: evaluator.topReasons() }).where(eq(uploadJobs.id, claim.id)).run();
-      if (!applyUploadRows(db.$client, { id: claim.id, userId }, evaluator.rows, now.getTime())) throw STALE;
-      notify();
-      return "done" as const;
-    })();
-  } catch (error) {
-    if (error === STALE) return "stale";
-    throw error;
+    const now = clock.now();
+    if (!completeRead(db, "import_jobs", claim, now, plan.counts, outcomeName)) return "lost";
+    db.update(uploadJobs).set({ topReasons: plan.reasons }).where(eq(uploadJobs.id, claim.id)).run();
+    if (!applyUploadRows(sqlite, { id: claim.id, userId }, plan, now.getTime())) return "stale";
+    notify();
+    if (!(await written())) return "withdrawn";
+    sqlite.exec("COMMIT");
+    commit = true;
+    return "done";
+  } finally {
+    // A failed COMMIT may leave the transaction open: it is rolled back, not left holding the lock.
+    if (!commit && sqlite.inTransaction) sqlite.exec("ROLLBACK");
   }
 }

@@ -1,8 +1,11 @@
 import { isCompiled } from "../config.ts";
 import { lowerPriority } from "./priority.ts";
 
-/** Every worker, each a separate entry point of the executable (src/build.ts). */
-export const WORKER_NAMES = ["export-worker", "upload-worker", "master-data-worker", "upload-check-worker"] as const;
+/**
+ * Every worker, each a separate entry point of the executable (src/build.ts). The upload
+ * worker starts the upload-apply worker itself.
+ */
+export const WORKER_NAMES = ["export-worker", "upload-worker", "master-data-worker", "upload-check-worker", "upload-apply-worker"] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 export type WorkerMessage<Result> =
@@ -22,7 +25,7 @@ export class JobError extends Error {
 
 // Inside the executable every entry point sits at its path below src/ (see src/build.ts);
 // from source the workers are next to this file.
-const workerUrl = (name: WorkerName) =>
+export const workerUrl = (name: WorkerName) =>
   isCompiled ? `./jobs/${name}.ts` : new URL(`./${name}.ts`, import.meta.url).href;
 
 // A worker told to stop has this long to stop its child and itself; then it is terminated.

@@ -11,7 +11,7 @@ import { drainUploads, finishUpload } from "../../src/jobs/uploads.ts";
 import { drainMasterData } from "../../src/jobs/master-data.ts";
 import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
 import { saveDeclaration, sinceVersion, traineeLine } from "../../src/services/enrollments.ts";
-import { loadEnrollmentFacts, RowEvaluator } from "../../src/services/uploads.ts";
+import { applyPlan, loadEnrollmentFacts, RowEvaluator } from "../../src/services/uploads.ts";
 import { referenceCodes } from "../../src/services/reference-lists.ts";
 import { scopeOf } from "../../src/services/scope.ts";
 import { excelSerial, isoFromSerial, readVersion, swapDayMonth, versionText } from "../../src/sheets/cells.ts";
@@ -366,7 +366,7 @@ describe("a stale file never reverts a newer change", () => {
     }, () => {});
     expect(edit.ok).toBe(true);
 
-    expect(finishUpload(t.db, t.clock, claim, user.id, evaluator, "/nowhere", () => {})).toBe("stale");
+    expect(await finishUpload(t.db, t.clock, claim, user.id, applyPlan(evaluator), "/nowhere", () => {}, async () => true)).toBe("stale");
     expect(enrollment(target.id).fascia_debole).toBe(theirs);
     expect(q.one<{ status: string }>("SELECT status FROM import_jobs WHERE id = ?", claim.id).status).toBe("running");
 

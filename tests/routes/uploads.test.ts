@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
 import { drainUploads } from "../../src/jobs/uploads.ts";
 import { claimNext, LEASE_MS } from "../../src/jobs/queue.ts";
 import { finishUpload } from "../../src/jobs/uploads.ts";
 import { sinceVersion } from "../../src/services/enrollments.ts";
-import { expireOldUploadFiles, loadEnrollmentFacts, RowEvaluator } from "../../src/services/uploads.ts";
+import { applyPlan, expireOldUploadFiles, loadEnrollmentFacts, RowEvaluator } from "../../src/services/uploads.ts";
 import { referenceCodes } from "../../src/services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS } from "../../src/sheets/columns.ts";
 import {
@@ -237,11 +238,11 @@ describe("the queue of uploads", () => {
       since: (facts, version) => sinceVersion(t.db.$client, facts, version),
     });
     rows.slice(1).forEach((cells, i) => evaluator.add({ line: i + 2, cells: cells.map((v) => (v === "" ? null : (v as string))) }));
-    expect(() =>
-      finishUpload(t.db, t.clock, claim, job.user_id, evaluator, "/nowhere", () => {
+    await expect(
+      finishUpload(t.db, t.clock, claim, job.user_id, applyPlan(evaluator), "/nowhere", () => {
         throw new Error("power cut");
-      }),
-    ).toThrow("power cut");
+      }, async () => true),
+    ).rejects.toThrow("power cut");
     expect(all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);
     expect(one<{ n: number }>("SELECT count(*) AS n FROM import_row_outcomes WHERE import_job_id = ?", claim.id).n).toBe(0);
     expect(lastUpload().status).toBe("running");
@@ -251,6 +252,39 @@ describe("the queue of uploads", () => {
     const done = lastUpload();
     expect(done.status).toBe("done");
     expect(done.rows_ok).toBe(targets.length);
+    for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
+  });
+
+  test("an outcome file that cannot be written leaves nothing applied, though the rows were applied meanwhile in their own thread", async () => {
+    await drainUploads(t.deps);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
+    const rows = textRows(original);
+    const targets = rows.filter((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "MINETN").slice(0, 2);
+    expect(targets.length).toBe(2);
+    for (const row of targets) expect(enrollmentOf(row).fascia_debole).not.toBe("MINETN");
+    for (const row of targets) row[col("fasciaDebole")] = "MINETN";
+    await upload(client, withRows(original, rows));
+    const queued = lastUpload();
+    const before = all("SELECT * FROM enrollments ORDER BY id");
+    const mails = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n;
+    // Where the first attempt writes its outcome file, a folder: the file cannot be written.
+    const blocked = join(t.deps.config.DATA_DIR, "outcomes", `${queued.id}-1-esito.xlsx.part`);
+    mkdirSync(blocked, { recursive: true });
+    try {
+      await drainUploads(t.deps);
+    } finally {
+      rmSync(blocked, { recursive: true, force: true });
+    }
+    expect(all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM import_row_outcomes WHERE import_job_id = ?", queued.id).n).toBe(0);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n).toBe(mails);
+    expect(lastUpload()).toMatchObject({ id: queued.id, status: "queued", outcome_path: null });
+
+    // The apply thread let go of the database: the next attempt applies the rows.
+    t.clock.advance(24 * 3600_000);
+    await drainUploads(t.deps);
+    expect(lastUpload()).toMatchObject({ id: queued.id, status: "done", rows_ok: targets.length });
     for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
   });
 
