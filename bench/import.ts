@@ -104,7 +104,7 @@ async function main() {
       ),
     );
     const stages = ours.stages!;
-    console.log(`\nour job, step by step (ms; the first round of judging runs while the child reads)\n`);
+    console.log(`\nour job, step by step (ms; the first round of judging runs while the child reads, the apply while the outcome file is written)\n`);
     console.log(
       table(
         ["parse (the child's own time)", "judge", "outcome file", "apply", "whole job"],
