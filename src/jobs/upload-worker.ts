@@ -10,7 +10,7 @@ import { appliedVersion, applyPlan, loadEnrollmentFacts, RowEvaluator, type Enro
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import { parseInChild } from "./parse-runner.ts";
-import { JobError, serveWorker, workerUrl } from "./worker-runner.ts";
+import { JobError, serveWorker, workerUrl, type Thread } from "./worker-runner.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
 import type { ApplyReply, ApplyRequest, ApplyVerdict } from "./upload-apply-worker.ts";
 
@@ -27,9 +27,6 @@ export type UploadWorkerResult = { applied: boolean; total: number; ok: number; 
 const PROGRESS_EVERY = 2000;
 // Judging again is needed only when a page edit lands during the job; it cannot go on for ever.
 const MAX_ROUNDS = 3;
-
-// Bun's workers can stop keeping their thread running; its types do not say so.
-type Thread = Worker & { ref(): void; unref(): void };
 
 /**
  * The thread that applies this worker's uploads (upload-apply-worker.ts): started with the

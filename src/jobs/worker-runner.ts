@@ -36,7 +36,7 @@ const KEEP_IDLE_MS = 60_000;
 const IDLE_PER_NAME = 4;
 
 // Bun's workers can stop keeping the program running; its types do not say so.
-type Thread = Worker & { ref(): void; unref(): void };
+export type Thread = Worker & { ref(): void; unref(): void };
 
 type Listener = { message(data: unknown): void; error(text: string): void; close(): void };
 
