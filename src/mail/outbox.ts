@@ -79,6 +79,9 @@ export async function sendPendingMail(
   let sent = 0;
   let failed = 0;
   for (const mail of due) {
+    // One message per turn of the event loop: the round runs on the server's thread, and
+    // fifty messages composed in one go held the pages for tens of milliseconds (bench:burst).
+    await new Promise((resolve) => setImmediate(resolve));
     const attempt = mail.attempts + 1;
     if (mail.status === "sending" && mail.attempts >= MAX_ATTEMPTS) {
       await recordOutcome(db, log, mail.id, mail.attempts, { status: "failed", lastError: UNRECORDED });

@@ -140,6 +140,19 @@ describe("the outbox", () => {
       expect(t.db.$client.query("SELECT status FROM mail_outbox").get()).toEqual({ status: "sent" });
     }));
 
+  test("a round lets the server's other work run between two messages", () =>
+    withApp(async (t) => {
+      for (let i = 0; i < 3; i++) queueMail(t.db, t.clock, { to: [`turno${i}@agenzia.example`], subject: "Turno", text: "Turno" });
+      // A transport that answers at once: without a pause of its own, the round would never give way.
+      let sent = 0;
+      const instant: MailTransport = { kind: "files", send: async () => void sent++ };
+      let sentWhenOtherWorkRan = -1;
+      setImmediate(() => (sentWhenOtherWorkRan = sent));
+      expect(await round(t, instant)).toEqual({ sent: 3, failed: 0 });
+      expect(sentWhenOtherWorkRan).toBeGreaterThanOrEqual(0);
+      expect(sentWhenOtherWorkRan).toBeLessThan(3);
+    }));
+
   test("sends nothing while the outbox cannot be written, then sends once", () =>
     withApp(async (t) => {
       queueMail(t.db, t.clock, { to: ["disco.pieno@agenzia.example"], subject: "Disco pieno", text: "Disco pieno" });

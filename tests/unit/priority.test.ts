@@ -8,10 +8,12 @@ import { childProcesses } from "../helpers/processes.ts";
 
 setDefaultTimeout(30_000);
 
+const fields = (stat: string) => stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 /** The nice value of a thread of this process, or of a process. */
-function niceOf(stat: string): number {
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-}
+const niceOf = (stat: string) => Number(fields(stat)[16]);
+/** Its scheduling class: 5 is SCHED_IDLE, which gives way at once to the server's thread. */
+const policyOf = (stat: string) => Number(fields(stat)[38]);
+const SCHED_IDLE = 5;
 // A thread that ended since it was listed (zlib's, another test's worker) is left out.
 const threads = () =>
   readdirSync(`/proc/${process.pid}/task`).flatMap((tid) => {
@@ -21,10 +23,10 @@ const threads = () =>
     } catch {
       return [];
     }
-    return [{ name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: niceOf(stat) }];
+    return [{ name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: niceOf(stat), policy: policyOf(stat) }];
   });
 
-test("a job's worker thread and every thread of the process that reads the file run below the pages' priority", async () => {
+test("a job's worker thread and every thread of the process that reads the file run below the pages' priority, in the class that gives way at once", async () => {
   const dir = mkdtempSync(join(tmpdir(), "placement-priority-"));
   try {
     // A FIFO holds the reading child until the test has looked at it.
@@ -40,17 +42,19 @@ test("a job's worker thread and every thread of the process that reads the file 
     const childThreads = () =>
       readdirSync(`/proc/${reader!.pid}/task`).flatMap((tid) => {
         try {
-          return [niceOf(readFileSync(`/proc/${reader!.pid}/task/${tid}/stat`, "utf8"))];
+          const stat = readFileSync(`/proc/${reader!.pid}/task/${tid}/stat`, "utf8");
+          return [{ nice: niceOf(stat), policy: policyOf(stat) }];
         } catch {
           return [];
         }
       });
     // The runtime starts its other threads as it goes.
     while (childThreads().length < 2) await Bun.sleep(20);
-    expect(childThreads().filter((nice) => nice !== 10)).toEqual([]);
-    expect(threads().filter((t) => t.name === "Worker").map((t) => t.nice)).toContain(10);
-    // The server's own thread keeps its priority.
-    expect(niceOf(readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, "utf8"))).toBe(0);
+    expect(childThreads().filter((t) => t.nice !== 10 || t.policy !== SCHED_IDLE)).toEqual([]);
+    expect(threads().filter((t) => t.name === "Worker")).toContainEqual({ name: "Worker", nice: 10, policy: SCHED_IDLE });
+    // The server's own thread keeps its priority and its class.
+    const own = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, "utf8");
+    expect([niceOf(own), policyOf(own)]).toEqual([0, 0]);
 
     const writer = openSync(fifo, "w");
     writeSync(writer, "\ufeffCodice progetto;Codice aula\r\n");
