@@ -6,13 +6,13 @@ import { uploadJobs } from "../db/schema.ts";
 import { missingColumns, workerClock, writeOutcome, type FileWorkerInput } from "./file-jobs.ts";
 import { localDate } from "../format.ts";
 import { sinceVersion } from "../services/enrollments.ts";
-import { appliedVersion, applyPlan, loadEnrollmentFacts, RowEvaluator, type EnrollmentIndex } from "../services/uploads.ts";
+import { appliedVersion, applyPlan, loadEnrollmentFacts, RowEvaluator, type EnrollmentIndex, type PlanPart } from "../services/uploads.ts";
 import { referenceCodes } from "../services/reference-lists.ts";
 import { matchHeader, TRAINEE_COLUMNS, type TraineeRow } from "../sheets/columns.ts";
 import { parseInChild } from "./parse-runner.ts";
 import { JobError, serveWorker, workerUrl, type Thread } from "./worker-runner.ts";
 import type { SheetRow } from "../sheets/xlsx-reader.ts";
-import type { ApplyReply, ApplyRequest, ApplyVerdict } from "./upload-apply-worker.ts";
+import type { ApplyPart, ApplyReply, ApplyRequest, ApplyVerdict } from "./upload-apply-worker.ts";
 
 export type UploadWorkerInput = FileWorkerInput & { placementUrl: string };
 /**
@@ -59,12 +59,17 @@ class ApplyThread {
     return worker;
   }
 
-  /** Starts applying; `decide` then says whether the outcome file is in place, once. */
-  apply(request: ApplyRequest): { reply: Promise<ApplyReply & { type: "done" }>; decide(written: boolean): void } {
+  /**
+   * Starts applying the plan, its parts sent one by one as JSON text; `decide` then says
+   * whether the outcome file is in place, once.
+   */
+  apply(request: ApplyRequest, parts: Iterable<PlanPart>): { reply: Promise<ApplyReply & { type: "done" }>; decide(written: boolean): void } {
     const worker = this.start();
     const reply = new Promise<ApplyReply & { type: "done" }>((resolve, reject) => (this.waiting = { resolve, reject }));
     worker.ref();
     worker.postMessage(request);
+    for (const part of parts) worker.postMessage({ type: "part", json: JSON.stringify(part) } satisfies ApplyPart);
+    worker.postMessage({ type: "end" } satisfies ApplyPart);
     let decided = false;
     const decide = (written: boolean) => {
       if (decided) return;
@@ -160,7 +165,8 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
 
       // The apply runs in its own thread while this one writes the outcome file; it commits
       // once told the file is in place.
-      const applying = applier.apply({
+      const plan = applyPlan(judged);
+      const request: ApplyRequest = {
         type: "apply",
         databasePath: input.databasePath,
         jobId: job.id,
@@ -168,8 +174,10 @@ serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signa
         outcomeName: input.outcomeName,
         placementUrl: input.placementUrl,
         now: clock.now().toISOString(),
-        plan: timed("apply", () => JSON.stringify(applyPlan(judged))),
-      });
+        counts: plan.counts,
+        reasons: plan.reasons,
+      };
+      const applying = timed("apply", () => applier.apply(request, plan.parts));
       // Applied rows carry their new version, so that uploading this file again reverts nothing.
       const replaced = versionColumn >= 0 ? { column: versionColumn, value: appliedVersion } : undefined;
       const started = performance.now();

@@ -84,7 +84,7 @@ export async function finishUpload(
     const now = clock.now();
     if (!completeRead(db, "import_jobs", claim, now, plan.counts, outcomeName)) return "lost";
     db.update(uploadJobs).set({ topReasons: plan.reasons }).where(eq(uploadJobs.id, claim.id)).run();
-    if (!applyUploadRows(sqlite, { id: claim.id, userId }, plan, now.getTime())) return "stale";
+    if (!(await applyUploadRows(sqlite, { id: claim.id, userId }, plan.parts, now.getTime()))) return "stale";
     notify();
     if (!(await written())) return "withdrawn";
     sqlite.exec("COMMIT");

@@ -345,32 +345,47 @@ export class RowEvaluator {
 export const appliedVersion = (row: RowOutcome) =>
   row.change ? versionText({ enrollmentId: row.change.facts.enrollmentId, revision: row.change.facts.revision + 1 }) : null;
 
+/** An OK row's change, on the enrollment as it was judged. */
+export type PlannedChange = { id: number; revision: number; before: Declaration; set: Partial<Declaration> };
+/** A row's outcome: its line, its enrollment, OK, KO or INVARIATO, its message. */
+export type PlannedOutcome = [number, number | null, RowOutcome["outcome"], string | null];
+/** A part of a plan: the changes of some rows, or the outcomes of some rows. */
+export type PlanPart = { changes: PlannedChange[] } | { outcomes: PlannedOutcome[] };
+
 /**
- * What applying an upload writes, without the rows' cells: it crosses to the thread that
- * applies it (src/jobs/upload-apply-worker.ts) as JSON text, which is quicker both ways
- * than a structured clone of as many objects (bench:import).
+ * What applying an upload writes, without the rows' cells. Its parts cross to the thread that
+ * applies them (src/jobs/upload-apply-worker.ts) one at a time, as JSON text, which is quicker
+ * both ways than a structured clone of as many objects; in parts, neither thread holds the
+ * whole plan, as objects or as text, while the other writes (bench:import's memory).
  */
 export type ApplyPlan = {
   counts: { total: number; ok: number; ko: number; unchanged: number };
   reasons: { reason: string; rows: number }[];
-  /** Each OK row's change, on the enrollment as it was judged. */
-  changes: { id: number; revision: number; before: Declaration; set: Partial<Declaration> }[];
-  /** Every row's outcome: its line, its enrollment, OK, KO or INVARIATO, its message. */
-  outcomes: [number, number | null, RowOutcome["outcome"], string | null][];
+  /** Every change first, then every outcome. */
+  parts: Iterable<PlanPart> | AsyncIterable<PlanPart>;
 };
 
-/** The plan of what the judged rows write. */
-export function applyPlan(evaluator: RowEvaluator): ApplyPlan {
-  const changes: ApplyPlan["changes"] = [];
-  const outcomes: ApplyPlan["outcomes"] = [];
-  for (const row of evaluator.rows) {
-    outcomes.push([row.line, row.enrollmentId, row.outcome, row.message]);
-    if (row.outcome !== "OK" || !row.change) continue;
-    const { facts, set } = row.change;
-    const before = Object.fromEntries(DECLARATION_FIELDS.map((field) => [field, facts[field]])) as Declaration;
-    changes.push({ id: facts.enrollmentId, revision: facts.revision, before, set });
+const ROWS_PER_PART = 500;
+
+/** The plan of what the judged rows write; its parts are made as they are read. */
+export function applyPlan(evaluator: RowEvaluator): ApplyPlan & { parts: Iterable<PlanPart> } {
+  const rows = evaluator.rows;
+  function* parts(): Generator<PlanPart> {
+    for (let start = 0; start < rows.length; start += ROWS_PER_PART) {
+      const changes: PlannedChange[] = [];
+      for (const row of rows.slice(start, start + ROWS_PER_PART)) {
+        if (row.outcome !== "OK" || !row.change) continue;
+        const { facts, set } = row.change;
+        const before = Object.fromEntries(DECLARATION_FIELDS.map((field) => [field, facts[field]])) as Declaration;
+        changes.push({ id: facts.enrollmentId, revision: facts.revision, before, set });
+      }
+      if (changes.length) yield { changes };
+    }
+    for (let start = 0; start < rows.length; start += ROWS_PER_PART) {
+      yield { outcomes: rows.slice(start, start + ROWS_PER_PART).map((row): PlannedOutcome => [row.line, row.enrollmentId, row.outcome, row.message]) };
+    }
   }
-  return { counts: evaluator.counts(), reasons: evaluator.topReasons(), changes, outcomes };
+  return { counts: evaluator.counts(), reasons: evaluator.topReasons(), parts: parts() };
 }
 
 /**
@@ -378,11 +393,8 @@ export function applyPlan(evaluator: RowEvaluator): ApplyPlan {
  * False when an enrollment changed after the rows were judged: the caller rolls back and
  * judges them again, so that a change made meanwhile is never lost.
  */
-export function applyUploadRows(sqlite: Database, job: { id: number; userId: number }, plan: ApplyPlan, at: number): boolean {
+export async function applyUploadRows(sqlite: Database, job: { id: number; userId: number }, parts: ApplyPlan["parts"], at: number): Promise<boolean> {
   const by = { userId: job.userId, at, source: "upload" as const, uploadJobId: job.id };
-  for (const change of plan.changes) {
-    if (!writeDeclaration(sqlite, change, change.before, change.set, by)) return false;
-  }
   sqlite.query("DELETE FROM import_row_outcomes WHERE import_job_id = ?").run(job.id);
   // Many rows per statement: one statement per row was most of the apply's time.
   const insert = (count: number) =>
@@ -390,11 +402,19 @@ export function applyUploadRows(sqlite: Database, job: { id: number; userId: num
       `INSERT INTO import_row_outcomes (import_job_id, row_number, enrollment_id, outcome, message) VALUES ${Array(count).fill("(?, ?, ?, ?, ?)").join(", ")}`,
     );
   const full = insert(OUTCOMES_PER_INSERT);
-  const rows = plan.outcomes;
-  for (let start = 0; start < rows.length; start += OUTCOMES_PER_INSERT) {
-    const batch = rows.slice(start, start + OUTCOMES_PER_INSERT);
-    const values = batch.flatMap((row) => [job.id, ...row]);
-    (batch.length === OUTCOMES_PER_INSERT ? full : insert(batch.length)).run(...values);
+  for await (const part of parts) {
+    if ("changes" in part) {
+      for (const change of part.changes) {
+        if (!writeDeclaration(sqlite, change, change.before, change.set, by)) return false;
+      }
+      continue;
+    }
+    const rows = part.outcomes;
+    for (let start = 0; start < rows.length; start += OUTCOMES_PER_INSERT) {
+      const batch = rows.slice(start, start + OUTCOMES_PER_INSERT);
+      const values = batch.flatMap((row) => [job.id, ...row]);
+      (batch.length === OUTCOMES_PER_INSERT ? full : insert(batch.length)).run(...values);
+    }
   }
   return true;
 }

@@ -74,6 +74,20 @@ function pick(rows: Sheet, where: (row: unknown[]) => boolean, count = 1): numbe
   expect(found).toHaveLength(count);
   return found;
 }
+/** Agency A's file rows judged as the job judges them, against the enrollments as they are now. */
+function judgedNow(rows: Sheet): RowEvaluator {
+  const evaluator = new RowEvaluator({
+    positions: matchHeader(rows[0]!.map(String)).positions,
+    facts: loadEnrollmentFacts(t.db.$client, f.agencyA.id, 2019),
+    codes: referenceCodes(t.db),
+    year: 2019,
+    today: "2020-09-15",
+    since: (facts, version) => sinceVersion(t.db.$client, facts, version),
+  });
+  rows.slice(1).forEach((cells, k) => evaluator.add({ line: k + 2, cells: cells.map((v) => (v === "" ? null : (v as string))) }));
+  return evaluator;
+}
+
 const mixed = (row: unknown[]) => row[col("homogeneous")] === "NO";
 const declared = (row: unknown[]) => mixed(row) && row[col("fasciaDebole")] !== "";
 const placedWithDetails = (row: unknown[]) => mixed(row) && row[col("placed")] === "SI" && row[col("employerVat")] !== "" && row[col("employerName")] !== "";
@@ -344,16 +358,7 @@ describe("a stale file never reverts a newer change", () => {
     rows[i!]![col("fasciaDebole")] = mine;
     await upload(clerk, withRows(original, rows));
     const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
-    const header = rows[0]!.map(String);
-    const evaluator = new RowEvaluator({
-      positions: matchHeader(header).positions,
-      facts: loadEnrollmentFacts(t.db.$client, f.agencyA.id, 2019),
-      codes: referenceCodes(t.db),
-      year: 2019,
-      today: "2020-09-15",
-      since: (facts, version) => sinceVersion(t.db.$client, facts, version),
-    });
-    rows.slice(1).forEach((cells, k) => evaluator.add({ line: k + 2, cells: cells.map((v) => (v === "" ? null : (v as string))) }));
+    const evaluator = judgedNow(rows);
     expect(evaluator.rows[i! - 1]!.outcome).toBe("OK");
 
     // Meanwhile the clerk's colleague saves the same trainee on the page.
@@ -375,6 +380,49 @@ describe("a stale file never reverts a newer change", () => {
     const outcome = q.one<{ outcome: string }>("SELECT outcome FROM import_row_outcomes WHERE import_job_id = ? AND row_number = ?", claim.id, i! + 1);
     expect(outcome.outcome).toBe("KO");
     expect(enrollment(target.id).fascia_debole).toBe(theirs);
+  });
+
+  test("a plan applied in parts is applied whole or not at all: an edit to its last row leaves its first rows as they were", async () => {
+    const original = await bookAndDownload(t, clerk);
+    const rows = readRows(original);
+    const free = rows.flatMap((row, i) => (i > 0 && mixed(row) && !taken.has(enrollmentOfRow(t, row).id) ? [i] : []));
+    const changed = [free[0]!, free.at(-1)!];
+    const [first, last] = changed as [number, number];
+    for (const i of changed) rows[i]![col("fasciaDebole")] = other(rows[i]![col("fasciaDebole")]);
+    await upload(clerk, withRows(original, rows));
+    const claim = claimNext(t.db, "import_jobs", t.clock.now(), "agency")!;
+    const evaluator = judgedNow(rows);
+    const plan = applyPlan(evaluator);
+    const parts = [...plan.parts];
+    // The first and the last changed rows travel in different parts.
+    const partOf = (i: number) => parts.findIndex((part) => "changes" in part && part.changes.some((c) => c.id === enrollmentOfRow(t, rows[i]!).id));
+    expect(partOf(first)).toBe(0);
+    expect(partOf(last)).toBeGreaterThan(0);
+    expect(parts.filter((part) => "outcomes" in part).flatMap((part) => ("outcomes" in part ? part.outcomes : [])).length).toBe(rows.length - 1);
+
+    const before = enrollment(enrollmentOfRow(t, rows[first]!).id);
+    const target = enrollmentOfRow(t, rows[last]!);
+    const user = t.db.select().from(users).where(eq(users.email, f.referentA)).get()!;
+    const line = traineeLine(t.db, scopeOf({ role: "rpa", agencyId: f.agencyA.id }), Number(target.class_id), target.id)!;
+    const theirs = other(rows[last]![col("fasciaDebole")], String(target.fascia_debole ?? ""));
+    const edit = saveDeclaration(t.db, t.clock, user, line, {
+      input: { fasciaDebole: theirs, placed: "", hireDate: "", contractType: "", employerVat: "", employerName: "" },
+      version: readVersion(String(rows[last]![col("version")])),
+    }, () => {});
+    expect(edit.ok).toBe(true);
+
+    expect(await finishUpload(t.db, t.clock, claim, user.id, { ...plan, parts }, "/nowhere", () => {}, async () => true)).toBe("stale");
+    expect(enrollment(before.id)).toEqual(before);
+    expect(q.one<{ n: number }>("SELECT count(*) AS n FROM import_row_outcomes WHERE import_job_id = ?", claim.id).n).toBe(0);
+
+    // Judged again by the real job: every other changed row applied, the edited one KO.
+    t.clock.advance(LEASE_MS + 1);
+    await drainUploads(t.deps);
+    const job = q.one<{ status: string; rows_ok: number; rows_ko: number }>("SELECT status, rows_ok, rows_ko FROM import_jobs WHERE id = ?", claim.id);
+    expect(job).toMatchObject({ status: "done_with_errors", rows_ok: changed.length - 1, rows_ko: 1 });
+    expect(enrollment(before.id).fascia_debole).toBe(String(rows[first]![col("fasciaDebole")]));
+    expect(enrollment(target.id).fascia_debole).toBe(theirs);
+    for (const i of changed) taken.add(enrollmentOfRow(t, rows[i]!).id);
   });
 });
 
