@@ -39,8 +39,19 @@ class Parts implements AsyncIterable<PlanPart> {
   private ended = false;
   private wake: (() => void) | null = null;
 
+  private dropped = false;
+
+  /**
+   * What was not applied (a plan found stale, a job lost) is let go with the apply, and so
+   * are the parts still on their way.
+   */
+  drop(): void {
+    this.dropped = true;
+    this.texts = [];
+  }
+
   add(message: ApplyPart): void {
-    if (message.type === "part") this.texts.push(message.json);
+    if (message.type === "part" && !this.dropped) this.texts.push(message.json);
     else this.ended = true;
     this.wake?.();
     this.wake = null;
@@ -98,5 +109,7 @@ async function apply(request: ApplyRequest, parts: Parts, verdict: Promise<boole
     }
   } catch (error) {
     post({ type: "error", message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    parts.drop();
   }
 }
