@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as XLSX from "xlsx";
 import { drainUploads } from "../../src/jobs/uploads.ts";
@@ -282,6 +282,36 @@ describe("the queue of uploads", () => {
     expect(lastUpload()).toMatchObject({ id: queued.id, status: "queued", outcome_path: null });
 
     // The apply thread let go of the database: the next attempt applies the rows.
+    t.clock.advance(24 * 3600_000);
+    await drainUploads(t.deps);
+    expect(lastUpload()).toMatchObject({ id: queued.id, status: "done", rows_ok: targets.length });
+    for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
+  });
+
+  test("an apply that fails halfway in its own thread leaves nothing applied and no outcome file, and the job is tried again", async () => {
+    await drainUploads(t.deps);
+    const client = await signedIn(t, f.rpaA);
+    const original = await bookAndDownload(t, client);
+    const rows = textRows(original);
+    const targets = rows.filter((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "MINETN").slice(0, 2);
+    expect(targets.length).toBe(2);
+    for (const row of targets) row[col("fasciaDebole")] = "MINETN";
+    await upload(client, withRows(original, rows));
+    const queued = lastUpload();
+    const before = all("SELECT * FROM enrollments ORDER BY id");
+    const mails = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n;
+    // The rows' changes are written, then the outcomes fail: the apply stops after its first parts.
+    t.db.$client.run("CREATE TRIGGER refuse_outcomes BEFORE INSERT ON import_row_outcomes BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    try {
+      await drainUploads(t.deps);
+    } finally {
+      t.db.$client.run("DROP TRIGGER refuse_outcomes");
+    }
+    expect(all("SELECT * FROM enrollments ORDER BY id")).toEqual(before);
+    expect(one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n).toBe(mails);
+    expect(lastUpload()).toMatchObject({ id: queued.id, status: "queued", outcome_path: null });
+    expect(readdirSync(join(t.deps.config.DATA_DIR, "outcomes")).filter((name) => name.startsWith(`${queued.id}-`))).toEqual([]);
+
     t.clock.advance(24 * 3600_000);
     await drainUploads(t.deps);
     expect(lastUpload()).toMatchObject({ id: queued.id, status: "done", rows_ok: targets.length });
