@@ -37,9 +37,8 @@ export type ApplyReply =
 class Parts implements AsyncIterable<PlanPart> {
   private texts: string[] = [];
   private ended = false;
-  private wake: (() => void) | null = null;
-
   private dropped = false;
+  private wake: (() => void) | null = null;
 
   /**
    * What was not applied (a plan found stale, a job lost) is let go with the apply, and so
@@ -51,8 +50,8 @@ class Parts implements AsyncIterable<PlanPart> {
   }
 
   add(message: ApplyPart): void {
-    if (message.type === "part" && !this.dropped) this.texts.push(message.json);
-    else this.ended = true;
+    if (message.type === "end") this.ended = true;
+    else if (!this.dropped) this.texts.push(message.json);
     this.wake?.();
     this.wake = null;
   }
