@@ -6,7 +6,7 @@ const args = Bun.argv.slice(2);
 if (args[0] === "internal" && args[1] === "parse-upload") {
   const { runUploadChild } = await import("./jobs/parse-child.ts");
   const { lowerPriority } = await import("./jobs/priority.ts");
-  lowerPriority();
+  lowerPriority("idle");
   await runUploadChild(args.includes("--header-only"), args[args.indexOf("--kind") + 1] === "master" ? "master" : "trainees");
 } else {
   const { runCommand } = await import("./cli.ts");

@@ -16,7 +16,7 @@ import { checkedWriter, sealer, type Key } from "../services/sealed-files.ts";
 export type ExportWorkerInput = { databasePath: string; jobId: number; outputPath: string; generatedAt: string; key: Key };
 export type ExportWorkerResult = { rows: number; bytes: number };
 
-serveWorker<ExportWorkerInput, ExportWorkerResult>(async (input, progress, signal) => {
+serveWorker<ExportWorkerInput, ExportWorkerResult>("idle", async (input, progress, signal) => {
   const db = openDatabase(input.databasePath, { readonly: true });
   try {
     const job = db.select().from(exportJobs).where(eq(exportJobs.id, input.jobId)).get();

@@ -12,7 +12,7 @@ import { JobError, serveWorker } from "./worker-runner.ts";
 
 export type MasterWorkerResult = { applied: boolean; total: number; ok: number; ko: number; unchanged: number };
 
-serveWorker<FileWorkerInput, MasterWorkerResult>(async (input, progress, signal) => {
+serveWorker<FileWorkerInput, MasterWorkerResult>("background", async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
   const clock = workerClock(input);
   try {

@@ -8,19 +8,24 @@ import { setPriority } from "node:os";
  * keeps answering within its p99 while files are read and written (bench/burst.ts). A thread
  * started by a lowered one, and a process it spawns, are lowered as well.
  *
- * A low nice value alone was not enough: Linux's scheduler lets the running thread finish
- * its slice of a few milliseconds before the waking server thread runs, once per wake-up of
- * a request, and the pages' p99 during a burst of uploads stayed at 3–4× idle. A thread of
- * the SCHED_IDLE class gives way at once to any other, so it is that first; the nice value
- * stays for systems that refuse it.
+ * Every such thread gets nice 10. One that holds no lock of the database, and that no
+ * holder of one waits for ("idle": a file's check, an export, the reading child), is also
+ * put in the SCHED_IDLE class, which gives way at once to any other thread: with the nice
+ * value alone, Linux's scheduler lets the running thread finish its slice of a few
+ * milliseconds before the waking server thread runs, once per wake-up of a request. A
+ * thread that writes the database, or that its writer waits for (an upload's judging and
+ * outcome file, its apply, a master-data load), stays out of that class: on a host whose
+ * processors other programs keep busy it would barely run, holding the write lock that the
+ * pages' own writes wait for.
  */
-export function lowerPriority(): void {
+export function lowerPriority(level: "background" | "idle"): void {
+  // The class first: a thread seen at the lowered nice value is lowered whole.
+  if (level === "idle" && process.platform === "linux") idleClass();
   try {
     setPriority(BACKGROUND_NICE);
   } catch {
     // A system that refuses it runs the job at normal priority.
   }
-  if (process.platform === "linux") idleClass();
 }
 
 const BACKGROUND_NICE = 10;
@@ -31,7 +36,8 @@ function idleClass(): void {
     const libc = dlopen("libc.so.6", { sched_setscheduler: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
     try {
       // Thread 0 is the calling thread; SCHED_IDLE takes a priority of 0.
-      libc.symbols.sched_setscheduler(0, SCHED_IDLE, ptr(new Int32Array(1)));
+      const priority = new Int32Array(1);
+      libc.symbols.sched_setscheduler(0, SCHED_IDLE, ptr(priority));
     } finally {
       libc.close();
     }

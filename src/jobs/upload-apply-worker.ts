@@ -67,7 +67,7 @@ class Parts implements AsyncIterable<PlanPart> {
 }
 
 const scope = self as unknown as Worker;
-lowerPriority();
+lowerPriority("background");
 let parts: Parts | null = null;
 let decide: ((written: boolean) => void) | null = null;
 const post = (reply: ApplyReply) => scope.postMessage(reply);

@@ -18,7 +18,7 @@ export type HeaderWorkerResult =
     }
   | { ok: false; error: string };
 
-serveWorker<HeaderWorkerInput, HeaderWorkerResult>(async (input, _progress, signal) => {
+serveWorker<HeaderWorkerInput, HeaderWorkerResult>("idle", async (input, _progress, signal) => {
   for await (const message of parseInChild(input.path, { headerOnly: true, limits: input.limits, keys: input.keys, kind: input.kind, signal })) {
     if (message.t === "error") return { ok: false, error: message.message };
     if (message.t === "header") {

@@ -65,11 +65,20 @@ class ApplyThread {
    */
   apply(request: ApplyRequest, parts: Iterable<PlanPart>): { reply: Promise<ApplyReply & { type: "done" }>; decide(written: boolean): void } {
     const worker = this.start();
-    const reply = new Promise<ApplyReply & { type: "done" }>((resolve, reject) => (this.waiting = { resolve, reject }));
     worker.ref();
-    worker.postMessage(request);
-    for (const part of parts) worker.postMessage({ type: "part", json: JSON.stringify(part) } satisfies ApplyPart);
-    worker.postMessage({ type: "end" } satisfies ApplyPart);
+    try {
+      worker.postMessage(request);
+      for (const part of parts) worker.postMessage({ type: "part", json: JSON.stringify(part) } satisfies ApplyPart);
+      worker.postMessage({ type: "end" } satisfies ApplyPart);
+    } catch (error) {
+      // A plan cut short (no memory left for a part's text) would leave the thread waiting
+      // for the rest inside its transaction: it is ended, and the transaction with it.
+      if (this.worker === worker) this.worker = null;
+      worker.terminate();
+      throw error;
+    }
+    // No reply can come before this thread's next turn.
+    const reply = new Promise<ApplyReply & { type: "done" }>((resolve, reject) => (this.waiting = { resolve, reject }));
     let decided = false;
     const decide = (written: boolean) => {
       if (decided) return;
@@ -82,7 +91,7 @@ class ApplyThread {
 
 const applier = new ApplyThread();
 
-serveWorker<UploadWorkerInput, UploadWorkerResult>(async (input, progress, signal) => {
+serveWorker<UploadWorkerInput, UploadWorkerResult>("background", async (input, progress, signal) => {
   const db = openDatabase(input.databasePath);
   const clock = workerClock(input);
   const stages: UploadStages = { parse: 0, judge: 0, outcome: 0, apply: 0 };

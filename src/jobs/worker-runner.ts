@@ -150,13 +150,15 @@ export class WorkStopped extends Error {}
 
 /**
  * The worker side: runs `work` for each job it is given, one at a time, and reports how it
- * went. A `{ stop: true }` aborts the signal the running job was given.
+ * went. A `{ stop: true }` aborts the signal the running job was given. `priority` says how
+ * far the thread is lowered (see lowerPriority).
  */
 export function serveWorker<Input, Result>(
+  priority: "background" | "idle",
   work: (input: Input, progress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Result>,
 ): void {
   const scope = self as unknown as Worker;
-  lowerPriority();
+  lowerPriority(priority);
   const post = (message: WorkerMessage<Result>) => scope.postMessage(message);
   let running: AbortController | null = null;
   scope.onmessage = async (event: MessageEvent<Input | { stop: true }>) => {

@@ -3,7 +3,7 @@ import { openSync, closeSync, mkdtempSync, readdirSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PARSE_LIMITS } from "../../src/jobs/parse-runner.ts";
-import { WorkerThreads } from "../../src/jobs/worker-runner.ts";
+import { WorkerThreads, workerUrl, WORKER_NAMES, type WorkerName } from "../../src/jobs/worker-runner.ts";
 import { childProcesses } from "../helpers/processes.ts";
 
 setDefaultTimeout(30_000);
@@ -23,7 +23,7 @@ const threads = () =>
     } catch {
       return [];
     }
-    return [{ name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: niceOf(stat), policy: policyOf(stat) }];
+    return [{ tid, name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: niceOf(stat), policy: policyOf(stat) }];
   });
 
 test("a job's worker thread and every thread of the process that reads the file run below the pages' priority, in the class that gives way at once", async () => {
@@ -51,7 +51,7 @@ test("a job's worker thread and every thread of the process that reads the file 
     // The runtime starts its other threads as it goes.
     while (childThreads().length < 2) await Bun.sleep(20);
     expect(childThreads().filter((t) => t.nice !== 10 || t.policy !== SCHED_IDLE)).toEqual([]);
-    expect(threads().filter((t) => t.name === "Worker")).toContainEqual({ name: "Worker", nice: 10, policy: SCHED_IDLE });
+    expect(threads().filter((t) => t.name === "Worker")).toContainEqual(expect.objectContaining({ nice: 10, policy: SCHED_IDLE }));
     // The server's own thread keeps its priority and its class.
     const own = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, "utf8");
     expect([niceOf(own), policyOf(own)]).toEqual([0, 0]);
@@ -63,6 +63,32 @@ test("a job's worker thread and every thread of the process that reads the file 
     workers.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A thread that writes the database, or that its writer waits for, must not be in the class
+// that gives way to every other: on a busy host it would hold the write lock for as long.
+const CLASSES: [WorkerName, number][] = [
+  ["upload-check-worker", SCHED_IDLE],
+  ["export-worker", SCHED_IDLE],
+  ["upload-worker", 0],
+  ["upload-apply-worker", 0],
+  ["master-data-worker", 0],
+];
+
+test("every worker is listed below", () => {
+  expect(CLASSES.map(([name]) => name).sort()).toEqual([...WORKER_NAMES].sort());
+});
+
+test.each(CLASSES)("the %s thread runs at nice 10 in scheduling class %d", async (name, policy) => {
+  const before = new Set(threads().map((t) => t.tid));
+  const worker = new Worker(workerUrl(name));
+  try {
+    let lowered: ReturnType<typeof threads>[number] | undefined;
+    while (!(lowered = threads().find((t) => !before.has(t.tid) && t.name === "Worker" && t.nice === 10))) await Bun.sleep(10);
+    expect(lowered.policy).toBe(policy);
+  } finally {
+    worker.terminate();
   }
 });
 
