@@ -367,13 +367,18 @@ export type ApplyPlan = {
 
 const ROWS_PER_PART = 500;
 
+/** The items in runs of at most `size`, in order; the loop moves on by `size` each time. */
+function* slices<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
+}
+
 /** The plan of what the judged rows write; its parts are made as they are read. */
 export function applyPlan(evaluator: RowEvaluator): ApplyPlan & { parts: Iterable<PlanPart> } {
   const rows = evaluator.rows;
   function* parts(): Generator<PlanPart> {
-    for (let start = 0; start < rows.length; start += ROWS_PER_PART) {
+    for (const slice of slices(rows, ROWS_PER_PART)) {
       const changes: PlannedChange[] = [];
-      for (const row of rows.slice(start, start + ROWS_PER_PART)) {
+      for (const row of slice) {
         if (row.outcome !== "OK" || !row.change) continue;
         const { facts, set } = row.change;
         const before = Object.fromEntries(DECLARATION_FIELDS.map((field) => [field, facts[field]])) as Declaration;
@@ -381,8 +386,8 @@ export function applyPlan(evaluator: RowEvaluator): ApplyPlan & { parts: Iterabl
       }
       if (changes.length) yield { changes };
     }
-    for (let start = 0; start < rows.length; start += ROWS_PER_PART) {
-      yield { outcomes: rows.slice(start, start + ROWS_PER_PART).map((row): PlannedOutcome => [row.line, row.enrollmentId, row.outcome, row.message]) };
+    for (const slice of slices(rows, ROWS_PER_PART)) {
+      yield { outcomes: slice.map((row): PlannedOutcome => [row.line, row.enrollmentId, row.outcome, row.message]) };
     }
   }
   return { counts: evaluator.counts(), reasons: evaluator.topReasons(), parts: parts() };
@@ -409,9 +414,7 @@ export async function applyUploadRows(sqlite: Database, job: { id: number; userI
       }
       continue;
     }
-    const rows = part.outcomes;
-    for (let start = 0; start < rows.length; start += OUTCOMES_PER_INSERT) {
-      const batch = rows.slice(start, start + OUTCOMES_PER_INSERT);
+    for (const batch of slices(part.outcomes, OUTCOMES_PER_INSERT)) {
       const values = batch.flatMap((row) => [job.id, ...row]);
       (batch.length === OUTCOMES_PER_INSERT ? full : insert(batch.length)).run(...values);
     }

@@ -46,6 +46,27 @@ const textRows = (bytes: Uint8Array) => readRows(bytes, { raw: false });
 
 const lastUpload = () => one<UploadJob>("SELECT * FROM import_jobs ORDER BY id DESC LIMIT 1");
 
+/** Agency A's file with two mixed-class rows set to MINETN, uploaded; what was there before its job. */
+async function twoDeclarationsQueued() {
+  await drainUploads(t.deps);
+  const client = await signedIn(t, f.rpaA);
+  const original = await bookAndDownload(t, client);
+  const rows = textRows(original);
+  const targets = rows.filter((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "MINETN").slice(0, 2);
+  expect(targets.length).toBe(2);
+  for (const row of targets) row[col("fasciaDebole")] = "MINETN";
+  await upload(client, withRows(original, rows));
+  return { targets, queued: lastUpload(), before: all("SELECT * FROM enrollments ORDER BY id"), mails: one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n };
+}
+
+/** A day later the job's next attempt applies the two rows. */
+async function appliedAtNextAttempt(id: number, targets: unknown[][]) {
+  t.clock.advance(24 * 3600_000);
+  await drainUploads(t.deps);
+  expect(lastUpload()).toMatchObject({ id, status: "done", rows_ok: targets.length });
+  for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
+}
+
 const enrollmentOf = (row: unknown[]) => enrollmentOfRow(t, row);
 const projectEnd = (row: unknown[]) => one<{ end_date: string }>("SELECT end_date FROM projects WHERE code = ?", String(row[col("projectCode")])).end_date;
 
@@ -256,18 +277,8 @@ describe("the queue of uploads", () => {
   });
 
   test("an outcome file that cannot be written leaves nothing applied, though the rows were applied meanwhile in their own thread", async () => {
-    await drainUploads(t.deps);
-    const client = await signedIn(t, f.rpaA);
-    const original = await bookAndDownload(t, client);
-    const rows = textRows(original);
-    const targets = rows.filter((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "MINETN").slice(0, 2);
-    expect(targets.length).toBe(2);
+    const { targets, queued, before, mails } = await twoDeclarationsQueued();
     for (const row of targets) expect(enrollmentOf(row).fascia_debole).not.toBe("MINETN");
-    for (const row of targets) row[col("fasciaDebole")] = "MINETN";
-    await upload(client, withRows(original, rows));
-    const queued = lastUpload();
-    const before = all("SELECT * FROM enrollments ORDER BY id");
-    const mails = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n;
     // Where the first attempt writes its outcome file, a folder: the file cannot be written.
     const blocked = join(t.deps.config.DATA_DIR, "outcomes", `${queued.id}-1-esito.xlsx.part`);
     mkdirSync(blocked, { recursive: true });
@@ -282,24 +293,11 @@ describe("the queue of uploads", () => {
     expect(lastUpload()).toMatchObject({ id: queued.id, status: "queued", outcome_path: null });
 
     // The apply thread let go of the database: the next attempt applies the rows.
-    t.clock.advance(24 * 3600_000);
-    await drainUploads(t.deps);
-    expect(lastUpload()).toMatchObject({ id: queued.id, status: "done", rows_ok: targets.length });
-    for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
+    await appliedAtNextAttempt(queued.id, targets);
   });
 
   test("an apply that fails halfway in its own thread leaves nothing applied and no outcome file, and the job is tried again", async () => {
-    await drainUploads(t.deps);
-    const client = await signedIn(t, f.rpaA);
-    const original = await bookAndDownload(t, client);
-    const rows = textRows(original);
-    const targets = rows.filter((r, i) => i > 0 && r[col("homogeneous")] === "NO" && r[col("fasciaDebole")] !== "MINETN").slice(0, 2);
-    expect(targets.length).toBe(2);
-    for (const row of targets) row[col("fasciaDebole")] = "MINETN";
-    await upload(client, withRows(original, rows));
-    const queued = lastUpload();
-    const before = all("SELECT * FROM enrollments ORDER BY id");
-    const mails = one<{ n: number }>("SELECT count(*) AS n FROM mail_outbox").n;
+    const { targets, queued, before, mails } = await twoDeclarationsQueued();
     // The rows' changes are written, then the outcomes fail: the apply stops after its first parts.
     t.db.$client.run("CREATE TRIGGER refuse_outcomes BEFORE INSERT ON import_row_outcomes BEGIN SELECT RAISE(ABORT, 'refused'); END");
     try {
@@ -312,10 +310,7 @@ describe("the queue of uploads", () => {
     expect(lastUpload()).toMatchObject({ id: queued.id, status: "queued", outcome_path: null });
     expect(readdirSync(join(t.deps.config.DATA_DIR, "outcomes")).filter((name) => name.startsWith(`${queued.id}-`))).toEqual([]);
 
-    t.clock.advance(24 * 3600_000);
-    await drainUploads(t.deps);
-    expect(lastUpload()).toMatchObject({ id: queued.id, status: "done", rows_ok: targets.length });
-    for (const row of targets) expect(enrollmentOf(row).fascia_debole).toBe("MINETN");
+    await appliedAtNextAttempt(queued.id, targets);
   });
 
   test("a disabled agency's upload waits in the queue until the agency is enabled again", async () => {
